@@ -1,0 +1,156 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/previewd/previewd/sandbox"
+	"github.com/previewd/previewd/server"
+)
+
+// config is previewd's whole configuration, read from the environment.
+type config struct {
+	DatabaseURL  string
+	ListenAddr   string
+	PublicDomain string
+	Sandbox      sandbox.Config
+	Server       server.Config
+	PortStart    int
+	PortEnd      int
+	LogLevel     string
+}
+
+// parseConfig reads the configuration from getenv, reporting every problem at once.
+func parseConfig(getenv func(string) string) (config, error) {
+	p := envParser{getenv: getenv}
+	hostname, _ := os.Hostname()
+	c := config{
+		DatabaseURL:  p.str("DATABASE_URL", ""),
+		ListenAddr:   p.str("PREVIEW_LISTEN_ADDR", ":8080"),
+		PublicDomain: p.str("PREVIEW_PUBLIC_DOMAIN", "preview.localhost"),
+		LogLevel:     p.str("PREVIEW_LOG_LEVEL", "info"),
+	}
+	c.PortStart, c.PortEnd = p.portRange("PREVIEW_PORT_RANGE", "3001-3100")
+	c.Sandbox = sandbox.Config{
+		RunnerID: p.str("PREVIEW_RUNNER_ID", hostname),
+		Host:     p.str("PREVIEW_PORT_HOST", "127.0.0.1"),
+		RunRoot:  p.str("PREVIEW_RUN_DIR", "/var/lib/previewd/run"),
+		Images: map[string]string{
+			"python": p.str("PREVIEW_PYTHON_IMAGE", "previewd/runtime-python:latest"),
+			"node":   p.str("PREVIEW_NODE_IMAGE", "previewd/runtime-node:latest"),
+		},
+		Defaults: sandbox.Caps{
+			MemoryMB: p.integer("PREVIEW_MEMORY_MB", 256),
+			CPUs:     p.float("PREVIEW_CPUS", 0.5),
+			Pids:     p.integer("PREVIEW_PIDS", 256),
+		},
+		Max: sandbox.Caps{
+			MemoryMB: p.integer("PREVIEW_MAX_MEMORY_MB", 1024),
+			CPUs:     p.float("PREVIEW_MAX_CPUS", 2),
+			Pids:     p.integer("PREVIEW_MAX_PIDS", 1024),
+		},
+		MaxPreviews:    p.integer("PREVIEW_MAX_PREVIEWS", c.PortEnd-c.PortStart+1),
+		StartTimeout:   p.duration("PREVIEW_START_TIMEOUT", 30*time.Second),
+		MaxUptime:      p.duration("PREVIEW_MAX_UPTIME", time.Hour),
+		SessionTimeout: p.duration("PREVIEW_SESSION_TIMEOUT", 30*time.Minute),
+		StopGrace:      p.duration("PREVIEW_STOP_GRACE", 2*time.Second),
+		WorkdirMB:      p.integer("PREVIEW_WORKDIR_MB", 128),
+		TmpMB:          p.integer("PREVIEW_TMP_MB", 64),
+		LogMaxBytes:    int64(p.integer("PREVIEW_DOCKER_LOG_BYTES", 20<<20)),
+		NoFile:         int64(p.integer("PREVIEW_NOFILE", 4096)),
+	}
+	c.Server = server.Config{
+		JWTSecret:      []byte(p.str("PREVIEW_JWT_SECRET", "")),
+		JWTIssuer:      p.str("PREVIEW_JWT_ISSUER", ""),
+		JWTAudience:    p.str("PREVIEW_JWT_AUDIENCE", ""),
+		MaxFiles:       p.integer("PREVIEW_MAX_FILES", 2000),
+		MaxUploadBytes: int64(p.integer("PREVIEW_MAX_UPLOAD_BYTES", 20<<20)),
+		IdleTimeout:    p.duration("PREVIEW_IDLE_TIMEOUT", 30*time.Minute),
+		RequestTimeout: p.duration("PREVIEW_REQUEST_TIMEOUT", 10*time.Second),
+	}
+	if c.DatabaseURL == "" {
+		p.fail("DATABASE_URL is required")
+	}
+	if len(c.Server.JWTSecret) < 16 {
+		p.fail("PREVIEW_JWT_SECRET is required and must be at least 16 bytes")
+	}
+	d, mx := c.Sandbox.Defaults, c.Sandbox.Max
+	if d.MemoryMB > mx.MemoryMB || d.CPUs > mx.CPUs || d.Pids > mx.Pids {
+		p.fail("the default caps (PREVIEW_MEMORY_MB, PREVIEW_CPUS, PREVIEW_PIDS) must not exceed the maxima (PREVIEW_MAX_*)")
+	}
+	if c.Sandbox.MaxPreviews < 1 {
+		p.fail("PREVIEW_MAX_PREVIEWS must be at least 1")
+	}
+	return c, errors.Join(p.errs...)
+}
+
+type envParser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *envParser) fail(format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf(format, args...))
+}
+
+func (p *envParser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *envParser) integer(name string, def int) int {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		p.fail("%s: %q is not a non-negative integer", name, v)
+		return def
+	}
+	return n
+}
+
+func (p *envParser) float(name string, def float64) float64 {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		p.fail("%s: %q is not a positive number", name, v)
+		return def
+	}
+	return f
+}
+
+func (p *envParser) duration(name string, def time.Duration) time.Duration {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.fail("%s: %q is not a positive duration such as 30s or 1h", name, v)
+		return def
+	}
+	return d
+}
+
+func (p *envParser) portRange(name, def string) (int, int) {
+	v := p.str(name, def)
+	a, b, ok := strings.Cut(v, "-")
+	start, err1 := strconv.Atoi(strings.TrimSpace(a))
+	end, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || start < 1 || end > 65535 || start > end {
+		p.fail("%s: %q is not a port range such as 3001-3100", name, v)
+		return 3001, 3100
+	}
+	return start, end
+}

@@ -1,0 +1,106 @@
+// Command previewd runs generated web apps in throwaway, hardened containers
+// and serves the preview API.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox"
+	"github.com/previewd/previewd/server"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "previewd:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := parseConfig(os.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return fmt.Errorf("PREVIEW_LOG_LEVEL: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	store, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+
+	docker, err := sandbox.NewDocker()
+	if err != nil {
+		return err
+	}
+	defer docker.Close()
+	if err := docker.Ping(ctx); err != nil {
+		return fmt.Errorf("docker engine: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ports, err := sandbox.NewPortPool(cfg.Sandbox.Host, cfg.PortStart, cfg.PortEnd)
+	if err != nil {
+		return err
+	}
+	mgr, err := sandbox.NewManager(cfg.Sandbox, docker, store, ports, sandbox.NewMetrics(reg), log)
+	if err != nil {
+		return err
+	}
+	mgr.RegisterLive(reg)
+	if err := mgr.Adopt(ctx); err != nil {
+		log.Error("reconcile previews after start", "err", err)
+	}
+
+	api := server.New(cfg.Server, store, mgr, reg, reg, log)
+	httpServer := &http.Server{
+		Addr:              cfg.ListenAddr,
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- mgr.Run(ctx) }()
+	go func() {
+		log.Info("previewd listening", "addr", cfg.ListenAddr, "ports", fmt.Sprintf("%d-%d", cfg.PortStart, cfg.PortEnd), "runner_id", cfg.Sandbox.RunnerID)
+		if err := httpServer.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		log.Error("previewd stopping", "err", err)
+	}
+	stop()
+	// Running previews are left running for the next start to adopt.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	shutdownErr := httpServer.Shutdown(shutdownCtx)
+	mgr.Close()
+	return errors.Join(err, shutdownErr)
+}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// maxStartBody bounds the /start request; an argv and env never come near it.
+const maxStartBody = 1 << 20
+
+// execFailedCode is the exit code after the app's command could not be
+// executed, as a shell would report a missing command.
+const execFailedCode = 127
+
+var errAlreadyStarted = errors.New("app already started")
+
+// startError is a /start request that cannot be honoured as sent.
+type startError struct{ msg string }
+
+func (e *startError) Error() string { return e.msg }
+
+// execError means the app's command could not be executed at all.
+type execError struct{ err error }
+
+func (e *execError) Error() string { return e.err.Error() }
+func (e *execError) Unwrap() error { return e.err }
+
+type childState int
+
+const (
+	idle     childState = iota // waiting for /start
+	running                    // child started; exited reports its end
+	failed                     // exec failed; execFailed has the code
+	stopping                   // signalled before any start; no start allowed
+)
+
+// supervisor starts the app at most once and relays signals to it.
+type supervisor struct {
+	appDir  string
+	baseEnv []string
+
+	// exited receives the child's exit code; execFailed receives the code
+	// to exit with when the command could not be executed. One value is
+	// ever sent on either, so a buffer of one never blocks.
+	exited     chan int
+	execFailed chan int
+
+	mu    sync.Mutex
+	state childState
+	pgid  int
+}
+
+func newSupervisor(appDir string, environ []string) *supervisor {
+	base := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		// PREVIEW_* configure the shim, not the app.
+		if !strings.HasPrefix(kv, "PREVIEW_") {
+			base = append(base, kv)
+		}
+	}
+	return &supervisor{
+		appDir:     appDir,
+		baseEnv:    base,
+		exited:     make(chan int, 1),
+		execFailed: make(chan int, 1),
+	}
+}
+
+// start runs argv in the app dir, in its own process group so that a
+// forwarded signal reaches every process the app spawned.
+func (s *supervisor) start(argv, extraEnv []string) error {
+	if len(argv) == 0 || argv[0] == "" {
+		return &startError{"argv must not be empty"}
+	}
+	env, err := mergeEnv(s.baseEnv, extraEnv)
+	if err != nil {
+		return err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != idle {
+		return errAlreadyStarted
+	}
+
+	path, err := lookPath(argv[0], env)
+	var cmd *exec.Cmd
+	if err == nil {
+		cmd = &exec.Cmd{
+			Path:        path,
+			Args:        argv,
+			Env:         env,
+			Dir:         s.appDir,
+			Stdout:      os.Stdout,
+			Stderr:      os.Stderr,
+			SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		}
+		err = cmd.Start()
+	}
+	if err != nil {
+		s.state = failed
+		s.execFailed <- execFailedCode
+		return &execError{err}
+	}
+	s.state = running
+	s.pgid = cmd.Process.Pid
+	go func() {
+		// Ends when the child does; the shim exits right after.
+		_ = cmd.Wait()
+		s.exited <- exitCode(cmd.ProcessState)
+	}()
+	return nil
+}
+
+// forward delivers sig to the app's process group. It reports whether the
+// shim should keep waiting: false means no app was started and none will be.
+func (s *supervisor) forward(sig syscall.Signal) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.state {
+	case idle, stopping:
+		s.state = stopping
+		return false
+	case running:
+		// ESRCH only means the group is already gone; exited will say so.
+		_ = syscall.Kill(-s.pgid, sig)
+	}
+	return true
+}
+
+// exitCode maps a wait status to a shell-style exit code.
+func exitCode(ps *os.ProcessState) int {
+	if ps == nil {
+		return 1
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+// mergeEnv returns base with extra applied on top: a key in extra replaces
+// the one in base, in place, so the child sees each key once.
+func mergeEnv(base, extra []string) ([]string, error) {
+	env := append([]string(nil), base...)
+	index := make(map[string]int, len(env))
+	for i, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		index[k] = i
+	}
+	for _, kv := range extra {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, &startError{fmt.Sprintf("env entry %q is not KEY=VALUE", kv)}
+		}
+		if i, seen := index[k]; seen {
+			env[i] = kv
+			continue
+		}
+		index[k] = len(env)
+		env = append(env, kv)
+	}
+	return env, nil
+}
+
+// lookPath resolves file against the PATH the child will get, not the
+// shim's: the host may point PATH at an installed tool directory.
+// Relative PATH entries are skipped for the reason os/exec rejects them.
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil // relative names resolve against the app dir
+	}
+	pathEnv := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(dir, file)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec %q: %w", file, exec.ErrNotFound)
+}
+
+// newControlHandler serves the host's control API.
+func newControlHandler(sup *supervisor) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok"))
+	})
+	mux.HandleFunc("PUT /files", func(w http.ResponseWriter, r *http.Request) {
+		err := extractTar(r.Body, sup.appDir)
+		var bad *rejectError
+		switch {
+		case err == nil:
+			w.WriteHeader(http.StatusNoContent)
+		case errors.As(err, &bad):
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		default:
+			log.Printf("extract files: %v", err)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("POST /start", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Argv []string `json:"argv"`
+			Env  []string `json:"env"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxStartBody)).Decode(&req); err != nil {
+			http.Error(w, fmt.Sprintf("bad start request: %v", err), http.StatusBadRequest)
+			return
+		}
+		err := sup.start(req.Argv, req.Env)
+		var bad *startError
+		var execErr *execError
+		switch {
+		case err == nil:
+			w.WriteHeader(http.StatusNoContent)
+		case errors.Is(err, errAlreadyStarted):
+			http.Error(w, err.Error(), http.StatusConflict)
+		case errors.As(err, &bad):
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		case errors.As(err, &execErr):
+			// The app's own log stream is stderr; say it there too so the
+			// user sees why their app never came up.
+			log.Print(err)
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+			_ = http.NewResponseController(w).Flush()
+		default:
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	return mux
+}

@@ -1,0 +1,255 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// Docker makes the engine calls previewd needs, and nothing else.
+type Docker struct {
+	c *client.Client
+}
+
+// NewDocker connects to the engine named by the environment (DOCKER_HOST, or the
+// local socket), negotiating the API version down to what the engine speaks.
+func NewDocker() (*Docker, error) {
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return &Docker{c: c}, nil
+}
+
+// Close releases the client's connections.
+func (d *Docker) Close() error { return d.c.Close() }
+
+// shortCall bounds a request/response engine call; streaming calls use the
+// caller's context instead.
+const shortCall = 30 * time.Second
+
+// Ping checks that the engine answers.
+func (d *Docker) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := d.c.Ping(ctx)
+	return engineErr(err)
+}
+
+// Create creates a container and returns its id.
+func (d *Docker) Create(ctx context.Context, name string, cfg *container.Config, host *container.HostConfig) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	resp, err := d.c.ContainerCreate(ctx, cfg, host, nil, nil, name)
+	if err != nil {
+		return "", fmt.Errorf("create container %s: %w", name, engineErr(err))
+	}
+	return resp.ID, nil
+}
+
+// Start starts a created container.
+func (d *Docker) Start(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	if err := d.c.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return fmt.Errorf("start container %s: %w", id, engineErr(err))
+	}
+	return nil
+}
+
+// Teardown stops a container (SIGTERM, then SIGKILL after grace) and removes it.
+// It is safe to repeat: a container that is already stopped or gone counts as
+// done.
+func (d *Docker) Teardown(ctx context.Context, id string, grace time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	secs := int(grace.Seconds())
+	var errs []error
+	if err := d.c.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}); !isGone(err) {
+		errs = append(errs, fmt.Errorf("stop container %s: %w", id, engineErr(err)))
+	}
+	if err := d.c.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true}); !isGone(err) {
+		errs = append(errs, fmt.Errorf("remove container %s: %w", id, engineErr(err)))
+	}
+	return errors.Join(errs...)
+}
+
+// ExitState is how a container ended (or that it still runs).
+type ExitState struct {
+	Running   bool
+	ExitCode  int
+	OOMKilled bool
+	Error     string
+}
+
+// State inspects a container's run state.
+func (d *Docker) State(ctx context.Context, id string) (ExitState, error) {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	info, err := d.c.ContainerInspect(ctx, id)
+	if err != nil {
+		return ExitState{}, fmt.Errorf("inspect container %s: %w", id, engineErr(err))
+	}
+	if info.State == nil {
+		return ExitState{}, fmt.Errorf("inspect container %s: no state", id)
+	}
+	return ExitState{
+		Running:   info.State.Running,
+		ExitCode:  info.State.ExitCode,
+		OOMKilled: info.State.OOMKilled,
+		Error:     info.State.Error,
+	}, nil
+}
+
+// Wait returns a channel that receives the container's exit code once it is no
+// longer running, or an error. It ends when ctx ends.
+func (d *Docker) Wait(ctx context.Context, id string) (<-chan container.WaitResponse, <-chan error) {
+	return d.c.ContainerWait(ctx, id, container.WaitConditionNotRunning)
+}
+
+// LogTail returns the last n lines the container printed, stdout and stderr
+// interleaved as the engine stored them.
+func (d *Docker) LogTail(ctx context.Context, id string, n int) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	rc, err := d.c.ContainerLogs(ctx, id, container.LogsOptions{
+		ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(n),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("logs of container %s: %w", id, engineErr(err))
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	// Both streams go into one buffer: a log tail reads best in printed order.
+	if _, err := stdcopy.StdCopy(&buf, &buf, rc); err != nil {
+		return nil, fmt.Errorf("read logs of container %s: %w", id, err)
+	}
+	return lastLines(buf.String(), n), nil
+}
+
+// Stats streams resource samples (about one a second) until ctx ends.
+func (d *Docker) Stats(ctx context.Context, id string, sample func(container.StatsResponse)) error {
+	resp, err := d.c.ContainerStats(ctx, id, true)
+	if err != nil {
+		return fmt.Errorf("stats of container %s: %w", id, engineErr(err))
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var s container.StatsResponse
+		if err := dec.Decode(&s); err != nil {
+			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("read stats of container %s: %w", id, err)
+		}
+		sample(s)
+	}
+}
+
+// Managed lists every container (running or not) carrying LabelManaged.
+func (d *Docker) Managed(ctx context.Context) ([]container.Summary, error) {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	list, err := d.c.ContainerList(ctx, container.ListOptions{
+		All: true, Filters: filters.NewArgs(filters.Arg("label", LabelManaged+"=true")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", engineErr(err))
+	}
+	return list, nil
+}
+
+// ImageID returns the id of an image, or an error satisfying errdefs.IsNotFound.
+func (d *Docker) ImageID(ctx context.Context, ref string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	img, err := d.c.ImageInspect(ctx, ref)
+	if err != nil {
+		return "", fmt.Errorf("inspect image %s: %w", ref, engineErr(err))
+	}
+	return img.ID, nil
+}
+
+// ReadImageFile reads one file out of an image without running it: it creates
+// a container, copies the file and removes the container again.
+func (d *Docker) ReadImageFile(ctx context.Context, image, path string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	resp, err := d.c.ContainerCreate(ctx, &container.Config{Image: image, Entrypoint: []string{"/bin/true"}, Labels: map[string]string{LabelManaged: "scratch"}}, nil, nil, nil, "")
+	if err != nil {
+		return nil, fmt.Errorf("read %s from %s: %w", path, image, engineErr(err))
+	}
+	defer d.c.ContainerRemove(context.WithoutCancel(ctx), resp.ID, container.RemoveOptions{Force: true})
+	rc, _, err := d.c.CopyFromContainer(ctx, resp.ID, path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s from %s: %w", path, image, engineErr(err))
+	}
+	defer rc.Close()
+	return firstTarFile(rc)
+}
+
+// Build builds an image from a tar build context, calling line for every line of
+// build output. A failed step is returned as an error carrying the engine's
+// message; its output has already gone to line.
+func (d *Docker) Build(ctx context.Context, buildContext io.Reader, tag string, labels map[string]string, line func(string)) error {
+	resp, err := d.c.ImageBuild(ctx, buildContext, build.ImageBuildOptions{
+		Tags: []string{tag}, Labels: labels, Remove: true, ForceRemove: true, PullParent: false,
+	})
+	if err != nil {
+		return fmt.Errorf("build image %s: %w", tag, engineErr(err))
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var msg struct {
+			Stream      string `json:"stream"`
+			Error       string `json:"error"`
+			ErrorDetail struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if err := dec.Decode(&msg); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("build image %s: read output: %w", tag, err)
+		}
+		if msg.Stream != "" {
+			sc := bufio.NewScanner(strings.NewReader(msg.Stream))
+			for sc.Scan() {
+				if l := strings.TrimRight(sc.Text(), "\r"); l != "" {
+					line(l)
+				}
+			}
+		}
+		if msg.Error != "" {
+			line(msg.Error)
+			return fmt.Errorf("build image %s: %s", tag, msg.Error)
+		}
+	}
+}
+
+// lastLines returns up to n last lines of text, without a trailing empty line.
+func lastLines(text string, n int) []string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return []string{}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}

@@ -1,0 +1,404 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/framework"
+)
+
+// logTailLines is how many lines of output a failed launch reports.
+const logTailLines = 50
+
+// buildTimeout bounds a dependency install; it is separate from StartTimeout,
+// which is about the app itself.
+const buildTimeout = 10 * time.Minute
+
+// ErrStoppedWhileStarting answers a launch whose preview was stopped before
+// its app answered.
+var ErrStoppedWhileStarting = errors.New("the preview was stopped while it was starting")
+
+// instance is a preview this manager is launching or running.
+type instance struct {
+	rec       db.Preview
+	framework string
+	runDir    string
+	forward   *forwarder
+
+	launched chan struct{} // closed when the launch ends, running or not
+	exited   chan struct{} // closed when the container stops running
+
+	containerID atomic.Value // string, set once created
+	running     atomic.Bool
+	stopping    atomic.Bool
+	stats       atomic.Pointer[Stats]
+
+	endOnce sync.Once
+	ended   chan struct{} // closed when teardown is complete
+	cancel  context.CancelFunc
+	ctx     context.Context // ends the instance's watchers
+}
+
+func (in *instance) container() string {
+	id, _ := in.containerID.Load().(string)
+	return id
+}
+
+// run carries out a reserved launch. The launch itself runs detached from the
+// caller, so a client that hangs up does not leave a half-started container;
+// with Wait the caller waits for it.
+func (m *Manager) run(ctx context.Context, in *instance, req LaunchRequest, token string, sessionExpires time.Time, start time.Time) (Launched, error) {
+	in.ctx, in.cancel = context.WithCancel(m.base)
+	in.ended = make(chan struct{})
+	in.exited = make(chan struct{})
+	var result db.Preview
+	var launchErr error
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer close(in.launched)
+		result, launchErr = m.launch(in, req, start)
+	}()
+	if !req.Wait {
+		return Launched{Preview: in.rec, SessionToken: token, SessionExpiresAt: sessionExpires}, nil
+	}
+	select {
+	case <-in.launched:
+	case <-ctx.Done():
+		return Launched{}, ctx.Err()
+	}
+	if launchErr != nil {
+		return Launched{}, launchErr
+	}
+	return Launched{Preview: result, SessionToken: token, SessionExpiresAt: sessionExpires}, nil
+}
+
+// launch prepares, creates and starts the container and waits for the app's
+// first HTTP answer. On any failure it tears everything down and records why.
+func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.Preview, error) {
+	timings := db.Timings{}
+	mark := func(phase string, since time.Time) time.Time {
+		now := time.Now()
+		timings[phase] = now.Sub(since).Milliseconds()
+		m.metrics.observePhase(in.framework, phase, now.Sub(since))
+		return now
+	}
+	fail := func(err error) (db.Preview, error) {
+		timings["total"] = time.Since(start).Milliseconds()
+		return db.Preview{}, m.failLaunch(in, err, timings)
+	}
+
+	// prepare: the files, the plan, the run directory, the image.
+	t := start
+	files, err := m.records.GenerationFiles(in.ctx, in.rec.GenerationID)
+	if err != nil {
+		return fail(err)
+	}
+	plan, appFiles, err := planFor(req.Generation, files)
+	if err != nil {
+		return fail(&LaunchError{PreviewID: in.rec.ID, Reason: "cannot work out how to start the app: " + err.Error()})
+	}
+	if err := makeRunDir(in.runDir); err != nil {
+		return fail(err)
+	}
+	t = mark("prepare", t)
+
+	// build: a derived image with the dependencies the runtime lacks, if any.
+	buildCtx, cancelBuild := context.WithTimeout(in.ctx, buildTimeout)
+	image, err := m.images.imageFor(buildCtx, m.cfg.Images, plan, files)
+	cancelBuild()
+	if err != nil {
+		return fail(err)
+	}
+	t = mark("build", t)
+
+	// start: create and start the container, hand the files to the shim, start the app.
+	startCtx, cancelStart := context.WithTimeout(in.ctx, m.cfg.StartTimeout)
+	defer cancelStart()
+	if err := m.startContainer(startCtx, in, plan, image, appFiles, req.Env); err != nil {
+		return fail(err)
+	}
+	t = mark("start", t)
+
+	// healthy: the app answers HTTP through its pooled port.
+	if err := m.waitHealthy(startCtx, in); err != nil {
+		return fail(err)
+	}
+	mark("healthy", t)
+	timings["total"] = time.Since(start).Milliseconds()
+	m.metrics.observePhase(in.framework, "total", time.Since(start))
+
+	p, err := m.records.MarkPreviewRunning(m.base, in.rec.ID, timings)
+	if err != nil {
+		// Stopped while starting: Stop tears down; nothing more to do here.
+		return db.Preview{}, ErrStoppedWhileStarting
+	}
+	in.running.Store(true)
+	m.metrics.launchFinished(in.framework, "success")
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.watchStats(in)
+	}()
+	return p, nil
+}
+
+func makeRunDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create run directory: %w", err)
+	}
+	// The shim runs as the sandbox user and creates its sockets here. When
+	// previewd is not root it cannot chown, and the directory is opened up
+	// instead; its parent still keeps other host users out.
+	if err := os.Chown(dir, sandboxUID, sandboxGID); err != nil {
+		if err := os.Chmod(dir, 0o777); err != nil {
+			return fmt.Errorf("open run directory: %w", err)
+		}
+	}
+	return nil
+}
+
+func (m *Manager) startContainer(ctx context.Context, in *instance, plan framework.Plan, image string, files []File, userEnv map[string]string) error {
+	cfg, host := ContainerSpec(Spec{
+		PreviewID: in.rec.ID, GenerationID: in.rec.GenerationID, Owner: in.rec.Owner, RunnerID: m.cfg.RunnerID,
+		Port: in.rec.Port, Image: image, RunDir: in.runDir,
+		Caps:      Caps{MemoryMB: in.rec.MemoryMB, CPUs: in.rec.CPUs, Pids: in.rec.Pids},
+		Env:       map[string]string{"PORT": strconv.Itoa(framework.AppPort), "HOST": "0.0.0.0"},
+		WorkdirMB: m.cfg.WorkdirMB, TmpMB: m.cfg.TmpMB, LogMaxBytes: m.cfg.LogMaxBytes, NoFile: m.cfg.NoFile,
+	})
+	id, err := m.docker.Create(ctx, ContainerName(in.rec.ID), cfg, host)
+	if err != nil {
+		return err
+	}
+	in.containerID.Store(id)
+	if err := m.records.SetPreviewContainer(ctx, in.rec.ID, id, image); err != nil {
+		return err
+	}
+	if err := m.docker.Start(ctx, id); err != nil {
+		return err
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.watchExit(in)
+	}()
+
+	shim := newShimClient(in.runDir)
+	if err := shim.waitReady(ctx); err != nil {
+		return err
+	}
+	if err := shim.putFiles(ctx, files); err != nil {
+		return &LaunchError{PreviewID: in.rec.ID, Reason: "could not copy the app's files into the container: " + err.Error()}
+	}
+	env := map[string]string{}
+	for k, v := range plan.Env {
+		env[k] = v
+	}
+	for k, v := range userEnv {
+		env[k] = v
+	}
+	// The app must listen where the shim relays to, whatever the user set.
+	env["PORT"] = strconv.Itoa(framework.AppPort)
+	env["HOST"] = "0.0.0.0"
+	if err := shim.start(ctx, plan.Command, env); err != nil {
+		return &LaunchError{PreviewID: in.rec.ID, Reason: "could not start the app: " + err.Error()}
+	}
+	return nil
+}
+
+// waitHealthy starts forwarding the pooled port and polls it until the app
+// answers HTTP with any status, the container exits, or ctx ends.
+func (m *Manager) waitHealthy(ctx context.Context, in *instance) error {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		in.forward.serve()
+	}()
+	url := fmt.Sprintf("http://%s:%d/", m.cfg.Host, in.rec.Port)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 2 * time.Second}
+	defer client.CloseIdleConnections()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		req.Header.Set("User-Agent", "previewd-health")
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-in.exited:
+			return &LaunchError{PreviewID: in.rec.ID, Reason: "the app exited before answering HTTP"}
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return &LaunchError{PreviewID: in.rec.ID, Reason: fmt.Sprintf("the app did not answer HTTP within %s", m.cfg.StartTimeout)}
+			}
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// watchExit waits for the container to stop running. During the launch it
+// only signals; afterwards an exit nobody asked for is a crash.
+func (m *Manager) watchExit(in *instance) {
+	respC, errC := m.docker.Wait(in.ctx, in.container())
+	select {
+	case <-respC:
+	case <-errC:
+		if in.ctx.Err() != nil {
+			return
+		}
+	case <-in.ctx.Done():
+		return
+	}
+	close(in.exited)
+	<-in.launched
+	if in.running.Load() && !in.stopping.Load() {
+		m.end(in, db.StatusFailed, "the app exited")
+	}
+}
+
+// failLaunch records a failed launch and tears it down.
+func (m *Manager) failLaunch(in *instance, err error, timings db.Timings) error {
+	if in.stopping.Load() {
+		m.metrics.launchFinished(in.framework, "stopped")
+		m.endWith(in, db.Finish{Status: db.StatusStopped, Timings: timings})
+		return ErrStoppedWhileStarting
+	}
+	var le *LaunchError
+	if !errors.As(err, &le) {
+		// Not the app's fault: an engine or database problem. Still tear down
+		// and record it, but report the error itself to the caller.
+		m.metrics.launchFinished(in.framework, "error")
+		m.endWith(in, db.Finish{Status: db.StatusFailed, Error: "internal error while launching", Timings: timings})
+		return err
+	}
+	le.PreviewID = in.rec.ID
+	fin := m.exitFinish(in, le.Reason)
+	fin.Timings = timings
+	if len(le.LogTail) > 0 && len(fin.LogTail) == 0 {
+		fin.LogTail = le.LogTail
+	}
+	m.metrics.launchFinished(in.framework, launchResult(fin))
+	m.endWith(in, fin)
+	le.Reason, le.ExitCode, le.OOMKilled, le.LogTail = fin.Error, fin.ExitCode, fin.OOMKilled, fin.LogTail
+	return le
+}
+
+func launchResult(f db.Finish) string {
+	switch {
+	case f.OOMKilled:
+		return "oom"
+	case f.ExitCode != nil:
+		return "crash"
+	default:
+		return "timeout"
+	}
+}
+
+// exitFinish describes how the container ended, with its last output.
+func (m *Manager) exitFinish(in *instance, reason string) db.Finish {
+	fin := db.Finish{Status: db.StatusFailed, Error: reason, LogTail: []string{}}
+	id := in.container()
+	if id == "" {
+		return fin
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if tail, err := m.docker.LogTail(ctx, id, logTailLines); err == nil {
+		fin.LogTail = tail
+	}
+	st, err := m.docker.State(ctx, id)
+	if err != nil || st.Running {
+		return fin
+	}
+	code := st.ExitCode
+	fin.ExitCode = &code
+	fin.OOMKilled = st.OOMKilled
+	switch {
+	case st.OOMKilled:
+		fin.Error = fmt.Sprintf("the app was killed: out of memory (limit %d MiB)", in.rec.MemoryMB)
+	default:
+		fin.Error = fmt.Sprintf("%s with code %d", reasonPrefix(reason), code)
+	}
+	return fin
+}
+
+func reasonPrefix(reason string) string {
+	if reason == "" {
+		return "the app exited"
+	}
+	return reason
+}
+
+// end finishes a live preview with a status; for failures it records the exit
+// code and last output first.
+func (m *Manager) end(in *instance, status, reason string) {
+	var fin db.Finish
+	if status == db.StatusFailed {
+		fin = m.exitFinish(in, reason)
+	} else {
+		fin = db.Finish{Status: status, Error: reason}
+	}
+	m.endWith(in, fin)
+}
+
+// endWith tears a preview down exactly once: watchers stop, the container is
+// removed, the port goes back to the pool, and the record is finished. Later
+// callers wait for the first one to complete.
+func (m *Manager) endWith(in *instance, fin db.Finish) {
+	in.endOnce.Do(func() {
+		defer close(in.ended)
+		in.cancel()
+		in.forward.close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		id := in.container()
+		if id == "" {
+			// The create call may have reached the engine without us learning
+			// the id: remove by name, which is harmless when nothing exists.
+			id = ContainerName(in.rec.ID)
+		}
+		if err := m.docker.Teardown(ctx, id, m.cfg.StopGrace); err != nil {
+			m.log.Error("tear down preview container", "preview_id", in.rec.ID, "err", err)
+		}
+		os.RemoveAll(in.runDir)
+		if _, err := m.records.FinishPreview(ctx, in.rec.ID, fin); err != nil {
+			m.log.Error("record end of preview", "preview_id", in.rec.ID, "err", err)
+		}
+		m.mu.Lock()
+		delete(m.live, in.rec.ID)
+		m.ports.Release(in.rec.Port)
+		m.metrics.setPorts(m.ports.InUse())
+		m.mu.Unlock()
+		if in.running.Load() {
+			m.metrics.ended(fin.Status)
+		}
+	})
+	<-in.ended
+}
+
+// watchStats keeps the latest resource sample of a running preview; it ends
+// with the instance.
+func (m *Manager) watchStats(in *instance) {
+	var prev *container.StatsResponse
+	err := m.docker.Stats(in.ctx, in.container(), func(s container.StatsResponse) {
+		st := statsFrom(s, prev)
+		prev = &s
+		in.stats.Store(&st)
+	})
+	if err != nil && in.ctx.Err() == nil {
+		m.log.Warn("stats of preview ended", "preview_id", in.rec.ID, "err", err)
+	}
+}

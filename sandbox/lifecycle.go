@@ -1,0 +1,164 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/previewd/previewd/db"
+)
+
+// Stop stops a live preview: its container is stopped and removed, its port
+// returned, its record marked stopped. Stopping a preview that has already
+// ended does nothing.
+func (m *Manager) Stop(ctx context.Context, p db.Preview) error {
+	if in := m.instance(p.ID); in != nil {
+		in.stopping.Store(true)
+		m.endWith(in, db.Finish{Status: db.StatusStopped})
+		return nil
+	}
+	if !p.Live() {
+		return nil
+	}
+	// Not held by this process (another runner's, or a launch whose process
+	// died): remove what the record names and end the record.
+	id := p.ContainerID
+	if id == "" {
+		id = ContainerName(p.ID)
+	}
+	if err := m.docker.Teardown(ctx, id, m.cfg.StopGrace); err != nil {
+		return err
+	}
+	_, err := m.records.FinishPreview(ctx, p.ID, db.Finish{Status: db.StatusStopped})
+	return err
+}
+
+// LiveStats returns the latest resource sample of a running preview, or nil.
+func (m *Manager) LiveStats(previewID string) *Stats {
+	in := m.instance(previewID)
+	if in == nil || !in.running.Load() {
+		return nil
+	}
+	return in.stats.Load()
+}
+
+// Adopt reconciles this runner's records with the engine after a start: running
+// containers whose record says running are taken over (port forwarding, exit
+// and stats watching resume); records whose container is gone, or whose launch
+// died with the previous process, are ended as failed; this runner's
+// containers that no live record claims are removed.
+func (m *Manager) Adopt(ctx context.Context) error {
+	recs, err := m.records.LivePreviews(ctx, m.cfg.RunnerID)
+	if err != nil {
+		return err
+	}
+	list, err := m.docker.Managed(ctx)
+	if err != nil {
+		return err
+	}
+	byPreview := map[string]container.Summary{}
+	for _, c := range list {
+		if c.Labels[LabelRunner] == m.cfg.RunnerID {
+			byPreview[c.Labels[LabelPreview]] = c
+		}
+	}
+	var errs []error
+	claimed := map[string]bool{}
+	for _, rec := range recs {
+		c, ok := byPreview[rec.ID]
+		claimed[rec.ID] = ok
+		switch {
+		case rec.Status == db.StatusStarting:
+			errs = append(errs, m.endUnowned(ctx, rec, c.ID, "previewd restarted while the preview was starting", "interrupted"))
+		case !ok || c.State != "running":
+			errs = append(errs, m.endUnowned(ctx, rec, c.ID, "the container disappeared", "vanished"))
+		default:
+			if err := m.adopt(rec, c.ID); err != nil {
+				errs = append(errs, m.endUnowned(ctx, rec, c.ID, "could not be taken over after a restart", "vanished"))
+			}
+		}
+	}
+	for previewID, c := range byPreview {
+		if claimed[previewID] {
+			continue
+		}
+		if err := m.docker.Teardown(ctx, c.ID, 0); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m.metrics.ended("orphan")
+	}
+	return errors.Join(errs...)
+}
+
+// endUnowned ends a record this process holds no instance for.
+func (m *Manager) endUnowned(ctx context.Context, rec db.Preview, containerID, reason, cleanup string) error {
+	if containerID != "" {
+		if err := m.docker.Teardown(ctx, containerID, 0); err != nil {
+			return err
+		}
+	}
+	if _, err := m.records.FinishPreview(ctx, rec.ID, db.Finish{Status: db.StatusFailed, Error: reason}); err != nil {
+		return err
+	}
+	m.metrics.ended(cleanup)
+	return nil
+}
+
+// adopt takes over a running preview container.
+func (m *Manager) adopt(rec db.Preview, containerID string) error {
+	m.mu.Lock()
+	l, err := m.ports.ReservePort(rec.Port)
+	m.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("adopt preview %s on port %s: %w", rec.ID, strconv.Itoa(rec.Port), err)
+	}
+	runDir := filepath.Join(m.cfg.RunRoot, rec.ID)
+	in := &instance{
+		rec: rec, runDir: runDir,
+		forward:  newForwarder(l, filepath.Join(runDir, appSocket)),
+		launched: make(chan struct{}),
+		exited:   make(chan struct{}),
+		ended:    make(chan struct{}),
+	}
+	in.ctx, in.cancel = context.WithCancel(m.base)
+	in.containerID.Store(containerID)
+	in.running.Store(true)
+	close(in.launched)
+	m.mu.Lock()
+	m.live[rec.ID] = in
+	m.metrics.setPorts(m.ports.InUse())
+	m.mu.Unlock()
+	m.wg.Add(3)
+	go func() { defer m.wg.Done(); in.forward.serve() }()
+	go func() { defer m.wg.Done(); m.watchExit(in) }()
+	go func() { defer m.wg.Done(); m.watchStats(in) }()
+	return nil
+}
+
+// Run ends previews that reached their maximum uptime, until ctx ends.
+func (m *Manager) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-t.C:
+			for _, in := range m.snapshot() {
+				if in.running.Load() && now.After(in.rec.ExpiresAt) && in.stopping.CompareAndSwap(false, true) {
+					m.wg.Add(1)
+					go func() {
+						defer m.wg.Done()
+						m.end(in, db.StatusExpired, "the preview reached its maximum uptime")
+					}()
+				}
+			}
+		}
+	}
+}

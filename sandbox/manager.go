@@ -1,0 +1,361 @@
+// Package sandbox runs previews: throwaway, hardened containers on pooled host
+// ports, built from previewd's runtime images.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/framework"
+)
+
+// Records is what the sandbox needs from the store.
+type Records interface {
+	GenerationFiles(ctx context.Context, id string) ([]db.File, error)
+	InsertPreview(ctx context.Context, p *db.Preview, session db.Session) error
+	CreateSession(ctx context.Context, session db.Session) error
+	Preview(ctx context.Context, id string) (db.Preview, error)
+	LivePreview(ctx context.Context, generationID string) (db.Preview, error)
+	LivePreviews(ctx context.Context, runnerID string) ([]db.Preview, error)
+	SetPreviewContainer(ctx context.Context, id, containerID, image string) error
+	MarkPreviewRunning(ctx context.Context, id string, timings db.Timings) (db.Preview, error)
+	FinishPreview(ctx context.Context, id string, f db.Finish) (bool, error)
+}
+
+var _ Records = (*db.Store)(nil)
+
+// ErrCapacity means no preview can start now: no free port, or the concurrent
+// preview limit is reached.
+var ErrCapacity = errors.New("capacity exhausted")
+
+// ErrCapsTooHigh means a launch asked for more than the server's maxima.
+var ErrCapsTooHigh = errors.New("requested resources exceed the server's maxima")
+
+// Config configures the Manager.
+type Config struct {
+	RunnerID       string
+	Host           string            // address the pooled ports are bound on
+	RunRoot        string            // host directory for the per-preview shim sockets
+	Images         map[string]string // runtime name ("python", "node") → image reference
+	Defaults       Caps
+	Max            Caps
+	MaxPreviews    int
+	StartTimeout   time.Duration
+	MaxUptime      time.Duration
+	SessionTimeout time.Duration
+	StopGrace      time.Duration
+	WorkdirMB      int
+	TmpMB          int
+	LogMaxBytes    int64
+	NoFile         int64
+}
+
+// Manager launches, watches and stops previews.
+type Manager struct {
+	cfg     Config
+	docker  *Docker
+	records Records
+	ports   *PortPool
+	metrics *Metrics
+	images  *imageCache
+	log     *slog.Logger
+
+	base   context.Context // outlives requests: launches with wait=false, watchers
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu   sync.Mutex
+	live map[string]*instance // by preview id
+}
+
+// NewManager returns a Manager. Close it to stop its background work; running
+// containers are left alone for the next start to adopt.
+func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, metrics *Metrics, log *slog.Logger) (*Manager, error) {
+	if err := os.MkdirAll(cfg.RunRoot, 0o711); err != nil {
+		return nil, fmt.Errorf("create run directory: %w", err)
+	}
+	base, cancel := context.WithCancel(context.Background())
+	m := &Manager{
+		cfg: cfg, docker: docker, records: records, ports: ports, metrics: metrics, log: log,
+		images: newImageCache(docker),
+		base:   base, cancel: cancel,
+		live: map[string]*instance{},
+	}
+	metrics.portsTotal.Set(float64(ports.Size()))
+	return m, nil
+}
+
+// Close stops every watcher and in-flight launch goroutine and waits for them.
+// Containers keep running.
+func (m *Manager) Close() {
+	m.cancel()
+	m.mu.Lock()
+	for _, in := range m.live {
+		in.forward.close()
+	}
+	m.mu.Unlock()
+	m.wg.Wait()
+}
+
+// Ping checks that the engine answers.
+func (m *Manager) Ping(ctx context.Context) error { return m.docker.Ping(ctx) }
+
+// Config returns the manager's configuration.
+func (m *Manager) Config() Config { return m.cfg }
+
+// PortRange returns the pool's first and last port and how many are free.
+func (m *Manager) PortRange() (start, end, free int) {
+	start, end = m.ports.Range()
+	return start, end, m.ports.Size() - m.ports.InUse()
+}
+
+// LaunchRequest asks for a preview of a generation.
+type LaunchRequest struct {
+	Generation db.Generation
+	Caps       Caps // zero fields take the defaults
+	Env        map[string]string
+	TTL        time.Duration // zero takes MaxUptime
+	Wait       bool
+}
+
+// Launched is the answer to a launch.
+type Launched struct {
+	Preview          db.Preview
+	SessionToken     string
+	SessionExpiresAt time.Time
+	Existing         bool // the generation already had a live preview
+}
+
+// LaunchError is a launch that failed because of the app: it crashed, exited,
+// was killed for memory, or did not answer in time.
+type LaunchError struct {
+	PreviewID string
+	Reason    string
+	ExitCode  *int
+	OOMKilled bool
+	LogTail   []string
+}
+
+func (e *LaunchError) Error() string { return "launch failed: " + e.Reason }
+
+// ResolveCaps fills zero fields with the defaults and refuses values above the
+// maxima or below sane minima.
+func (m *Manager) ResolveCaps(c Caps) (Caps, error) {
+	if c.MemoryMB == 0 {
+		c.MemoryMB = m.cfg.Defaults.MemoryMB
+	}
+	if c.CPUs == 0 {
+		c.CPUs = m.cfg.Defaults.CPUs
+	}
+	if c.Pids == 0 {
+		c.Pids = m.cfg.Defaults.Pids
+	}
+	switch {
+	case c.MemoryMB > m.cfg.Max.MemoryMB:
+		return c, fmt.Errorf("%w: memory_mb %d is above the maximum %d", ErrCapsTooHigh, c.MemoryMB, m.cfg.Max.MemoryMB)
+	case c.CPUs > m.cfg.Max.CPUs:
+		return c, fmt.Errorf("%w: cpus %g is above the maximum %g", ErrCapsTooHigh, c.CPUs, m.cfg.Max.CPUs)
+	case c.Pids > m.cfg.Max.Pids:
+		return c, fmt.Errorf("%w: pids %d is above the maximum %d", ErrCapsTooHigh, c.Pids, m.cfg.Max.Pids)
+	case c.MemoryMB < 32 || c.CPUs < 0.01 || c.Pids < 16:
+		return c, fmt.Errorf("%w: memory_mb must be at least 32, cpus at least 0.01 and pids at least 16", ErrCapsTooHigh)
+	}
+	return c, nil
+}
+
+// Launch starts a preview of the generation, or returns the live one it
+// already has. With Wait it returns once the app answers HTTP, or a
+// *LaunchError; without, it returns at once with the preview starting.
+func (m *Manager) Launch(ctx context.Context, req LaunchRequest) (Launched, error) {
+	start := time.Now()
+	caps, err := m.ResolveCaps(req.Caps)
+	if err != nil {
+		return Launched{}, err
+	}
+	ttl := req.TTL
+	if ttl <= 0 || ttl > m.cfg.MaxUptime {
+		ttl = m.cfg.MaxUptime
+	}
+	token, session := m.newSession("")
+
+	for attempt := 0; ; attempt++ {
+		if existing, err := m.existing(ctx, req, token, session); !errors.Is(err, db.ErrNotFound) {
+			return existing, err
+		}
+		in, err := m.reserve(req.Generation, caps, ttl)
+		if err != nil {
+			return Launched{}, err
+		}
+		session.PreviewID = in.rec.ID
+		err = m.records.InsertPreview(ctx, &in.rec, session)
+		if err == nil {
+			return m.run(ctx, in, req, token, session.ExpiresAt, start)
+		}
+		m.unreserve(in)
+		switch {
+		case errors.Is(err, db.ErrConflict) && attempt < 3:
+			continue // a concurrent launch won: answer with its preview
+		case errors.Is(err, db.ErrPortTaken) && attempt < 3:
+			continue // another process holds that port: take another
+		default:
+			return Launched{}, err
+		}
+	}
+}
+
+// existing answers a launch of a generation that already has a live preview,
+// with a new session for the caller. It returns db.ErrNotFound when there is none.
+func (m *Manager) existing(ctx context.Context, req LaunchRequest, token string, session db.Session) (Launched, error) {
+	p, err := m.records.LivePreview(ctx, req.Generation.ID)
+	if err != nil {
+		return Launched{}, err
+	}
+	if req.Wait && p.Status == db.StatusStarting {
+		p, err = m.waitLaunched(ctx, p.ID)
+		if err != nil {
+			return Launched{}, err
+		}
+		if !p.Live() {
+			return Launched{}, launchErrorOf(p)
+		}
+	}
+	session.PreviewID = p.ID
+	if err := m.records.CreateSession(ctx, session); err != nil {
+		return Launched{}, err
+	}
+	return Launched{Preview: p, SessionToken: token, SessionExpiresAt: session.ExpiresAt, Existing: true}, nil
+}
+
+// waitLaunched waits until a starting preview is running or has ended.
+func (m *Manager) waitLaunched(ctx context.Context, id string) (db.Preview, error) {
+	m.mu.Lock()
+	in := m.live[id]
+	m.mu.Unlock()
+	if in != nil {
+		select {
+		case <-in.launched:
+		case <-ctx.Done():
+			return db.Preview{}, ctx.Err()
+		}
+		return m.records.Preview(ctx, id)
+	}
+	// Launched by another previewd process: poll its record.
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		p, err := m.records.Preview(ctx, id)
+		if err != nil || p.Status != db.StatusStarting {
+			return p, err
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return db.Preview{}, ctx.Err()
+		}
+	}
+}
+
+func launchErrorOf(p db.Preview) *LaunchError {
+	return &LaunchError{PreviewID: p.ID, Reason: p.Error, ExitCode: p.ExitCode, OOMKilled: p.OOMKilled, LogTail: p.LogTail}
+}
+
+// newSession makes a random session token (256 bits) and its stored form.
+func (m *Manager) newSession(previewID string) (string, db.Session) {
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	token := hex.EncodeToString(raw)
+	return token, db.Session{TokenHash: HashToken(token), PreviewID: previewID, ExpiresAt: time.Now().Add(m.cfg.SessionTimeout).UTC()}
+}
+
+// HashToken is how session tokens are stored and looked up.
+func HashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// reserve takes capacity and a port for a new preview.
+func (m *Manager) reserve(g db.Generation, caps Caps, ttl time.Duration) (*instance, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.live) >= m.cfg.MaxPreviews {
+		m.metrics.capacityRefused(g.Framework)
+		return nil, fmt.Errorf("%w: %d previews are running, the limit is %d", ErrCapacity, len(m.live), m.cfg.MaxPreviews)
+	}
+	l, err := m.ports.Reserve()
+	if err != nil {
+		m.metrics.capacityRefused(g.Framework)
+		return nil, fmt.Errorf("%w: %v", ErrCapacity, err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	id := uuid.NewString()
+	in := &instance{
+		rec: db.Preview{
+			ID: id, GenerationID: g.ID, Owner: g.Owner, RunnerID: m.cfg.RunnerID,
+			Status: db.StatusStarting, Port: port, MemoryMB: caps.MemoryMB, CPUs: caps.CPUs, Pids: caps.Pids,
+			ExpiresAt: time.Now().Add(ttl).UTC(),
+		},
+		framework: g.Framework,
+		runDir:    filepath.Join(m.cfg.RunRoot, id),
+		forward:   newForwarder(l, filepath.Join(m.cfg.RunRoot, id, appSocket)),
+		launched:  make(chan struct{}),
+	}
+	m.live[id] = in
+	m.metrics.setPorts(m.ports.InUse())
+	return in, nil
+}
+
+// unreserve gives back what reserve took; the forwarder must not be serving.
+func (m *Manager) unreserve(in *instance) {
+	in.forward.listener.Close()
+	m.mu.Lock()
+	delete(m.live, in.rec.ID)
+	m.ports.Release(in.rec.Port)
+	m.metrics.setPorts(m.ports.InUse())
+	m.mu.Unlock()
+}
+
+// Instance looks up a preview this manager runs.
+func (m *Manager) instance(id string) *instance {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.live[id]
+}
+
+// planFor works out how to start the generation's app from its files.
+func planFor(g db.Generation, files []db.File) (framework.Plan, []File, error) {
+	byPath := make(map[string][]byte, len(files))
+	out := make([]File, len(files))
+	for i, f := range files {
+		byPath[f.Path] = f.Content
+		out[i] = File{Path: f.Path, Content: f.Content}
+	}
+	plan, err := framework.Detect(byPath, framework.Name(g.Framework))
+	if err != nil {
+		return framework.Plan{}, nil, err
+	}
+	return plan, out, nil
+}
+
+// snapshot returns the instances this manager holds now.
+func (m *Manager) snapshot() []*instance {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*instance, 0, len(m.live))
+	for _, in := range m.live {
+		out = append(out, in)
+	}
+	return out
+}

@@ -1,0 +1,111 @@
+package sandbox
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the sandbox's Prometheus metrics.
+type Metrics struct {
+	launches   *prometheus.CounterVec
+	phases     *prometheus.HistogramVec
+	cleanups   *prometheus.CounterVec
+	portsInUse prometheus.Gauge
+	portsTotal prometheus.Gauge
+}
+
+// LaunchBuckets resolve launch phases from 50 ms to 60 s.
+var launchBuckets = []float64{0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 60}
+
+// NewMetrics registers the sandbox metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		launches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "preview_launches_total",
+			Help: "Launches that ended, by framework and result (success, crash, oom, timeout, error, stopped, capacity).",
+		}, []string{"framework", "result"}),
+		phases: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "preview_launch_duration_seconds",
+			Help:    "Time a launch spent in each phase (prepare, build, start, healthy) and in all (total).",
+			Buckets: launchBuckets,
+		}, []string{"framework", "phase"}),
+		cleanups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "preview_cleanups_total",
+			Help: "Previews torn down, by reason (stopped, failed, expired, orphan, vanished).",
+		}, []string{"reason"}),
+		portsInUse: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "preview_ports_in_use",
+			Help: "Host ports of the preview pool held by previews.",
+		}),
+		portsTotal: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "preview_ports_total",
+			Help: "Host ports in the preview pool.",
+		}),
+	}
+	reg.MustRegister(m.launches, m.phases, m.cleanups, m.portsInUse, m.portsTotal)
+	return m
+}
+
+func (m *Metrics) observePhase(framework, phase string, d time.Duration) {
+	m.phases.WithLabelValues(framework, phase).Observe(d.Seconds())
+}
+
+func (m *Metrics) launchFinished(framework, result string) {
+	m.launches.WithLabelValues(framework, result).Inc()
+}
+
+func (m *Metrics) capacityRefused(framework string) {
+	m.launches.WithLabelValues(framework, "capacity").Inc()
+}
+
+func (m *Metrics) setPorts(inUse int) { m.portsInUse.Set(float64(inUse)) }
+
+func (m *Metrics) ended(reason string) { m.cleanups.WithLabelValues(reason).Inc() }
+
+// liveCollector exports the per-preview series. They are computed from the
+// manager's running previews at scrape time from the cached stats samples, so a
+// stopped preview's series vanish with it and a scrape never calls the engine.
+type liveCollector struct {
+	m      *Manager
+	active *prometheus.Desc
+	memory *prometheus.Desc
+	limit  *prometheus.Desc
+	cpu    *prometheus.Desc
+}
+
+// RegisterLive registers the collector of running previews' series.
+func (m *Manager) RegisterLive(reg prometheus.Registerer) {
+	reg.MustRegister(&liveCollector{
+		m:      m,
+		active: prometheus.NewDesc("preview_active", "Previews running now.", nil, nil),
+		memory: prometheus.NewDesc("preview_container_memory_bytes", "Memory used by a running preview's container.", []string{"preview_id"}, nil),
+		limit:  prometheus.NewDesc("preview_container_memory_limit_bytes", "Memory cap of a running preview's container.", []string{"preview_id"}, nil),
+		cpu:    prometheus.NewDesc("preview_container_cpu_seconds_total", "CPU time used by a running preview's container.", []string{"preview_id"}, nil),
+	})
+}
+
+func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.active
+	ch <- c.memory
+	ch <- c.limit
+	ch <- c.cpu
+}
+
+func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
+	running := 0
+	for _, in := range c.m.snapshot() {
+		if !in.running.Load() {
+			continue
+		}
+		running++
+		st := in.stats.Load()
+		if st == nil {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(c.memory, prometheus.GaugeValue, float64(st.MemoryBytes), in.rec.ID)
+		ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, float64(in.rec.MemoryMB)*(1<<20), in.rec.ID)
+		ch <- prometheus.MustNewConstMetric(c.cpu, prometheus.CounterValue, st.CPUSeconds, in.rec.ID)
+	}
+	ch <- prometheus.MustNewConstMetric(c.active, prometheus.GaugeValue, float64(running))
+}

@@ -1,0 +1,98 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Socket names inside a preview's run directory, served by cmd/previewshim.
+const (
+	controlSocket = "control.sock"
+	appSocket     = "app.sock"
+)
+
+// shimClient talks to the shim of one container over its control socket.
+type shimClient struct {
+	http *http.Client
+}
+
+func newShimClient(runDir string) *shimClient {
+	sock := filepath.Join(runDir, controlSocket)
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+		DisableKeepAlives: true,
+	}
+	return &shimClient{http: &http.Client{Transport: tr}}
+}
+
+// waitReady polls the shim until its control socket answers.
+func (s *shimClient) waitReady(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if err := s.do(ctx, http.MethodGet, "/healthz", "", nil); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("shim did not come up: %w", context.Cause(ctx))
+		case <-t.C:
+		}
+	}
+}
+
+// putFiles sends the app's files.
+func (s *shimClient) putFiles(ctx context.Context, files []File) error {
+	body, err := tarFiles(files)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, http.MethodPut, "/files", "application/x-tar", body)
+}
+
+// start starts the app with argv and env.
+func (s *shimClient) start(ctx context.Context, argv []string, env map[string]string) error {
+	vars := make([]string, 0, len(env))
+	for k, v := range env {
+		vars = append(vars, k+"="+v)
+	}
+	sort.Strings(vars)
+	body, err := json.Marshal(map[string]any{"argv": argv, "env": vars})
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, http.MethodPost, "/start", "application/json", bytes.NewReader(body))
+}
+
+func (s *shimClient) do(ctx context.Context, method, path, contentType string, body io.Reader) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://shim"+path, body)
+	if err != nil {
+		return err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("shim %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("shim %s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(msg)))
+	}
+	io.Copy(io.Discard, resp.Body)
+	return nil
+}

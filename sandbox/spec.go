@@ -1,0 +1,123 @@
+package sandbox
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/go-units"
+)
+
+// Labels put on every container previewd creates; reconciliation finds its
+// containers by them.
+const (
+	LabelManaged    = "io.previewd.managed"
+	LabelPreview    = "io.previewd.preview-id"
+	LabelGeneration = "io.previewd.generation-id"
+	LabelOwner      = "io.previewd.owner"
+	LabelRunner     = "io.previewd.runner-id"
+	LabelPort       = "io.previewd.port"
+)
+
+// ContainerNamePrefix starts the name of every preview container.
+const ContainerNamePrefix = "previewd-"
+
+// SandboxUser is the unprivileged uid:gid previews run as (created in the
+// runtime images).
+const SandboxUser = "10001:10001"
+
+const sandboxUID, sandboxGID = 10001, 10001
+
+// RunDirInContainer is where the host's per-preview directory with the shim's
+// sockets is mounted.
+const RunDirInContainer = "/run/preview"
+
+// Caps are the resource limits of one preview.
+type Caps struct {
+	MemoryMB int
+	CPUs     float64
+	Pids     int
+}
+
+// Spec is everything needed to create one preview container.
+type Spec struct {
+	PreviewID    string
+	GenerationID string
+	Owner        string
+	RunnerID     string
+	Port         int
+	Image        string
+	RunDir       string // host directory mounted at RunDirInContainer
+	Caps         Caps
+	Env          map[string]string
+	WorkdirMB    int // size of the writable /app
+	TmpMB        int // size of the writable /tmp
+	LogMaxBytes  int64
+	NoFile       int64
+}
+
+// ContainerName is the engine name of a preview's container.
+func ContainerName(previewID string) string { return ContainerNamePrefix + previewID }
+
+// ContainerSpec turns a Spec into the engine's container and host configuration.
+// The container has no network at all (only loopback); previewd reaches the app
+// through the shim's unix socket in RunDir.
+func ContainerSpec(s Spec) (*container.Config, *container.HostConfig) {
+	env := make([]string, 0, len(s.Env)+2)
+	for k, v := range s.Env {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	memory := int64(s.Caps.MemoryMB) * units.MiB
+	pids := int64(s.Caps.Pids)
+	init := true
+
+	cfg := &container.Config{
+		Image:      s.Image,
+		User:       SandboxUser,
+		Env:        env,
+		WorkingDir: "/app",
+		Labels: map[string]string{
+			LabelManaged:    "true",
+			LabelPreview:    s.PreviewID,
+			LabelGeneration: s.GenerationID,
+			LabelOwner:      s.Owner,
+			LabelRunner:     s.RunnerID,
+			LabelPort:       strconv.Itoa(s.Port),
+		},
+		NetworkDisabled: true,
+		StopSignal:      "SIGTERM",
+	}
+	host := &container.HostConfig{
+		NetworkMode:    "none",
+		Binds:          []string{s.RunDir + ":" + RunDirInContainer + ":rw"},
+		ReadonlyRootfs: true,
+		CapDrop:        []string{"ALL"},
+		SecurityOpt:    []string{"no-new-privileges"},
+		Init:           &init,
+		Tmpfs: map[string]string{
+			"/app": fmt.Sprintf("rw,nosuid,nodev,noexec,size=%dm,uid=%d,gid=%d,mode=0755", s.WorkdirMB, sandboxUID, sandboxGID),
+			"/tmp": fmt.Sprintf("rw,nosuid,nodev,noexec,size=%dm,mode=1777", s.TmpMB),
+		},
+		ShmSize:       16 * units.MiB,
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		LogConfig: container.LogConfig{
+			Type: "json-file",
+			Config: map[string]string{
+				"max-size": strconv.FormatInt(s.LogMaxBytes/2, 10),
+				"max-file": "2",
+			},
+		},
+		Resources: container.Resources{
+			Memory:     memory,
+			MemorySwap: memory, // no swap: the memory cap is the real cap
+			NanoCPUs:   int64(s.Caps.CPUs * 1e9),
+			PidsLimit:  &pids,
+			Ulimits: []*container.Ulimit{
+				{Name: "nofile", Soft: s.NoFile, Hard: s.NoFile},
+			},
+		},
+	}
+	return cfg, host
+}

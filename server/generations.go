@@ -1,0 +1,282 @@
+package server
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/framework"
+	"github.com/previewd/previewd/server/upload"
+)
+
+// generationJSON is a generation as the API shows it.
+type generationJSON struct {
+	ID         string         `json:"id"`
+	Name       string         `json:"name"`
+	Framework  string         `json:"framework"`
+	Entrypoint string         `json:"entrypoint"`
+	FileCount  int            `json:"file_count"`
+	TotalBytes int64          `json:"total_bytes"`
+	CreatedAt  time.Time      `json:"created_at"`
+	Files      []fileInfoJSON `json:"files,omitempty"`
+}
+
+type fileInfoJSON struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+func toGenerationJSON(g db.Generation) generationJSON {
+	return generationJSON{ID: g.ID, Name: g.Name, Framework: g.Framework, Entrypoint: g.Entrypoint,
+		FileCount: g.FileCount, TotalBytes: g.TotalBytes, CreatedAt: g.CreatedAt.UTC()}
+}
+
+const maxNameLen = 200
+
+// createGeneration stores an uploaded generation: a JSON body, or a zip or tar
+// archive with the name in ?name=. Nothing is stored unless all of it is valid.
+func (s *Server) createGeneration(c *gin.Context) {
+	lim := upload.Limits{MaxFiles: s.cfg.MaxFiles, MaxBytes: s.cfg.MaxUploadBytes}
+	mediaType, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	var (
+		name, want string
+		files      []upload.File
+		err        error
+	)
+	switch mediaType {
+	case "application/json", "":
+		// base64 inflates content by 4/3; the decoded total is checked exactly below.
+		body := http.MaxBytesReader(c.Writer, c.Request.Body, lim.MaxBytes*4/3+1<<20)
+		raw, readErr := io.ReadAll(body)
+		if readErr != nil {
+			s.abort(c, readErr)
+			return
+		}
+		// encoding/json would quietly turn invalid UTF-8 into U+FFFD, and a
+		// path must then be refused rather than renamed.
+		if !utf8.Valid(raw) {
+			s.abort(c, badRequest("the request body is not valid UTF-8"))
+			return
+		}
+		var req struct {
+			Name      string            `json:"name"`
+			Framework string            `json:"framework"`
+			Files     []upload.JSONFile `json:"files"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			s.abort(c, jsonError(err))
+			return
+		}
+		name, want = req.Name, req.Framework
+		files, err = upload.FromJSON(req.Files, lim)
+	case "application/zip", "application/x-zip-compressed", "application/x-tar", "application/gzip",
+		"application/x-gzip", "application/x-gtar", "application/tar+gzip":
+		name, want = c.Query("name"), c.Query("framework")
+		files, err = upload.FromArchive(c.Request.Body, mediaType, lim)
+	default:
+		s.abort(c, &apiError{status: http.StatusUnsupportedMediaType, code: "invalid_request",
+			message: "Content-Type must be application/json, application/zip, application/x-tar or application/gzip"})
+		return
+	}
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		name = "untitled"
+	case len(name) > maxNameLen || !utf8.ValidString(name) || strings.ContainsRune(name, 0):
+		s.abort(c, badRequest(fmt.Sprintf("name must be valid UTF-8 of at most %d bytes", maxNameLen)))
+		return
+	}
+	if want == "" {
+		want = "auto"
+	}
+	byPath := make(map[string][]byte, len(files))
+	rows := make([]db.File, len(files))
+	var total int64
+	for i, f := range files {
+		byPath[f.Path] = f.Content
+		rows[i] = db.File{Path: f.Path, Content: f.Content}
+		total += int64(len(f.Content))
+	}
+	plan, err := framework.Detect(byPath, framework.Name(want))
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	g := db.Generation{ID: uuid.NewString(), Owner: user(c), Name: name, Framework: string(plan.Framework),
+		Entrypoint: plan.Entrypoint, FileCount: len(files), TotalBytes: total}
+	if err := s.store.CreateGeneration(c.Request.Context(), &g, rows); err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, toGenerationJSON(g))
+}
+
+// jsonError describes a JSON body that could not be decoded.
+func jsonError(err error) error {
+	var tooBig *http.MaxBytesError
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &tooBig):
+		return err
+	case errors.Is(err, io.EOF):
+		return badRequest("the request body is empty")
+	case errors.As(err, &syntax):
+		return badRequest(fmt.Sprintf("the request body is not valid JSON (at byte %d)", syntax.Offset))
+	case errors.As(err, &typeErr):
+		return badRequest(fmt.Sprintf("field %q has the wrong type", typeErr.Field))
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return badRequest(strings.TrimPrefix(err.Error(), "json: "))
+	default:
+		return badRequest("the request body is not valid JSON")
+	}
+}
+
+const (
+	defaultPageSize = 20
+	maxPageSize     = 100
+)
+
+// listGenerations lists the caller's generations, newest first.
+func (s *Server) listGenerations(c *gin.Context) {
+	limit := defaultPageSize
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			s.abort(c, badRequest(fmt.Sprintf("limit must be a number from 1 to %d", maxPageSize)))
+			return
+		}
+		limit = n
+	}
+	var after *db.Cursor
+	if v := c.Query("cursor"); v != "" {
+		cur, err := decodeCursor(v)
+		if err != nil {
+			s.abort(c, badRequest("cursor is not one this server gave out"))
+			return
+		}
+		after = &cur
+	}
+	gens, err := s.store.Generations(c.Request.Context(), user(c), after, limit+1)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	var next *string
+	if len(gens) > limit {
+		gens = gens[:limit]
+		last := gens[limit-1]
+		cur := encodeCursor(db.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		next = &cur
+	}
+	out := make([]generationJSON, len(gens))
+	for i, g := range gens {
+		out[i] = toGenerationJSON(g)
+	}
+	c.JSON(http.StatusOK, gin.H{"generations": out, "next_cursor": next})
+}
+
+func encodeCursor(c db.Cursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.CreatedAt.UnixMicro(), 10) + ":" + c.ID))
+}
+
+func decodeCursor(s string) (db.Cursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return db.Cursor{}, err
+	}
+	ts, id, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return db.Cursor{}, errors.New("malformed cursor")
+	}
+	micros, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return db.Cursor{}, err
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		return db.Cursor{}, err
+	}
+	return db.Cursor{CreatedAt: time.UnixMicro(micros), ID: id}, nil
+}
+
+// generation loads the caller's generation named in the path; another user's
+// generation is not found, exactly like one that does not exist.
+func (s *Server) generation(c *gin.Context) (db.Generation, bool) {
+	id := c.Param("id")
+	if _, err := uuid.Parse(id); err != nil {
+		s.abort(c, &apiError{status: http.StatusNotFound, code: "not_found", message: "generation not found"})
+		return db.Generation{}, false
+	}
+	g, err := s.store.Generation(c.Request.Context(), user(c), id)
+	if errors.Is(err, db.ErrNotFound) {
+		s.abort(c, &apiError{status: http.StatusNotFound, code: "not_found", message: "generation not found"})
+		return db.Generation{}, false
+	}
+	if err != nil {
+		s.abort(c, err)
+		return db.Generation{}, false
+	}
+	return g, true
+}
+
+func (s *Server) getGeneration(c *gin.Context) {
+	g, ok := s.generation(c)
+	if !ok {
+		return
+	}
+	infos, err := s.store.GenerationFileInfos(c.Request.Context(), g.ID)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	out := toGenerationJSON(g)
+	out.Files = make([]fileInfoJSON, len(infos))
+	for i, f := range infos {
+		out.Files[i] = fileInfoJSON{Path: f.Path, Size: f.Size, SHA256: f.SHA256}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// deleteGeneration stops the generation's preview, then deletes it with its
+// files and preview history.
+func (s *Server) deleteGeneration(c *gin.Context) {
+	g, ok := s.generation(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	if p, err := s.store.LivePreview(ctx, g.ID); err == nil {
+		if err := s.sandbox.Stop(ctx, p); err != nil {
+			s.abort(c, err)
+			return
+		}
+	} else if !errors.Is(err, db.ErrNotFound) {
+		s.abort(c, err)
+		return
+	}
+	if err := s.store.DeleteGeneration(ctx, user(c), g.ID); err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

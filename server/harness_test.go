@@ -1,0 +1,385 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/db/localpg"
+	"github.com/previewd/previewd/sandbox"
+	"github.com/previewd/previewd/server"
+)
+
+// cluster is the throwaway PostgreSQL of this package's tests; each test gets a
+// database of its own.
+var cluster *localpg.Cluster
+
+// databaseErr says why there is no database, when there is none.
+var databaseErr error
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	c, err := localpg.Start(ctx, localpg.Options{Dir: tempDir(), Throwaway: true})
+	cancel()
+	cluster, databaseErr = c, err
+	code := m.Run()
+	if c != nil {
+		c.Stop()
+	}
+	os.Exit(code)
+}
+
+func tempDir() string {
+	dir, err := os.MkdirTemp("", "previewd-server-test-")
+	if err != nil {
+		panic(err)
+	}
+	return dir
+}
+
+// requireInfra skips a test that needs PostgreSQL (and Docker, when docker is
+// true) where they are missing, except in CI, where missing is a failure.
+func requireInfra(t *testing.T, docker bool) {
+	t.Helper()
+	fail := t.Skipf
+	if os.Getenv("CI") != "" {
+		fail = t.Fatalf
+	}
+	if databaseErr != nil {
+		fail("no PostgreSQL for integration tests: %v", databaseErr)
+	}
+	if docker {
+		d, err := sandbox.NewDocker()
+		if err == nil {
+			defer d.Close()
+			err = d.Ping(context.Background())
+		}
+		if err != nil {
+			fail("no Docker engine for integration tests: %v", err)
+		}
+		for _, img := range []string{pythonImage, nodeImage} {
+			if _, err := d.ImageID(context.Background(), img); err != nil {
+				fail("runtime image %s missing (run make images): %v", img, err)
+			}
+		}
+	}
+}
+
+const (
+	pythonImage = "previewd/runtime-python:latest"
+	nodeImage   = "previewd/runtime-node:latest"
+	testSecret  = "test-secret-of-at-least-16-bytes"
+)
+
+// env is one previewd (store, manager, API) on its own database, runner id and
+// port range.
+type env struct {
+	t      *testing.T
+	store  *db.Store
+	sql    *sql.DB
+	mgr    *sandbox.Manager
+	docker *sandbox.Docker
+	api    *httptest.Server
+	cfg    sandbox.Config
+	runner string
+	reg    *prometheus.Registry
+}
+
+type envOption func(*sandbox.Config, *server.Config)
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	requireInfra(t, false)
+	ctx := context.Background()
+	url, err := cluster.CreateDatabase(ctx, "t_"+strings.ReplaceAll(uuid.NewString()[:18], "-", "_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := db.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	sqlDB, err := sql.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sqlDB.Close() })
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runner := "test-" + uuid.NewString()[:8]
+	start := freePortRange(t, 8)
+	cfg := sandbox.Config{
+		RunnerID: runner, Host: "127.0.0.1", RunRoot: t.TempDir(),
+		Images:         map[string]string{"python": pythonImage, "node": nodeImage},
+		Defaults:       sandbox.Caps{MemoryMB: 256, CPUs: 0.5, Pids: 256},
+		Max:            sandbox.Caps{MemoryMB: 1024, CPUs: 2, Pids: 1024},
+		MaxPreviews:    8,
+		StartTimeout:   60 * time.Second,
+		MaxUptime:      time.Hour,
+		SessionTimeout: 30 * time.Minute,
+		StopGrace:      time.Second,
+		WorkdirMB:      64, TmpMB: 32, LogMaxBytes: 4 << 20, NoFile: 4096,
+	}
+	scfg := server.Config{
+		JWTSecret: []byte(testSecret), MaxFiles: 50, MaxUploadBytes: 1 << 20,
+		IdleTimeout: 30 * time.Minute, RequestTimeout: 10 * time.Second,
+	}
+	portEnd := start + 7
+	for _, o := range opts {
+		o(&cfg, &scfg)
+	}
+	if cfg.MaxPreviews < 8 {
+		portEnd = start + cfg.MaxPreviews - 1
+	}
+	docker, err := sandbox.NewDocker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { docker.Close() })
+	ports, err := sandbox.NewPortPool("127.0.0.1", start, portEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	mgr, err := sandbox.NewManager(cfg, docker, store, ports, sandbox.NewMetrics(reg), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr.RegisterLive(reg)
+	api := httptest.NewServer(server.New(scfg, store, mgr, reg, reg, log).Handler())
+	e := &env{t: t, store: store, sql: sqlDB, mgr: mgr, docker: docker, api: api, cfg: cfg, runner: runner, reg: reg}
+	t.Cleanup(func() {
+		api.Close()
+		mgr.Close()
+		e.removeContainers()
+	})
+	return e
+}
+
+// removeContainers removes whatever this env's runner left behind.
+func (e *env) removeContainers() {
+	ctx := context.Background()
+	list, err := e.docker.Managed(ctx)
+	if err != nil {
+		return
+	}
+	for _, c := range list {
+		if c.Labels[sandbox.LabelRunner] == e.runner {
+			e.docker.Teardown(ctx, c.ID, 0)
+		}
+	}
+}
+
+// containers counts this env's containers on the engine.
+func (e *env) containers() int {
+	e.t.Helper()
+	list, err := e.docker.Managed(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	n := 0
+	for _, c := range list {
+		if c.Labels[sandbox.LabelRunner] == e.runner {
+			n++
+		}
+	}
+	return n
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func freePortRange(t *testing.T, n int) int {
+	t.Helper()
+	for start := 20000 + int(time.Now().UnixNano()%20000); start < 64000; start += n {
+		ok := true
+		for p := start; p < start+n; p++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+		}
+		if ok {
+			return start
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
+}
+
+// token mints a bearer token for user.
+func token(t *testing.T, user string) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": user, "exp": time.Now().Add(time.Hour).Unix()})
+	s, err := tok.SignedString([]byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// response is a decoded API answer.
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    []byte
+}
+
+func (r response) errorCode() string {
+	e, _ := r.body["error"].(map[string]any)
+	code, _ := e["code"].(string)
+	return code
+}
+
+func (r response) errorField(name string) any {
+	e, _ := r.body["error"].(map[string]any)
+	return e[name]
+}
+
+// call sends a request to the API as user ("" sends no token).
+func (e *env) call(method, path, user string, contentType string, body []byte) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.api.URL+path, bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if user != "" {
+		req.Header.Set("Authorization", "Bearer "+token(e.t, user))
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return e.do(req)
+}
+
+func (e *env) do(req *http.Request) response {
+	e.t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := response{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if len(raw) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &r.body); err != nil {
+			e.t.Fatalf("%s %s: bad JSON %q: %v", req.Method, req.URL.Path, raw, err)
+		}
+	}
+	return r
+}
+
+func (e *env) callJSON(method, path, user string, v any) response {
+	e.t.Helper()
+	var body []byte
+	if v != nil {
+		var err error
+		if body, err = json.Marshal(v); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return e.call(method, path, user, "application/json", body)
+}
+
+// sampleFiles reads testdata/samples/<name> as the JSON upload's file list.
+func sampleFiles(t *testing.T, name string) []map[string]string {
+	t.Helper()
+	root := filepath.Join("..", "testdata", "samples", name)
+	var files []map[string]string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		files = append(files, map[string]string{"path": filepath.ToSlash(rel), "content": string(b)})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// upload stores a sample and returns the generation id.
+func (e *env) upload(user, sample string) string {
+	e.t.Helper()
+	r := e.callJSON("POST", "/api/v1/generations", user, map[string]any{"name": sample, "files": sampleFiles(e.t, sample)})
+	if r.status != http.StatusCreated {
+		e.t.Fatalf("upload %s: %d %s", sample, r.status, r.raw)
+	}
+	return r.body["id"].(string)
+}
+
+func (e *env) launch(user, genID string, body any) response {
+	e.t.Helper()
+	return e.callJSON("POST", "/api/v1/generations/"+genID+"/preview/launch", user, body)
+}
+
+// get fetches a URL directly (not through the API).
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func mustStatus(t *testing.T, r response, want int) {
+	t.Helper()
+	if r.status != want {
+		t.Fatalf("status %d, want %d: %s", r.status, want, r.raw)
+	}
+}
+
+type (
+	sandboxConfig = sandbox.Config
+	serverConfig  = server.Config
+)
+
+func newDocker() (*sandbox.Docker, error) { return sandbox.NewDocker() }
+
+// countRows counts the rows of a table in this env's database.
+func (e *env) countRows(table string) int {
+	e.t.Helper()
+	var n int
+	if err := e.sql.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}

@@ -1,0 +1,353 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/client"
+)
+
+// TestSamplesLaunch launches one sample app per framework through the API and
+// checks that each answers through base_url, reports live memory and stops.
+func TestSamplesLaunch(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	for _, fw := range []string{"fastapi", "flask", "django", "express"} {
+		t.Run(fw, func(t *testing.T) {
+			gen := e.upload("alice", fw)
+			r := e.launch("alice", gen, nil)
+			mustStatus(t, r, http.StatusCreated)
+			base := r.body["base_url"].(string)
+			port := int(r.body["port"].(float64))
+			if r.body["status"] != "running" || len(r.body["session_token"].(string)) < 32 || !strings.HasPrefix(base, "http://127.0.0.1:") {
+				t.Fatalf("launch answer: %s", r.raw)
+			}
+			tm := r.body["timings_ms"].(map[string]any)
+			for _, phase := range []string{"prepare", "build", "start", "healthy", "total"} {
+				if _, ok := tm[phase]; !ok {
+					t.Fatalf("timings_ms lacks %s: %v", phase, tm)
+				}
+			}
+			t.Logf("%s timings_ms %v", fw, tm)
+
+			code, body := get(t, base+"/")
+			if code != 200 || !strings.Contains(body, "hello from "+fw) {
+				t.Fatalf("GET /: %d %q", code, body)
+			}
+			code, body = get(t, base+"/api/items/1")
+			var item map[string]any
+			if code != 200 || json.Unmarshal([]byte(body), &item) != nil || item["id"] != 1.0 {
+				t.Fatalf("GET /api/items/1: %d %q", code, body)
+			}
+
+			st := e.waitStatus("alice", gen, func(s map[string]any) bool { return s["memory_bytes"] != nil })
+			if st["status"] != "running" || st["memory_bytes"].(float64) <= 0 || st["memory_limit_bytes"] != float64(256<<20) ||
+				st["healthy"] != true || st["pids"].(float64) < 1 || st["cpu_limit"] != 0.5 {
+				t.Fatalf("status: %v", st)
+			}
+
+			r = e.call("DELETE", "/api/v1/generations/"+gen+"/preview", "alice", "", nil)
+			mustStatus(t, r, http.StatusOK)
+			if r.body["status"] != "stopped" {
+				t.Fatalf("stop: %s", r.raw)
+			}
+			// Idempotent.
+			mustStatus(t, e.call("DELETE", "/api/v1/generations/"+gen+"/preview", "alice", "", nil), http.StatusOK)
+			r = e.call("GET", "/api/v1/generations/"+gen+"/preview/status", "alice", "", nil)
+			if r.body["status"] != "stopped" || r.body["base_url"] != nil {
+				t.Fatalf("status after stop: %s", r.raw)
+			}
+			// The port is free again: nothing listens, and it can be bound.
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+			if err != nil {
+				t.Fatalf("port %d not released: %v", port, err)
+			}
+			l.Close()
+			if n := e.containers(); n != 0 {
+				t.Fatalf("%d containers left after stop", n)
+			}
+		})
+	}
+}
+
+// waitStatus polls the status endpoint until ok accepts it (or 15 s pass).
+func (e *env) waitStatus(user, gen string, ok func(map[string]any) bool) map[string]any {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		r := e.call("GET", "/api/v1/generations/"+gen+"/preview/status", user, "", nil)
+		if r.status != http.StatusOK {
+			e.t.Fatalf("status: %d %s", r.status, r.raw)
+		}
+		if ok(r.body) || time.Now().After(deadline) {
+			return r.body
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestContainerHardening inspects a running preview's container on the engine.
+func TestContainerHardening(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	gen := e.upload("alice", "fastapi")
+	r := e.launch("alice", gen, map[string]any{"memory_mb": 192, "cpus": 0.25})
+	mustStatus(t, r, http.StatusCreated)
+	previewID := r.body["preview_id"].(string)
+
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	info, err := c.ContainerInspect(context.Background(), "previewd-"+previewID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := info.HostConfig
+	checks := map[string]bool{
+		"non-root user":        info.Config.User == "10001:10001",
+		"caps dropped":         len(h.CapDrop) == 1 && h.CapDrop[0] == "ALL",
+		"no-new-privileges":    len(h.SecurityOpt) == 1 && h.SecurityOpt[0] == "no-new-privileges",
+		"read-only root":       h.ReadonlyRootfs,
+		"no network":           string(h.NetworkMode) == "none",
+		"no published ports":   len(h.PortBindings) == 0,
+		"memory 192 MiB":       h.Memory == 192<<20 && h.MemorySwap == 192<<20,
+		"cpus 0.25":            h.NanoCPUs == 250_000_000,
+		"pids 256":             h.PidsLimit != nil && *h.PidsLimit == 256,
+		"nofile":               len(h.Ulimits) == 1 && h.Ulimits[0].Name == "nofile",
+		"not privileged":       !h.Privileged,
+		"no restart":           h.RestartPolicy.Name == "no",
+		"labels":               info.Config.Labels["io.previewd.preview-id"] == previewID && info.Config.Labels["io.previewd.generation-id"] == gen && info.Config.Labels["io.previewd.owner"] == "alice",
+		"bounded engine log":   h.LogConfig.Config["max-size"] != "" && h.LogConfig.Config["max-file"] == "2",
+		"writable /app capped": strings.Contains(h.Tmpfs["/app"], "size="),
+		"running":              info.State.Running,
+	}
+	for name, ok := range checks {
+		if !ok {
+			t.Errorf("%s: no (host config %+v)", name, h)
+		}
+	}
+}
+
+// TestNoEgress proves a running preview reaches neither the internet, the
+// metadata address, the host's services nor another preview.
+func TestNoEgress(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	other := e.launch("alice", e.upload("alice", "fastapi"), nil)
+	mustStatus(t, other, http.StatusCreated)
+	otherPort := int(other.body["port"].(float64))
+	r := e.launch("alice", e.upload("alice", "egress"), nil)
+	mustStatus(t, r, http.StatusCreated)
+	base := r.body["base_url"].(string)
+	apiPort := e.api.Listener.Addr().(*net.TCPAddr).Port
+
+	targets := [][2]string{
+		{"1.1.1.1", "53"},
+		{"8.8.8.8", "443"},
+		{"169.254.169.254", "80"},
+		{"172.17.0.1", strconv.Itoa(apiPort)}, // the default bridge's host side
+		{"127.0.0.1", strconv.Itoa(otherPort)},
+		{"127.0.0.1", strconv.Itoa(apiPort)},
+	}
+	for _, ip := range hostAddrs(t) {
+		targets = append(targets, [2]string{ip, strconv.Itoa(apiPort)}, [2]string{ip, strconv.Itoa(otherPort)})
+	}
+	// Control: the probe does work inside the container, against its own app.
+	code, body := get(t, base+"/probe?host=127.0.0.1&port=8000")
+	if code != 200 || !strings.Contains(body, `"ok": true`) && !strings.Contains(body, `"ok":true`) {
+		t.Fatalf("control probe to the app itself failed: %d %s", code, body)
+	}
+	for _, tg := range targets {
+		code, body := get(t, fmt.Sprintf("%s/probe?host=%s&port=%s", base, tg[0], tg[1]))
+		var res map[string]any
+		if code != 200 || json.Unmarshal([]byte(body), &res) != nil {
+			t.Fatalf("probe %v: %d %s", tg, code, body)
+		}
+		if res["ok"] != false {
+			t.Errorf("preview reached %s:%s: %s", tg[0], tg[1], body)
+		}
+	}
+}
+
+// hostAddrs lists the host's non-loopback IPv4 addresses.
+func hostAddrs(t *testing.T) []string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
+			out = append(out, ipn.IP.String())
+		}
+	}
+	return out
+}
+
+// TestLaunchFailures checks that a crash, an app that never listens and a
+// memory hog each answer 422 with the right details and leave nothing behind.
+func TestLaunchFailures(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t, func(c *sandboxConfig, _ *serverConfig) { c.StartTimeout = 5 * time.Second })
+	cases := []struct {
+		sample   string
+		body     map[string]any
+		exitCode any
+		oom      bool
+		inTail   string
+	}{
+		{"crash", nil, 1.0, false, "boom on import"},
+		{"never-listens", nil, nil, false, "sleeping"},
+		{"memory-hog", map[string]any{"memory_mb": 96}, 137.0, true, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.sample, func(t *testing.T) {
+			gen := e.upload("alice", c.sample)
+			r := e.launch("alice", gen, c.body)
+			if r.status != http.StatusUnprocessableEntity || r.errorCode() != "launch_failed" {
+				t.Fatalf("got %d %s, want 422 launch_failed", r.status, r.raw)
+			}
+			if r.errorField("exit_code") != c.exitCode || r.errorField("oom_killed") != c.oom || r.errorField("preview_id") == "" {
+				t.Fatalf("error details: %s", r.raw)
+			}
+			tail := r.errorField("log_tail").([]any)
+			if len(tail) > 50 {
+				t.Fatalf("log_tail has %d lines", len(tail))
+			}
+			if c.inTail != "" && !strings.Contains(fmt.Sprint(tail), c.inTail) {
+				t.Fatalf("log_tail lacks %q: %v", c.inTail, tail)
+			}
+			st := e.call("GET", "/api/v1/generations/"+gen+"/preview/status", "alice", "", nil)
+			if st.body["status"] != "failed" || st.body["error"] == nil {
+				t.Fatalf("status after failure: %s", st.raw)
+			}
+			if n := e.containers(); n != 0 {
+				t.Fatalf("%d containers left after a failed launch", n)
+			}
+			if _, _, free := e.mgr.PortRange(); free != 8 {
+				t.Fatalf("%d ports free after a failed launch, want 8", free)
+			}
+		})
+	}
+}
+
+// TestCapacityExhausted fills the pool and checks the next launch gets 503
+// and leaves nothing behind.
+func TestCapacityExhausted(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t, func(c *sandboxConfig, _ *serverConfig) { c.MaxPreviews = 1 })
+	mustStatus(t, e.launch("alice", e.upload("alice", "fastapi"), nil), http.StatusCreated)
+	second := e.upload("alice", "flask")
+	r := e.launch("alice", second, nil)
+	if r.status != http.StatusServiceUnavailable || r.errorCode() != "capacity_exhausted" {
+		t.Fatalf("got %d %s, want 503 capacity_exhausted", r.status, r.raw)
+	}
+	if st := e.call("GET", "/api/v1/generations/"+second+"/preview/status", "alice", "", nil); st.status != http.StatusNotFound {
+		t.Fatalf("a refused launch left a record: %s", st.raw)
+	}
+	if n := e.containers(); n != 1 {
+		t.Fatalf("%d containers, want 1", n)
+	}
+	if n := e.countRows("previews"); n != 1 {
+		t.Fatalf("%d preview rows, want 1", n)
+	}
+}
+
+// TestConcurrentLaunchesStartOneContainer launches one generation from several
+// clients at once.
+func TestConcurrentLaunchesStartOneContainer(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	gen := e.upload("alice", "fastapi")
+	const n = 6
+	results := make([]response, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = e.launch("alice", gen, nil)
+		}()
+	}
+	wg.Wait()
+	created := 0
+	ids := map[string]bool{}
+	tokens := map[string]bool{}
+	for _, r := range results {
+		switch r.status {
+		case http.StatusCreated:
+			created++
+		case http.StatusOK:
+		default:
+			t.Fatalf("launch: %d %s", r.status, r.raw)
+		}
+		if r.body["status"] != "running" {
+			t.Fatalf("launch answered before running: %s", r.raw)
+		}
+		ids[r.body["preview_id"].(string)] = true
+		tokens[r.body["session_token"].(string)] = true
+	}
+	if created != 1 || len(ids) != 1 || len(tokens) != n {
+		t.Fatalf("%d created, %d preview ids, %d tokens; want 1, 1, %d", created, len(ids), len(tokens), n)
+	}
+	if c := e.containers(); c != 1 {
+		t.Fatalf("%d containers, want 1", c)
+	}
+}
+
+// TestLaunchBodyValidation checks caps above the maxima and bad bodies.
+func TestLaunchBodyValidation(t *testing.T) {
+	requireInfra(t, false)
+	e := newEnv(t)
+	gen := e.upload("alice", "fastapi")
+	for _, body := range []map[string]any{
+		{"memory_mb": 4096},
+		{"cpus": 8},
+		{"pids": 100000},
+		{"ttl_seconds": 999999},
+		{"memory_mb": -1},
+		{"env": map[string]string{"BAD NAME": "x"}},
+		{"unknown": true},
+	} {
+		r := e.launch("alice", gen, body)
+		if r.status != http.StatusUnprocessableEntity && r.status != http.StatusBadRequest {
+			t.Errorf("%v: %d %s", body, r.status, r.raw)
+		}
+		if r.errorCode() != "invalid_request" {
+			t.Errorf("%v: code %s", body, r.errorCode())
+		}
+	}
+	if n := e.countRows("previews"); n != 0 {
+		t.Fatalf("%d preview rows after refused launches", n)
+	}
+}
+
+// TestLaunchWithoutWait answers 202 at once and the preview becomes running.
+func TestLaunchWithoutWait(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	gen := e.upload("alice", "express")
+	r := e.launch("alice", gen, map[string]any{"wait": false})
+	mustStatus(t, r, http.StatusAccepted)
+	if r.body["status"] != "starting" {
+		t.Fatalf("launch: %s", r.raw)
+	}
+	st := e.waitStatus("alice", gen, func(s map[string]any) bool { return s["status"] != "starting" })
+	if st["status"] != "running" {
+		t.Fatalf("status: %v", st)
+	}
+	code, body := get(t, r.body["base_url"].(string)+"/")
+	if code != 200 || !strings.Contains(body, "hello from express") {
+		t.Fatalf("GET /: %d %q", code, body)
+	}
+}

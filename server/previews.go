@@ -1,0 +1,271 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox"
+	"github.com/previewd/previewd/sandbox/framework"
+)
+
+// launchRequest is the optional body of POST /launch.
+type launchRequest struct {
+	MemoryMB   *int              `json:"memory_mb"`
+	CPUs       *float64          `json:"cpus"`
+	Pids       *int              `json:"pids"`
+	Env        map[string]string `json:"env"`
+	TTLSeconds *int              `json:"ttl_seconds"`
+	Wait       *bool             `json:"wait"`
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+const (
+	maxEnvVars  = 100
+	maxEnvBytes = 64 << 10
+)
+
+// toLaunch validates the body against the server's limits.
+func (s *Server) toLaunch(g db.Generation, r launchRequest) (sandbox.LaunchRequest, error) {
+	cfg := s.sandbox.Config()
+	req := sandbox.LaunchRequest{Generation: g, Wait: true, Env: map[string]string{}}
+	if r.Wait != nil {
+		req.Wait = *r.Wait
+	}
+	if r.MemoryMB != nil {
+		if *r.MemoryMB <= 0 {
+			return req, unprocessable("memory_mb must be positive")
+		}
+		req.Caps.MemoryMB = *r.MemoryMB
+	}
+	if r.CPUs != nil {
+		if *r.CPUs <= 0 {
+			return req, unprocessable("cpus must be positive")
+		}
+		req.Caps.CPUs = *r.CPUs
+	}
+	if r.Pids != nil {
+		if *r.Pids <= 0 {
+			return req, unprocessable("pids must be positive")
+		}
+		req.Caps.Pids = *r.Pids
+	}
+	if r.TTLSeconds != nil {
+		ttl := time.Duration(*r.TTLSeconds) * time.Second
+		switch {
+		case *r.TTLSeconds <= 0:
+			return req, unprocessable("ttl_seconds must be positive")
+		case ttl > cfg.MaxUptime:
+			return req, unprocessable(fmt.Sprintf("ttl_seconds %d is above the maximum %d", *r.TTLSeconds, int(cfg.MaxUptime.Seconds())))
+		}
+		req.TTL = ttl
+	}
+	if len(r.Env) > maxEnvVars {
+		return req, unprocessable(fmt.Sprintf("env may hold at most %d variables", maxEnvVars))
+	}
+	size := 0
+	for k, v := range r.Env {
+		if !envName.MatchString(k) {
+			return req, unprocessable(fmt.Sprintf("env name %q is not a valid variable name", k))
+		}
+		for _, c := range v {
+			if c == 0 {
+				return req, unprocessable(fmt.Sprintf("env %s contains a NUL byte", k))
+			}
+		}
+		size += len(k) + len(v)
+		req.Env[k] = v
+	}
+	if size > maxEnvBytes {
+		return req, unprocessable(fmt.Sprintf("env may hold at most %d bytes", maxEnvBytes))
+	}
+	return req, nil
+}
+
+// launch starts the generation's preview, or answers with the live one.
+func (s *Server) launch(c *gin.Context) {
+	g, ok := s.generation(c)
+	if !ok {
+		return
+	}
+	var body launchRequest
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	// The body is optional: an empty one means the defaults.
+	if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+		s.abort(c, jsonError(err))
+		return
+	}
+	req, err := s.toLaunch(g, body)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	res, err := s.sandbox.Launch(c.Request.Context(), req)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	status := http.StatusCreated
+	switch {
+	case res.Existing:
+		status = http.StatusOK
+	case res.Preview.Status == db.StatusStarting:
+		status = http.StatusAccepted
+	}
+	p := res.Preview
+	c.JSON(status, gin.H{
+		"preview_id":         p.ID,
+		"generation_id":      p.GenerationID,
+		"status":             p.Status,
+		"port":               p.Port,
+		"base_url":           s.baseURL(p),
+		"session_token":      res.SessionToken,
+		"session_expires_at": res.SessionExpiresAt.UTC(),
+		"expires_at":         p.ExpiresAt.UTC(),
+		"timings_ms":         timingsJSON(p.Timings),
+	})
+}
+
+func timingsJSON(t db.Timings) map[string]int64 {
+	out := map[string]int64{"prepare": 0, "build": 0, "start": 0, "healthy": 0, "total": 0}
+	for k, v := range t {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Server) baseURL(p db.Preview) string {
+	return fmt.Sprintf("http://%s:%d", s.sandbox.Config().Host, p.Port)
+}
+
+// status reports the generation's latest preview, with live resource figures
+// while it runs.
+func (s *Server) status(c *gin.Context) {
+	g, ok := s.generation(c)
+	if !ok {
+		return
+	}
+	p, err := s.store.LatestPreview(c.Request.Context(), g.ID)
+	if errors.Is(err, db.ErrNotFound) {
+		s.abort(c, &apiError{status: http.StatusNotFound, code: "not_found", message: "this generation has never had a preview"})
+		return
+	}
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	out := gin.H{
+		"preview_id":         p.ID,
+		"status":             p.Status,
+		"port":               nil,
+		"base_url":           nil,
+		"started_at":         p.StartedAt,
+		"uptime_seconds":     nil,
+		"expires_at":         p.ExpiresAt.UTC(),
+		"idle_expires_at":    nil,
+		"healthy":            false,
+		"memory_bytes":       nil,
+		"memory_limit_bytes": int64(p.MemoryMB) << 20,
+		"cpu_percent":        nil,
+		"cpu_limit":          p.CPUs,
+		"pids":               nil,
+		"pids_limit":         p.Pids,
+		"restarts":           0,
+		"exit_code":          p.ExitCode,
+		"oom_killed":         p.OOMKilled,
+		"error":              nullable(p.Error),
+		"endpoint_count":     nil,
+		"stopped_at":         p.StoppedAt,
+		"timings_ms":         timingsJSON(p.Timings),
+	}
+	if p.Live() {
+		out["port"] = p.Port
+		out["base_url"] = s.baseURL(p)
+	}
+	if p.Status == db.StatusRunning && p.StartedAt != nil {
+		out["uptime_seconds"] = int64(time.Since(*p.StartedAt).Seconds())
+		out["healthy"] = true
+		if st := s.sandbox.LiveStats(p.ID); st != nil {
+			out["memory_bytes"] = st.MemoryBytes
+			out["cpu_percent"] = st.CPUPercent
+			out["pids"] = st.Pids
+			out["stats_at"] = st.At.UTC()
+		}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// stop stops the generation's live preview. It is idempotent: with nothing
+// running it answers with the latest preview's id, or 404 when there never
+// was one.
+func (s *Server) stop(c *gin.Context) {
+	g, ok := s.generation(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	p, err := s.store.LatestPreview(ctx, g.ID)
+	if errors.Is(err, db.ErrNotFound) {
+		s.abort(c, &apiError{status: http.StatusNotFound, code: "not_found", message: "this generation has never had a preview"})
+		return
+	}
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	if err := s.sandbox.Stop(ctx, p); err != nil {
+		s.abort(c, err)
+		return
+	}
+	status := db.StatusStopped
+	if !p.Live() {
+		status = p.Status
+	}
+	c.JSON(http.StatusOK, gin.H{"preview_id": p.ID, "status": status})
+}
+
+// config describes the server's limits and runtimes.
+func (s *Server) config(c *gin.Context) {
+	cfg := s.sandbox.Config()
+	start, end, free := s.sandbox.PortRange()
+	runtimes := []gin.H{}
+	for _, name := range []string{"python", "node"} {
+		if img, ok := cfg.Images[name]; ok {
+			runtimes = append(runtimes, gin.H{"name": name, "image": img})
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{
+		"port_range":              gin.H{"start": start, "end": end},
+		"ports_free":              free,
+		"max_previews":            cfg.MaxPreviews,
+		"memory_limit_mb":         cfg.Defaults.MemoryMB,
+		"cpu_limit":               cfg.Defaults.CPUs,
+		"pids_limit":              cfg.Defaults.Pids,
+		"max_memory_mb":           cfg.Max.MemoryMB,
+		"max_cpus":                cfg.Max.CPUs,
+		"max_pids":                cfg.Max.Pids,
+		"max_uptime_seconds":      int(cfg.MaxUptime.Seconds()),
+		"session_timeout_seconds": int(cfg.SessionTimeout.Seconds()),
+		"idle_timeout_seconds":    int(s.cfg.IdleTimeout.Seconds()),
+		"request_timeout_seconds": int(s.cfg.RequestTimeout.Seconds()),
+		"start_timeout_seconds":   int(cfg.StartTimeout.Seconds()),
+		"frameworks":              framework.Names(),
+		"runtimes":                runtimes,
+	})
+}

@@ -1,0 +1,108 @@
+// Package server is previewd's HTTP API: routing, authentication, handlers,
+// error mapping and metrics.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox"
+)
+
+// Store is what the server needs from PostgreSQL.
+type Store interface {
+	Ping(ctx context.Context) error
+	CreateGeneration(ctx context.Context, g *db.Generation, files []db.File) error
+	Generation(ctx context.Context, owner, id string) (db.Generation, error)
+	Generations(ctx context.Context, owner string, after *db.Cursor, limit int) ([]db.Generation, error)
+	GenerationFileInfos(ctx context.Context, id string) ([]db.FileInfo, error)
+	DeleteGeneration(ctx context.Context, owner, id string) error
+	LatestPreview(ctx context.Context, generationID string) (db.Preview, error)
+	LivePreview(ctx context.Context, generationID string) (db.Preview, error)
+}
+
+// Sandbox is what the server needs from the container side.
+type Sandbox interface {
+	Ping(ctx context.Context) error
+	Launch(ctx context.Context, req sandbox.LaunchRequest) (sandbox.Launched, error)
+	Stop(ctx context.Context, p db.Preview) error
+	LiveStats(previewID string) *sandbox.Stats
+	Config() sandbox.Config
+	PortRange() (start, end, free int)
+}
+
+var (
+	_ Store   = (*db.Store)(nil)
+	_ Sandbox = (*sandbox.Manager)(nil)
+)
+
+// Config configures the server.
+type Config struct {
+	JWTSecret      []byte
+	JWTIssuer      string
+	JWTAudience    string
+	MaxFiles       int
+	MaxUploadBytes int64
+	IdleTimeout    time.Duration
+	RequestTimeout time.Duration
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg      Config
+	store    Store
+	sandbox  Sandbox
+	log      *slog.Logger
+	metrics  *httpMetrics
+	gatherer prometheus.Gatherer
+	engine   *gin.Engine
+}
+
+// New builds the server and registers its metrics with reg; /metrics serves
+// what gatherer gathers.
+func New(cfg Config, store Store, sb Sandbox, reg prometheus.Registerer, gatherer prometheus.Gatherer, log *slog.Logger) *Server {
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{cfg: cfg, store: store, sandbox: sb, log: log, metrics: newHTTPMetrics(reg), gatherer: gatherer}
+	s.engine = s.routes()
+	return s
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+func (s *Server) routes() *gin.Engine {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(s.requestID, s.recover, s.observe)
+	r.NoRoute(func(c *gin.Context) {
+		s.abort(c, &apiError{status: http.StatusNotFound, code: "not_found", message: "no such endpoint"})
+	})
+	r.NoMethod(func(c *gin.Context) {
+		s.abort(c, &apiError{status: http.StatusMethodNotAllowed, code: "invalid_request", message: "method not allowed on this endpoint"})
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})))
+
+	api := r.Group("/api/v1", s.authenticate)
+	api.GET("/config", s.config)
+	api.POST("/generations", s.createGeneration)
+	api.GET("/generations", s.listGenerations)
+	api.GET("/generations/:id", s.getGeneration)
+	api.DELETE("/generations/:id", s.deleteGeneration)
+
+	preview := api.Group("/generations/:id/preview")
+	preview.POST("/launch", s.launch)
+	preview.GET("/status", s.status)
+	preview.DELETE("", s.stop)
+	preview.GET("/config", s.config)
+	return r
+}

@@ -1,0 +1,57 @@
+package upload
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxPathLen is the longest accepted path, in bytes.
+const MaxPathLen = 1024
+
+// CheckPath reports whether p may name a file of a generation. An accepted
+// path is relative, slash-separated, valid UTF-8, at most MaxPathLen bytes,
+// and already clean: path.Clean(p) == p, so no "", "." or ".." segment and no
+// trailing slash. Backslashes and drive letters are refused too, because the
+// files may be written out on a system that reads them as separators or roots.
+// The error wraps ErrInvalid and names the path.
+func CheckPath(p string) error {
+	switch {
+	case p == "":
+		return invalidf("a file has an empty path")
+	case !utf8.ValidString(p):
+		return invalidf("file %s: path is not valid UTF-8", quote(p))
+	case len(p) > MaxPathLen:
+		return invalidf("file %s: path is longer than %d bytes", quote(p), MaxPathLen)
+	case strings.IndexByte(p, 0) >= 0:
+		return invalidf("file %s: path must not contain a NUL byte", quote(p))
+	case strings.IndexByte(p, '\\') >= 0:
+		return invalidf("file %s: path must not contain a backslash; use / between directories", quote(p))
+	case p[0] == '/':
+		return invalidf("file %s: path must be relative, not start with /", quote(p))
+	case hasDrive(p):
+		return invalidf("file %s: path must be relative, not start with a drive letter", quote(p))
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		switch seg {
+		case "..":
+			return invalidf("file %s: path must not contain \"..\"", quote(p))
+		case ".":
+			return invalidf("file %s: path must not contain \".\" segments", quote(p))
+		case "":
+			if strings.HasSuffix(p, "/") {
+				return invalidf("file %s: path must not end with /", quote(p))
+			}
+			return invalidf("file %s: path must not contain empty segments (//)", quote(p))
+		}
+	}
+	return nil
+}
+
+// hasDrive reports a Windows drive prefix such as "C:".
+func hasDrive(p string) bool {
+	if len(p) < 2 || p[1] != ':' {
+		return false
+	}
+	c := p[0] | 0x20 // ASCII lower case
+	return 'a' <= c && c <= 'z'
+}

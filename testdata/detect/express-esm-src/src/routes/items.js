@@ -1,0 +1,4 @@
+import { Router } from 'express';
+
+const router = Router();
+export default router;

@@ -1,0 +1,3 @@
+const { Router } = require('express');
+const router = Router();
+module.exports = router;

@@ -1,0 +1,3 @@
+// Old entry, no longer used.
+// const express = require('express');
+module.exports = {};

@@ -1,0 +1,6 @@
+from pydantic import BaseModel
+
+
+class Item(BaseModel):
+    id: int
+    name: str

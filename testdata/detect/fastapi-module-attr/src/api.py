@@ -1,0 +1,8 @@
+import fastapi
+
+router = fastapi.APIRouter()
+
+
+@router.get("/ping")
+def ping():
+    return "pong"

@@ -1,0 +1,3 @@
+from fastapi import FastAPI
+
+admin_app = FastAPI(openapi_prefix="/admin")

@@ -1,0 +1,5 @@
+class Settings:
+    project_name = "shop"
+
+
+settings = Settings()

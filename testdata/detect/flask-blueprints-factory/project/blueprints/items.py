@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+items = Blueprint("items", __name__, url_prefix="/api/items")

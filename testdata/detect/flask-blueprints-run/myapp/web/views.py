@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+web = Blueprint("web", __name__)

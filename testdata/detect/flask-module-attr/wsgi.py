@@ -1,0 +1,3 @@
+from main import application  # re-export for hosts that look for wsgi.py
+
+app = application
