@@ -56,9 +56,12 @@ bootstrap_base() {
 	rootfs="$(mktemp -d)"
 	tmp_dirs+=("$rootfs")
 	debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >&2
-	# Like the published slim image: no downloaded packages or apt lists;
-	# every runtime Dockerfile runs apt-get update itself.
-	rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+	# Trim it like the published slim image: no apt caches (every runtime
+	# Dockerfile runs apt-get update itself), documentation or translations.
+	rm -rf "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
+		"$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* \
+		"$rootfs"/usr/share/locale/*
+	find "$rootfs"/usr/share/doc -mindepth 1 -not -name copyright -not -type d -delete
 	tar -C "$rootfs" -c . | docker import --change 'CMD ["bash"]' - "$image" >/dev/null
 	rm -rf "$rootfs"
 	log "$image: bootstrapped in $(elapsed "$start") s"

@@ -14,9 +14,10 @@ type forwarder struct {
 	listener *net.TCPListener
 	socket   string
 
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	closed bool
+	conns  map[net.Conn]struct{} // both ends of every relayed connection
 }
 
 func newForwarder(l *net.TCPListener, socket string) *forwarder {
@@ -34,24 +35,30 @@ func (f *forwarder) serve() {
 			continue
 		}
 		c.SetNoDelay(true)
-		f.track(c, true)
 		f.wg.Add(1)
 		go func() {
 			defer f.wg.Done()
-			defer f.track(c, false)
 			f.relay(c)
 		}()
 	}
 }
 
-func (f *forwarder) track(c net.Conn, add bool) {
+// track registers both ends of a relayed connection so that close can end it;
+// it reports false when the forwarder is already closed.
+func (f *forwarder) track(c, up net.Conn, add bool) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if add {
-		f.conns[c] = struct{}{}
-	} else {
+	if !add {
 		delete(f.conns, c)
+		delete(f.conns, up)
+		return true
 	}
+	if f.closed {
+		return false
+	}
+	f.conns[c] = struct{}{}
+	f.conns[up] = struct{}{}
+	return true
 }
 
 func (f *forwarder) relay(c *net.TCPConn) {
@@ -61,6 +68,10 @@ func (f *forwarder) relay(c *net.TCPConn) {
 		return
 	}
 	defer up.Close()
+	if !f.track(c, up, true) {
+		return
+	}
+	defer f.track(c, up, false)
 	done := make(chan struct{})
 	go func() {
 		io.Copy(up, c)
@@ -72,11 +83,13 @@ func (f *forwarder) relay(c *net.TCPConn) {
 	<-done
 }
 
-// close stops accepting, ends open connections and waits for their goroutines.
+// close stops accepting, ends open connections (both ends, so that no copy
+// stays blocked on a keep-alive connection) and waits for their goroutines.
 // The port itself is released by the caller.
 func (f *forwarder) close() {
 	f.listener.Close()
 	f.mu.Lock()
+	f.closed = true
 	for c := range f.conns {
 		c.Close()
 	}

@@ -194,7 +194,7 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 	}()
 
 	shim := newShimClient(in.runDir)
-	if err := shim.waitReady(ctx); err != nil {
+	if err := shim.waitReady(ctx, in.exited); err != nil {
 		return err
 	}
 	if err := shim.putFiles(ctx, files); err != nil {

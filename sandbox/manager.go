@@ -63,6 +63,9 @@ type Config struct {
 	NoFile         int64
 }
 
+// maxSocketPath is the longest unix socket path Linux accepts.
+const maxSocketPath = 107
+
 // Manager launches, watches and stops previews.
 type Manager struct {
 	cfg     Config
@@ -84,6 +87,11 @@ type Manager struct {
 // NewManager returns a Manager. Close it to stop its background work; running
 // containers are left alone for the next start to adopt.
 func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, metrics *Metrics, log *slog.Logger) (*Manager, error) {
+	// A unix socket path holds at most 107 bytes; the shim's sockets sit at
+	// RunRoot/<preview id>/control.sock.
+	if n := len(filepath.Join(cfg.RunRoot, uuid.NewString(), controlSocket)); n > maxSocketPath {
+		return nil, fmt.Errorf("run directory %q is too long for unix socket paths (%d bytes, at most %d)", cfg.RunRoot, n, maxSocketPath)
+	}
 	if err := os.MkdirAll(cfg.RunRoot, 0o711); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -37,8 +38,9 @@ func newShimClient(runDir string) *shimClient {
 	return &shimClient{http: &http.Client{Transport: tr}}
 }
 
-// waitReady polls the shim until its control socket answers.
-func (s *shimClient) waitReady(ctx context.Context) error {
+// waitReady polls the shim until its control socket answers, the container
+// exits, or ctx ends.
+func (s *shimClient) waitReady(ctx context.Context, exited <-chan struct{}) error {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -46,6 +48,8 @@ func (s *shimClient) waitReady(ctx context.Context) error {
 			return nil
 		}
 		select {
+		case <-exited:
+			return errors.New("the container exited before its shim came up")
 		case <-ctx.Done():
 			return fmt.Errorf("shim did not come up: %w", context.Cause(ctx))
 		case <-t.C:

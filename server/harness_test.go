@@ -57,7 +57,7 @@ func tempDir() string {
 
 // requireInfra skips a test that needs PostgreSQL (and Docker, when docker is
 // true) where they are missing, except in CI, where missing is a failure.
-func requireInfra(t *testing.T, docker bool) {
+func requireInfra(t testing.TB, docker bool) {
 	t.Helper()
 	fail := t.Skipf
 	if os.Getenv("CI") != "" {
@@ -92,7 +92,7 @@ const (
 // env is one previewd (store, manager, API) on its own database, runner id and
 // port range.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	store  *db.Store
 	sql    *sql.DB
 	mgr    *sandbox.Manager
@@ -105,7 +105,7 @@ type env struct {
 
 type envOption func(*sandbox.Config, *server.Config)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	requireInfra(t, false)
 	ctx := context.Background()
@@ -129,7 +129,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	runner := "test-" + uuid.NewString()[:8]
 	start := freePortRange(t, 8)
 	cfg := sandbox.Config{
-		RunnerID: runner, Host: "127.0.0.1", RunRoot: t.TempDir(),
+		RunnerID: runner, Host: "127.0.0.1", RunRoot: shortTempDir(t),
 		Images:         map[string]string{"python": pythonImage, "node": nodeImage},
 		Defaults:       sandbox.Caps{MemoryMB: 256, CPUs: 0.5, Pids: 256},
 		Max:            sandbox.Caps{MemoryMB: 1024, CPUs: 2, Pids: 1024},
@@ -207,14 +207,25 @@ func (e *env) containers() int {
 	return n
 }
 
-type testWriter struct{ t *testing.T }
+// shortTempDir is a temporary directory with a short path: the shim's socket
+// paths below it must fit in 107 bytes, which t.TempDir's long names do not.
+func shortTempDir(t testing.TB) string {
+	dir, err := os.MkdirTemp("", "pvd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
 
-func freePortRange(t *testing.T, n int) int {
+func freePortRange(t testing.TB, n int) int {
 	t.Helper()
 	for start := 20000 + int(time.Now().UnixNano()%20000); start < 64000; start += n {
 		ok := true
@@ -235,7 +246,7 @@ func freePortRange(t *testing.T, n int) int {
 }
 
 // token mints a bearer token for user.
-func token(t *testing.T, user string) string {
+func token(t testing.TB, user string) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": user, "exp": time.Now().Add(time.Hour).Unix()})
 	s, err := tok.SignedString([]byte(testSecret))
@@ -310,7 +321,7 @@ func (e *env) callJSON(method, path, user string, v any) response {
 }
 
 // sampleFiles reads testdata/samples/<name> as the JSON upload's file list.
-func sampleFiles(t *testing.T, name string) []map[string]string {
+func sampleFiles(t testing.TB, name string) []map[string]string {
 	t.Helper()
 	root := filepath.Join("..", "testdata", "samples", name)
 	var files []map[string]string
@@ -348,7 +359,7 @@ func (e *env) launch(user, genID string, body any) response {
 }
 
 // get fetches a URL directly (not through the API).
-func get(t *testing.T, url string) (int, string) {
+func get(t testing.TB, url string) (int, string) {
 	t.Helper()
 	client := &http.Client{Timeout: 10 * time.Second}
 	resp, err := client.Get(url)
@@ -360,7 +371,7 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func mustStatus(t *testing.T, r response, want int) {
+func mustStatus(t testing.TB, r response, want int) {
 	t.Helper()
 	if r.status != want {
 		t.Fatalf("status %d, want %d: %s", r.status, want, r.raw)

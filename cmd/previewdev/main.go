@@ -7,10 +7,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -94,7 +96,7 @@ func devEnv(ctx context.Context, dataDir string, pgPort int) ([]string, *localpg
 		return env, nil, nil
 	}
 	start := time.Now()
-	c, err := localpg.Start(ctx, localpg.Options{Dir: filepath.Join(dataDir, "pg"), Port: pgPort, Log: os.Stderr})
+	c, err := localpg.Start(ctx, localpg.Options{Dir: filepath.Join(dataDir, "pg"), Port: pgPort, Log: notesOnly{os.Stderr}})
 	if err != nil {
 		return nil, nil, fmt.Errorf("local postgresql: %w", err)
 	}
@@ -107,6 +109,17 @@ func devEnv(ctx context.Context, dataDir string, pgPort int) ([]string, *localpg
 	}
 	fmt.Fprintf(os.Stderr, "previewdev: PostgreSQL ready in %v: %s\n", time.Since(start).Round(time.Millisecond), dbURL)
 	return append(env, "DATABASE_URL="+dbURL), c, nil
+}
+
+// notesOnly passes on localpg's own notes (reuse, chmod of a parent dir) and
+// drops the chatter of initdb and pg_ctl, which also ends up in any error.
+type notesOnly struct{ w io.Writer }
+
+func (n notesOnly) Write(p []byte) (int, error) {
+	if bytes.HasPrefix(p, []byte("localpg: ")) {
+		return n.w.Write(p)
+	}
+	return len(p), nil
 }
 
 func listenAddr() string {

@@ -212,6 +212,9 @@ func newControlHandler(sup *supervisor) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 		case errors.As(err, &bad):
 			http.Error(w, err.Error(), http.StatusBadRequest)
+		case errors.Is(err, syscall.ENOSPC):
+			// The upload outgrew the app dir's tmpfs: the app's fault, not ours.
+			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
 		default:
 			log.Printf("extract files: %v", err)
 			http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -68,9 +68,23 @@ func extractTar(r io.Reader, dir string) error {
 				return err
 			}
 		default:
-			return &rejectError{hdr.Name, fmt.Sprintf("type %q is not a regular file or directory", hdr.Typeflag)}
+			return &rejectError{hdr.Name, typeName(hdr.Typeflag) + " not allowed, only regular files and directories"}
 		}
 	}
+}
+
+func typeName(flag byte) string {
+	switch flag {
+	case tar.TypeSymlink:
+		return "symlink"
+	case tar.TypeLink:
+		return "hard link"
+	case tar.TypeChar, tar.TypeBlock:
+		return "device"
+	case tar.TypeFifo:
+		return "fifo"
+	}
+	return fmt.Sprintf("entry type %q", flag)
 }
 
 // entryName validates a tar entry name and returns it cleaned and relative.

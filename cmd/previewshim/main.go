@@ -103,13 +103,12 @@ func run() int {
 			}
 			// Forwarded: keep waiting for the child to exit.
 		case code := <-sup.exited:
+			// An app that dies at once may do so before its /start got
+			// its 204; let that answer out too.
+			drain(srv)
 			return code
 		case code := <-sup.execFailed:
-			// Let the 422 reach the host before the container goes away;
-			// Shutdown returns once that connection is idle.
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_ = srv.Shutdown(ctx)
-			cancel()
+			drain(srv) // let the 422 reach the host before the container goes
 			return code
 		case err := <-serveErr:
 			log.Print(err)
@@ -117,6 +116,14 @@ func run() int {
 			return 1
 		}
 	}
+}
+
+// drain stops the control server, giving responses being written a moment
+// to finish: Shutdown returns once every connection is idle.
+func drain(srv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
 }
 
 // listenUnix listens on a fresh unix socket at path that any user may

@@ -98,13 +98,18 @@ func Start(ctx context.Context, opt Options) (*Cluster, error) {
 		if opt.Port != 0 && opt.Port != port {
 			fmt.Fprintf(log, "localpg: %s is already served on port %d, not %d; using it\n", dir, port, opt.Port)
 		}
-		if err := waitAccepting(ctx, port, 10*time.Second); err != nil {
+		err := waitAccepting(ctx, port, 10*time.Second)
+		if err == nil {
+			fmt.Fprintf(log, "localpg: reusing the server already running on %s, port %d\n", dir, port)
+			c.port = port
+			return c, nil
+		}
+		// A server that was shutting down or had crashed is gone by now;
+		// then start a new one below.
+		if again, _ := runningServer(dir); again != 0 {
 			return nil, fmt.Errorf("server of %s (postmaster.pid) does not answer; if none is running, remove %s: %w",
 				dir, filepath.Join(dir, "postmaster.pid"), err)
 		}
-		fmt.Fprintf(log, "localpg: reusing the server already running on %s, port %d\n", dir, port)
-		c.port = port
-		return c, nil
 	}
 
 	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
@@ -391,6 +396,18 @@ func readFrom(path string, offset int64) string {
 	return string(b)
 }
 
+// shellQuote quotes s for /bin/sh, leaving plain words such as paths bare
+// so that a printed command reads naturally.
 func shellQuote(s string) string {
+	plain := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-=,:@+", r)) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s
+	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -1,6 +1,7 @@
 package localpg
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -57,7 +58,24 @@ func runningServer(dir string) (int, error) {
 	if err := syscall.Kill(pf.pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return 0, nil
 	}
+	if zombie(pf.pid) {
+		return 0, nil
+	}
 	return pf.port, nil
+}
+
+// zombie tells whether pid has exited but not been reaped yet. kill(pid, 0)
+// still succeeds then, and a container whose init reaps slowly keeps a killed
+// postmaster in that state for a while. Without /proc (not Linux) it says no.
+func zombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses and may
+	// itself contain ") ".
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
 }
 
 // waitAccepting waits until something accepts TCP connections on

@@ -22,6 +22,7 @@ var (
 	reLocalImport    = regexp.MustCompile(`(?:require\(|\bfrom|\bimport\s*\(?)\s*['"](\.{1,2}/[^'"]+)['"]`)
 	reListen         = regexp.MustCompile(`\.listen\s*\(`)
 	reEnvPort        = regexp.MustCompile(`\benv\.PORT\b|\benv\[\s*['"]PORT['"]\s*\]|\{[^}]*\bPORT\b[^}]*\}\s*=\s*process\.env`)
+	reLoopbackListen = regexp.MustCompile(`\.listen\s*\([^;]*?['"](?:localhost|127\.0\.0\.1|::1)['"]`)
 )
 
 // jsProject indexes the JavaScript files and package.json files of a
@@ -42,11 +43,11 @@ func newJSProject(files map[string][]byte) *jsProject {
 			var pkg packageJSON
 			// A package.json that does not parse cannot tell us anything;
 			// Requirements reports it.
-			if json.Unmarshal(body, &pkg) == nil {
+			if json.Unmarshal([]byte(withoutBOM(body)), &pkg) == nil {
 				p.pkgs[dirOf(name)] = &pkg
 			}
 		case isJSFile(name):
-			p.src[name] = stripJSComments(string(body))
+			p.src[name] = stripJSComments(withoutBOM(body))
 		}
 	}
 	return p
@@ -127,7 +128,7 @@ func expressPlan(files map[string][]byte) (Plan, error) {
 	// Last resort: any file that listens and reaches express.
 	var names []string
 	for name := range js.src {
-		if reListen.MatchString(js.src[name]) && js.reachesExpress(name, map[string]bool{}) {
+		if reListen.MatchString(js.src[name]) && js.reachesExpress(name) {
 			names = append(names, name)
 		}
 	}
@@ -158,7 +159,7 @@ func (p *jsProject) entryIn(dir string) (string, bool) {
 	var reaches string
 	for _, c := range []string{"server.js", "app.js", "index.js", "src/index.js", "src/server.js", "src/app.js"} {
 		f := path.Join(dir, c)
-		if _, ok := p.src[f]; !ok || !p.reachesExpress(f, map[string]bool{}) {
+		if _, ok := p.src[f]; !ok || !p.reachesExpress(f) {
 			continue
 		}
 		if reListen.MatchString(p.src[f]) {
@@ -215,17 +216,11 @@ func (p *jsProject) resolve(dir, name string) (string, bool) {
 
 // reachesExpress reports whether file imports express, itself or through
 // local modules.
-func (p *jsProject) reachesExpress(file string, seen map[string]bool) bool {
-	if seen[file] {
-		return false
-	}
-	seen[file] = true
-	src := p.src[file]
-	if reRequireExpress.MatchString(src) {
-		return true
-	}
-	for _, m := range reLocalImport.FindAllStringSubmatch(src, -1) {
-		if f, ok := p.resolve(path.Dir(file), m[1]); ok && p.reachesExpress(f, seen) {
+func (p *jsProject) reachesExpress(file string) bool {
+	seen := map[string]bool{}
+	p.walkLocal(file, seen)
+	for f := range seen {
+		if reRequireExpress.MatchString(p.src[f]) {
 			return true
 		}
 	}
@@ -240,7 +235,7 @@ func (p *jsProject) plan(dir, entry string) Plan {
 		rel = strings.TrimPrefix(entry, dir+"/")
 	}
 	argv := []string{"node", rel}
-	if p.hardCodedPort() {
+	if p.needsPortShim(entry) {
 		argv = []string{"node", "-e", portShim, rel}
 	}
 	return Plan{
@@ -251,22 +246,42 @@ func (p *jsProject) plan(dir, entry string) Plan {
 	}
 }
 
-// hardCodedPort reports whether the app listens but never reads PORT from
-// the environment, as in app.listen(3000).
-func (p *jsProject) hardCodedPort() bool {
-	listens := false
-	for _, src := range p.src {
-		if reEnvPort.MatchString(src) {
-			return false
+// needsPortShim reports whether the code the entry loads listens where
+// the preview cannot reach it: on a port that is not read from PORT
+// (app.listen(3000)), or on loopback only (app.listen(port, "localhost")).
+func (p *jsProject) needsPortShim(entry string) bool {
+	seen := map[string]bool{}
+	p.walkLocal(entry, seen)
+	listens, envPort := false, false
+	for f := range seen {
+		src := p.src[f]
+		if reLoopbackListen.MatchString(src) {
+			return true
 		}
 		listens = listens || reListen.MatchString(src)
+		envPort = envPort || reEnvPort.MatchString(src)
 	}
-	return listens
+	return listens && !envPort
 }
 
-// portShim moves the app's first listen() to $PORT on $HOST and then runs
-// the entry file as node's main module (require.main === module stays true).
-// It is passed with -e because the preview has no file of ours to -r.
+// walkLocal adds file and every local module it imports, transitively, to
+// seen.
+func (p *jsProject) walkLocal(file string, seen map[string]bool) {
+	if seen[file] {
+		return
+	}
+	seen[file] = true
+	for _, m := range reLocalImport.FindAllStringSubmatch(p.src[file], -1) {
+		if f, ok := p.resolve(path.Dir(file), m[1]); ok {
+			p.walkLocal(f, seen)
+		}
+	}
+}
+
+// portShim moves the app's first listen() to $PORT (and to $HOST when the
+// app names a host), then runs the entry file as node's main module, so
+// require.main === module stays true. It is passed with -e because the
+// preview has no file of ours to -r.
 const portShim = `const net=require("net");` +
 	`const port=Number(process.env.PORT)||8000,host=process.env.HOST||"0.0.0.0";` +
 	`const listen=net.Server.prototype.listen;let moved=false;` +

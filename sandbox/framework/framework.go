@@ -6,6 +6,7 @@ package framework
 import (
 	"errors"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -13,7 +14,7 @@ import (
 // Name is a supported framework.
 type Name string
 
-// The supported frameworks.
+// FastAPI, Flask, Django and Express are the supported frameworks.
 const (
 	FastAPI Name = "fastapi"
 	Flask   Name = "flask"
@@ -32,7 +33,7 @@ func Names() []Name {
 // AppPort is the port the app listens on inside the container.
 const AppPort = 8000
 
-// Runtimes, naming the runtime image a plan needs.
+// RuntimePython and RuntimeNode name the runtime image a plan needs.
 const (
 	RuntimePython = "python"
 	RuntimeNode   = "node"
@@ -58,6 +59,7 @@ var ErrUnknown = errors.New("unknown framework")
 // is used but the entrypoint is still looked for) and how to start the app.
 // files maps relative, '/'-separated, already validated paths to contents.
 func Detect(files map[string][]byte, want Name) (Plan, error) {
+	files = relativeOnly(files)
 	switch Name(strings.ToLower(strings.TrimSpace(string(want)))) {
 	case "", Auto:
 		return detectAuto(files)
@@ -71,6 +73,29 @@ func Detect(files map[string][]byte, want Name) (Plan, error) {
 		return expressPlan(files)
 	}
 	return Plan{}, fmt.Errorf("framework %q is not one of fastapi, flask, django, express: %w", want, ErrUnknown)
+}
+
+// relativeOnly drops paths that are not clean and relative. Callers
+// validate paths already; this keeps a mistake there from sending the
+// directory walks here round "/" forever.
+func relativeOnly(files map[string][]byte) map[string][]byte {
+	for name := range files {
+		if !isCleanRelative(name) {
+			out := make(map[string][]byte, len(files))
+			for n, b := range files {
+				if isCleanRelative(n) {
+					out[n] = b
+				}
+			}
+			return out
+		}
+	}
+	return files
+}
+
+func isCleanRelative(name string) bool {
+	return name != "" && !strings.HasPrefix(name, "/") && path.Clean(name) == name &&
+		name != ".." && !strings.HasPrefix(name, "../")
 }
 
 // undetected wraps ErrUndetected with a reason.

@@ -18,7 +18,7 @@ type pyApp struct {
 // class; the extra fields let the error say what was found instead.
 type pyAppSearch struct {
 	apps      []pyApp
-	needsArgs []string // "file: name" of factories that need arguments
+	needsArgs []string // "name in file" of factories that need arguments
 	routers   []string // files that only build a router or blueprint
 }
 
@@ -92,7 +92,7 @@ func (p *pyProject) findApps(pkg, class, sub string) pyAppSearch {
 	for file, fs := range factories {
 		for fn, d := range fs {
 			if d.required {
-				res.needsArgs = append(res.needsArgs, file+": "+fn)
+				res.needsArgs = append(res.needsArgs, fn+" in "+file)
 				continue
 			}
 			res.apps = append(res.apps, pyApp{file: file, line: d.line, attr: fn, factory: true})

@@ -89,7 +89,7 @@ func parseFromImport(s pyStmt) []pyImport {
 // readDotted reads "a.b.c" starting at token i and returns it and the index
 // after it, or "" when no name is there.
 func readDotted(s pyStmt, i int) (string, int) {
-	if i >= len(s.toks) || s.toks[i].kind != pyName {
+	if i >= len(s.toks) || s.toks[i].kind != pyName || isPyKeyword(s.toks[i].text) {
 		return "", i
 	}
 	name := s.toks[i].text

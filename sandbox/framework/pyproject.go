@@ -27,7 +27,7 @@ func newPyProject(files map[string][]byte) *pyProject {
 		if !strings.HasSuffix(name, ".py") || skipPath(name) {
 			continue
 		}
-		stmts := scanPython(string(body))
+		stmts := scanPython(withoutBOM(body))
 		p.mods[name] = &pyModule{path: name, stmts: stmts, imports: parseImports(stmts)}
 		p.paths = append(p.paths, name)
 		for d := path.Dir(name); d != "."; d = path.Dir(d) {
@@ -36,6 +36,12 @@ func newPyProject(files map[string][]byte) *pyProject {
 	}
 	sort.Strings(p.paths)
 	return p
+}
+
+// withoutBOM returns the text of a file without a UTF-8 byte order mark,
+// which editors on Windows put before the first import.
+func withoutBOM(body []byte) string {
+	return strings.TrimPrefix(string(body), "\ufeff")
 }
 
 // skipPath reports whether a file is outside the application proper:

@@ -58,9 +58,10 @@ func scanPython(src string) []pyStmt {
 		}
 		cur = pyStmt{}
 	}
-	add := func(k pyTokKind, text string) {
+	// add takes the line the token started on: a string may end lines later.
+	add := func(k pyTokKind, text string, at int) {
 		if len(cur.toks) == 0 {
-			cur.indent, cur.line = lineIndent, line
+			cur.indent, cur.line = lineIndent, at
 		}
 		cur.toks = append(cur.toks, pyTok{k, text})
 	}
@@ -105,8 +106,9 @@ func scanPython(src string) []pyStmt {
 			}
 		case c == '"' || c == '\'':
 			var body string
+			at := line
 			body, i, line = scanPyString(src, i, line)
-			add(pyString, body)
+			add(pyString, body, at)
 		case isPyIdentStart(c):
 			j := i
 			for j < n && isPyIdentChar(src[j]) {
@@ -115,11 +117,12 @@ func scanPython(src string) []pyStmt {
 			word := src[i:j]
 			if j < n && (src[j] == '"' || src[j] == '\'') && isPyStringPrefix(word) {
 				var body string
+				at := line
 				body, i, line = scanPyString(src, j, line)
-				add(pyString, body)
+				add(pyString, body, at)
 				continue
 			}
-			add(pyName, word)
+			add(pyName, word, line)
 			i = j
 		case c >= '0' && c <= '9' || c == '.' && i+1 < n && src[i+1] >= '0' && src[i+1] <= '9':
 			j := i + 1
@@ -127,7 +130,7 @@ func scanPython(src string) []pyStmt {
 				(src[j] == '+' || src[j] == '-') && (src[j-1] == 'e' || src[j-1] == 'E')) {
 				j++
 			}
-			add(pyNumber, src[i:j])
+			add(pyNumber, src[i:j], line)
 			i = j
 		case c == ';' && depth == 0:
 			flush()
@@ -142,7 +145,7 @@ func scanPython(src string) []pyStmt {
 					depth--
 				}
 			}
-			add(pyOp, op)
+			add(pyOp, op, line)
 			i += len(op)
 		}
 	}

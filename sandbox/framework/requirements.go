@@ -13,7 +13,7 @@ import (
 // Requirement is one declared dependency.
 type Requirement struct {
 	Name string // Python: normalised as PEP 503 says (lowercase, runs of -_. become "-"); npm: as written
-	Spec string // the version spec as written ("==1.2", ">=2", "^4.18.0"), or ""
+	Spec string // the version spec ("==1.2", ">=2,<3", "^4.18.0"; spaces dropped from pip specs), or ""
 }
 
 // ErrInvalidManifest is returned, wrapped with the file and line, when
@@ -31,6 +31,7 @@ var ErrInvalidManifest = errors.New("invalid dependency manifest")
 // to run). No manifest means no requirements. Bad syntax is an error
 // wrapping ErrInvalidManifest.
 func Requirements(plan Plan, files map[string][]byte) ([]Requirement, error) {
+	files = relativeOnly(files)
 	runtime := plan.Runtime
 	if runtime == "" {
 		runtime = RuntimePython
@@ -80,7 +81,7 @@ func readRequirements(files map[string][]byte, file string, stack, seen map[stri
 	}
 	stack[file] = true
 	defer delete(stack, file)
-	lines := strings.Split(strings.ReplaceAll(string(files[file]), "\r\n", "\n"), "\n")
+	lines := strings.Split(strings.ReplaceAll(withoutBOM(files[file]), "\r\n", "\n"), "\n")
 	for i := 0; i < len(lines); i++ {
 		lineNo := i + 1
 		line := lines[i]
@@ -112,7 +113,7 @@ func readRequirements(files map[string][]byte, file string, stack, seen map[stri
 			}
 			continue
 		}
-		if strings.Contains(line, "://") || strings.HasPrefix(line, ".") || strings.HasPrefix(line, "/") {
+		if isPipLocation(line) {
 			// A bare URL or a local path: the name is unknown until pip
 			// builds it, and a local path is usually the app itself.
 			continue
@@ -127,6 +128,22 @@ func readRequirements(files map[string][]byte, file string, stack, seen map[stri
 		}
 	}
 	return nil
+}
+
+// isPipLocation reports whether a line names an archive, a URL or a path
+// rather than a package.
+func isPipLocation(line string) bool {
+	if strings.HasPrefix(line, ".") || strings.HasPrefix(line, "/") || strings.HasPrefix(line, "~") {
+		return true
+	}
+	word, _, _ := strings.Cut(line, " ")
+	for _, ext := range []string{".whl", ".tar.gz", ".zip", ".tar.bz2"} {
+		if strings.HasSuffix(word, ext) {
+			return true
+		}
+	}
+	scheme, _, found := strings.Cut(word, "://")
+	return found && strings.Trim(scheme, "abcdefghijklmnopqrstuvwxyz+") == ""
 }
 
 // stripPipComment removes a comment: "#" at the start or after whitespace,
@@ -218,6 +235,9 @@ func normalizePyName(name string) string {
 // the entrypoint, or the root's.
 func nodeRequirements(files map[string][]byte, entry string) ([]Requirement, error) {
 	file := ""
+	if !isCleanRelative(entry) {
+		entry = "package.json"
+	}
 	for dir := dirOf(entry); ; dir = dirOf(dir) {
 		if _, ok := files[path.Join(dir, "package.json")]; ok {
 			file = path.Join(dir, "package.json")
@@ -233,7 +253,7 @@ func nodeRequirements(files map[string][]byte, entry string) ([]Requirement, err
 	var pkg struct {
 		Dependencies map[string]string `json:"dependencies"`
 	}
-	if err := json.Unmarshal(files[file], &pkg); err != nil {
+	if err := json.Unmarshal([]byte(withoutBOM(files[file])), &pkg); err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", file, err, ErrInvalidManifest)
 	}
 	reqs := make([]Requirement, 0, len(pkg.Dependencies))

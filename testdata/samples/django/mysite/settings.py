@@ -22,5 +22,6 @@ WSGI_APPLICATION = "mysite.wsgi.application"
 # tables, so there is no database at all.
 DATABASES = {}
 
+TIME_ZONE = "UTC"
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,0 +1,42 @@
+# previewd — the two commands a new user needs are `make run` and `make test`.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
+
+# Integration tests launch real containers; keep them one package at a time
+# on a 2-core machine.
+TEST_FLAGS ?= -race -timeout 20m -p 2
+
+.PHONY: all build images run test vet fmt-check bench clean
+
+all: build
+
+## build: compile previewd, the dev runner and the shim into bin/
+build:
+	$(GO) build -o bin/ ./cmd/previewd ./cmd/previewdev
+
+## images: build the runtime images (skips those whose inputs did not change)
+images:
+	bash images/build.sh
+
+## run: images, a local PostgreSQL in .data/ (unless DATABASE_URL is set), previewd
+run: images build
+	bin/previewdev
+
+## test: every test, including integration tests against Docker and a throwaway PostgreSQL
+test: images fmt-check vet
+	$(GO) test $(TEST_FLAGS) ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## bench: launch-time benchmark (medians of 10 FastAPI launches)
+bench: images
+	$(GO) test ./server -run '^$$' -bench LaunchFastAPI -benchtime 10x -timeout 20m
+
+clean:
+	rm -rf bin images/.build
