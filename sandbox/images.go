@@ -162,7 +162,7 @@ USER 10001:10001
 		dockerfile = `FROM ` + runtimeRef + `
 USER root
 COPY package.json /opt/previewd/deps/node/package.json
-RUN cd /opt/previewd/deps/node && npm install --omit=dev --no-audit --no-fund --fetch-retries=1 --fetch-timeout=15000
+RUN cd /opt/previewd/deps/node && npm install --omit=dev --no-audit --no-fund --fetch-retries=0 --fetch-timeout=15000
 ENV NODE_PATH=/opt/previewd/deps/node/node_modules
 USER 10001:10001
 `

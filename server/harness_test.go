@@ -99,8 +99,11 @@ type env struct {
 	docker *sandbox.Docker
 	api    *httptest.Server
 	cfg    sandbox.Config
+	scfg   server.Config
 	runner string
-	reg    *prometheus.Registry
+
+	portStart, portEnd int
+	reg                *prometheus.Registry
 }
 
 type envOption func(*sandbox.Config, *server.Config)
@@ -156,25 +159,44 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { docker.Close() })
-	ports, err := sandbox.NewPortPool("127.0.0.1", start, portEnd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	mgr, err := sandbox.NewManager(cfg, docker, store, ports, sandbox.NewMetrics(reg), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr.RegisterLive(reg)
-	api := httptest.NewServer(server.New(scfg, store, mgr, reg, reg, log).Handler())
-	e := &env{t: t, store: store, sql: sqlDB, mgr: mgr, docker: docker, api: api, cfg: cfg, runner: runner, reg: reg}
+	e := &env{t: t, store: store, sql: sqlDB, docker: docker, cfg: cfg, scfg: scfg, runner: runner, portStart: start, portEnd: portEnd}
+	e.start()
 	t.Cleanup(func() {
-		api.Close()
-		mgr.Close()
+		e.stop()
 		e.removeContainers()
 	})
 	return e
+}
+
+// start runs a previewd (manager and API) on the env's store and config; a
+// previous one must have been stopped. Like a real start, it adopts what the
+// runner left running.
+func (e *env) start() {
+	t := e.t
+	ports, err := sandbox.NewPortPool("127.0.0.1", e.portStart, e.portEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.reg = prometheus.NewRegistry()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	e.mgr, err = sandbox.NewManager(e.cfg, e.docker, e.store, ports, sandbox.NewMetrics(e.reg), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mgr.RegisterLive(e.reg)
+	if err := e.mgr.Adopt(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.api = httptest.NewServer(server.New(e.scfg, e.store, e.mgr, e.reg, e.reg, log).Handler())
+}
+
+// stop ends the env's previewd, leaving its containers running.
+func (e *env) stop() {
+	if e.api != nil {
+		e.api.Close()
+		e.mgr.Close()
+		e.api = nil
+	}
 }
 
 // removeContainers removes whatever this env's runner left behind.

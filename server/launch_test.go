@@ -351,3 +351,75 @@ func TestLaunchWithoutWait(t *testing.T) {
 		t.Fatalf("GET /: %d %q", code, body)
 	}
 }
+
+// TestDependencies checks both sides of dependency handling: requirements the
+// runtime image already has need no install, and an install that cannot work
+// (no package registry here) fails the launch with the installer's output.
+func TestDependencies(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	files := func(extra ...map[string]string) []map[string]string {
+		return append([]map[string]string{{"path": "main.py", "content": helloFastAPI}}, extra...)
+	}
+	upload := func(files []map[string]string) string {
+		r := e.callJSON("POST", "/api/v1/generations", "alice", map[string]any{"files": files})
+		mustStatus(t, r, http.StatusCreated)
+		return r.body["id"].(string)
+	}
+
+	have := upload(files(map[string]string{"path": "requirements.txt", "content": "fastapi==0.110.0\nuvicorn[standard]>=0.20\n# comment\nSQLAlchemy\n"}))
+	r := e.launch("alice", have, nil)
+	mustStatus(t, r, http.StatusCreated)
+	if code, body := get(t, r.body["base_url"].(string)+"/"); code != 200 || !strings.Contains(body, "world") {
+		t.Fatalf("GET /: %d %q", code, body)
+	}
+
+	missing := upload(files(map[string]string{"path": "requirements.txt", "content": "fastapi\nsurely-not-a-real-package-previewd==1.0\n"}))
+	r = e.launch("alice", missing, nil)
+	if r.status != http.StatusUnprocessableEntity || r.errorCode() != "launch_failed" {
+		t.Fatalf("got %d %s, want 422 launch_failed", r.status, r.raw)
+	}
+	tail := fmt.Sprint(r.errorField("log_tail"))
+	if !strings.Contains(tail, "surely-not-a-real-package-previewd") || !strings.Contains(r.errorField("message").(string), "dependencies") {
+		t.Fatalf("log_tail lacks the installer's output: %s", r.raw)
+	}
+	if n := e.containers(); n != 1 {
+		t.Fatalf("%d containers, want only the first preview's", n)
+	}
+}
+
+// TestRestartAdoptsRunningPreviews stops previewd with previews running and
+// starts it again: they keep answering on the same port and can be stopped.
+func TestRestartAdoptsRunningPreviews(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	gen := e.upload("alice", "flask")
+	r := e.launch("alice", gen, nil)
+	mustStatus(t, r, http.StatusCreated)
+	base := r.body["base_url"].(string)
+
+	e.stop()
+	if n := e.containers(); n != 1 {
+		t.Fatalf("%d containers after previewd stopped, want 1 left running", n)
+	}
+	e.start()
+	if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "hello from flask") {
+		t.Fatalf("adopted preview: %d %q", code, body)
+	}
+	st := e.waitStatus("alice", gen, func(s map[string]any) bool { return s["memory_bytes"] != nil })
+	if st["status"] != "running" || st["memory_bytes"] == nil {
+		t.Fatalf("status after restart: %v", st)
+	}
+	// A second launch answers with the adopted preview.
+	again := e.launch("alice", gen, nil)
+	if again.status != http.StatusOK || again.body["preview_id"] != r.body["preview_id"] {
+		t.Fatalf("relaunch after restart: %d %s", again.status, again.raw)
+	}
+	mustStatus(t, e.call("DELETE", "/api/v1/generations/"+gen+"/preview", "alice", "", nil), http.StatusOK)
+	if n := e.containers(); n != 0 {
+		t.Fatalf("%d containers after stop", n)
+	}
+	if _, _, free := e.mgr.PortRange(); free != 8 {
+		t.Fatalf("%d ports free, want 8", free)
+	}
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	c, err := parseConfig(envOf(map[string]string{"DATABASE_URL": "postgres://x", "PREVIEW_JWT_SECRET": "0123456789abcdef"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Sandbox
+	switch {
+	case c.ListenAddr != ":8080", c.PortStart != 3001, c.PortEnd != 3100, c.PublicDomain != "preview.localhost":
+		t.Errorf("listen/ports/domain: %+v", c)
+	case s.Defaults.MemoryMB != 256 || s.Defaults.CPUs != 0.5 || s.Defaults.Pids != 256:
+		t.Errorf("caps: %+v", s.Defaults)
+	case s.MaxPreviews != 100:
+		t.Errorf("MaxPreviews = %d, want the port range size", s.MaxPreviews)
+	case s.MaxUptime != time.Hour || s.SessionTimeout != 30*time.Minute || s.StartTimeout != 30*time.Second:
+		t.Errorf("timeouts: %+v", s)
+	case c.Server.IdleTimeout != 30*time.Minute || c.Server.RequestTimeout != 10*time.Second:
+		t.Errorf("server timeouts: %+v", c.Server)
+	case c.Server.MaxFiles != 2000 || c.Server.MaxUploadBytes != 20<<20:
+		t.Errorf("upload limits: %+v", c.Server)
+	}
+}
+
+func TestParseConfigOverrides(t *testing.T) {
+	c, err := parseConfig(envOf(map[string]string{
+		"DATABASE_URL": "postgres://x", "PREVIEW_JWT_SECRET": "0123456789abcdef",
+		"PREVIEW_PORT_RANGE": "4000-4009", "PREVIEW_MEMORY_MB": "128", "PREVIEW_CPUS": "0.25",
+		"PREVIEW_START_TIMEOUT": "5s", "PREVIEW_MAX_PREVIEWS": "3",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PortStart != 4000 || c.PortEnd != 4009 || c.Sandbox.Defaults.MemoryMB != 128 || c.Sandbox.Defaults.CPUs != 0.25 ||
+		c.Sandbox.StartTimeout != 5*time.Second || c.Sandbox.MaxPreviews != 3 {
+		t.Fatalf("overrides not applied: %+v", c)
+	}
+}
+
+func TestParseConfigReportsEveryProblem(t *testing.T) {
+	_, err := parseConfig(envOf(map[string]string{
+		"PREVIEW_PORT_RANGE": "3100-3001", "PREVIEW_CPUS": "lots", "PREVIEW_MAX_UPTIME": "forever",
+		"PREVIEW_MEMORY_MB": "4096",
+	}))
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	for _, want := range []string{"DATABASE_URL", "PREVIEW_JWT_SECRET", "PREVIEW_PORT_RANGE", "PREVIEW_CPUS", "PREVIEW_MAX_UPTIME", "maxima"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+}
