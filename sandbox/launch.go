@@ -280,6 +280,7 @@ func (m *Manager) failLaunch(in *instance, err error, timings db.Timings) error 
 	if !errors.As(err, &le) {
 		// Not the app's fault: an engine or database problem. Still tear down
 		// and record it, but report the error itself to the caller.
+		m.log.Error("launch failed", "preview_id", in.rec.ID, "generation_id", in.rec.GenerationID, "err", err)
 		m.metrics.launchFinished(in.framework, "error")
 		m.endWith(in, db.Finish{Status: db.StatusFailed, Error: "internal error while launching", Timings: timings})
 		return err

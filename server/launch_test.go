@@ -198,7 +198,8 @@ func hostAddrs(t *testing.T) []string {
 // memory hog each answer 422 with the right details and leave nothing behind.
 func TestLaunchFailures(t *testing.T) {
 	requireInfra(t, true)
-	e := newEnv(t, func(c *sandboxConfig, _ *serverConfig) { c.StartTimeout = 5 * time.Second })
+	// Long enough for a slow import on a loaded machine, short for never-listens.
+	e := newEnv(t, func(c *sandboxConfig, _ *serverConfig) { c.StartTimeout = 15 * time.Second })
 	cases := []struct {
 		sample   string
 		body     map[string]any

@@ -147,20 +147,30 @@ func (s *Server) baseURL(p db.Preview) string {
 	return fmt.Sprintf("http://%s:%d", s.sandbox.Config().Host, p.Port)
 }
 
-// status reports the generation's latest preview, with live resource figures
-// while it runs.
-func (s *Server) status(c *gin.Context) {
+// latestPreview loads the most recent preview of the caller's generation named
+// in the path; a generation that never had one is not found.
+func (s *Server) latestPreview(c *gin.Context) (db.Preview, bool) {
 	g, ok := s.generation(c)
 	if !ok {
-		return
+		return db.Preview{}, false
 	}
 	p, err := s.store.LatestPreview(c.Request.Context(), g.ID)
 	if errors.Is(err, db.ErrNotFound) {
 		s.abort(c, &apiError{status: http.StatusNotFound, code: "not_found", message: "this generation has never had a preview"})
-		return
+		return db.Preview{}, false
 	}
 	if err != nil {
 		s.abort(c, err)
+		return db.Preview{}, false
+	}
+	return p, true
+}
+
+// status reports the generation's latest preview, with live resource figures
+// while it runs.
+func (s *Server) status(c *gin.Context) {
+	p, ok := s.latestPreview(c)
+	if !ok {
 		return
 	}
 	out := gin.H{
@@ -215,21 +225,11 @@ func nullable(s string) *string {
 // running it answers with the latest preview's id, or 404 when there never
 // was one.
 func (s *Server) stop(c *gin.Context) {
-	g, ok := s.generation(c)
+	p, ok := s.latestPreview(c)
 	if !ok {
 		return
 	}
-	ctx := c.Request.Context()
-	p, err := s.store.LatestPreview(ctx, g.ID)
-	if errors.Is(err, db.ErrNotFound) {
-		s.abort(c, &apiError{status: http.StatusNotFound, code: "not_found", message: "this generation has never had a preview"})
-		return
-	}
-	if err != nil {
-		s.abort(c, err)
-		return
-	}
-	if err := s.sandbox.Stop(ctx, p); err != nil {
+	if err := s.sandbox.Stop(c.Request.Context(), p); err != nil {
 		s.abort(c, err)
 		return
 	}
