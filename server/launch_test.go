@@ -424,3 +424,27 @@ func TestRestartAdoptsRunningPreviews(t *testing.T) {
 		t.Fatalf("%d ports free, want 8", free)
 	}
 }
+
+// TestAppWritesNextToItsCode checks that the app's directory is writable
+// (while the root filesystem is not): a SQLite file beside the code works.
+func TestAppWritesNextToItsCode(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	r := e.launch("alice", e.upload("alice", "sqlite"), nil)
+	mustStatus(t, r, http.StatusCreated)
+	base := r.body["base_url"].(string)
+	// The launch's health probe was the first visit; each GET adds one.
+	var last float64
+	for i := 0; i < 3; i++ {
+		code, body := get(t, base+"/")
+		var res map[string]any
+		if code != 200 || json.Unmarshal([]byte(body), &res) != nil || res["db"] != "/app/visits.db" {
+			t.Fatalf("GET /: %d %q", code, body)
+		}
+		visits, _ := res["visits"].(float64)
+		if i > 0 && visits != last+1 {
+			t.Fatalf("visits went from %v to %v", last, visits)
+		}
+		last = visits
+	}
+}
