@@ -253,3 +253,53 @@ func lastLines(text string, n int) []string {
 	}
 	return lines
 }
+
+// FollowLogs copies a container's output, stdout and stderr kept apart, from
+// its start (or since, when not zero) until the container stops or ctx ends.
+func (d *Docker) FollowLogs(ctx context.Context, id string, since time.Time, stdout, stderr io.Writer) error {
+	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true}
+	if !since.IsZero() {
+		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
+	}
+	rc, err := d.c.ContainerLogs(ctx, id, opts)
+	if err != nil {
+		return fmt.Errorf("follow logs of container %s: %w", id, engineErr(err))
+	}
+	defer rc.Close()
+	stop := context.AfterFunc(ctx, func() { rc.Close() })
+	defer stop()
+	if _, err := stdcopy.StdCopy(stdout, stderr, rc); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("read logs of container %s: %w", id, err)
+	}
+	return nil
+}
+
+// Stop stops a running container (SIGTERM, then SIGKILL after grace) and
+// leaves it in place; a container that is already stopped or gone counts as
+// stopped.
+func (d *Docker) Stop(ctx context.Context, id string, grace time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	secs := int(grace.Seconds())
+	if err := d.c.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}); !isGone(err) {
+		return fmt.Errorf("stop container %s: %w", id, engineErr(err))
+	}
+	return nil
+}
+
+// Output returns the last n log entries of a container, stdout and stderr
+// apart, exactly as stored (a last line without newline stays so).
+func (d *Docker) Output(ctx context.Context, id string, n int) (stdout, stderr []byte, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	rc, err := d.c.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(n)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("logs of container %s: %w", id, engineErr(err))
+	}
+	defer rc.Close()
+	var out, errOut bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &errOut, rc); err != nil {
+		return nil, nil, fmt.Errorf("read logs of container %s: %w", id, err)
+	}
+	return out.Bytes(), errOut.Bytes(), nil
+}

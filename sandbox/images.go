@@ -41,7 +41,8 @@ func newImageCache(d *Docker) *imageCache {
 }
 
 // imageFor returns the image to run plan's app from.
-func (c *imageCache) imageFor(ctx context.Context, images map[string]string, plan framework.Plan, files []db.File) (string, error) {
+// buildLine receives each line of a dependency install's output.
+func (c *imageCache) imageFor(ctx context.Context, images map[string]string, plan framework.Plan, files []db.File, buildLine func(string)) (string, error) {
 	runtime, ok := images[plan.Runtime]
 	if !ok {
 		return "", fmt.Errorf("no runtime image configured for %q", plan.Runtime)
@@ -69,7 +70,7 @@ func (c *imageCache) imageFor(ctx context.Context, images map[string]string, pla
 	if len(missing) == 0 {
 		return runtime, nil
 	}
-	return c.depsImage(ctx, plan.Runtime, runtime, runtimeID, missing)
+	return c.depsImage(ctx, plan.Runtime, runtime, runtimeID, missing, buildLine)
 }
 
 func (c *imageCache) installedIn(ctx context.Context, imageID string) (map[string]string, error) {
@@ -92,7 +93,7 @@ func (c *imageCache) installedIn(ctx context.Context, imageID string) (map[strin
 
 // depsImage returns the dependency image for the missing requirements, building
 // it if it does not exist yet.
-func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtimeID string, missing []framework.Requirement) (string, error) {
+func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtimeID string, missing []framework.Requirement, buildLine func(string)) (string, error) {
 	spec := depsSpec(missing)
 	sum := sha256.Sum256([]byte(runtimeID + "\n" + runtime + "\n" + spec))
 	hash := hex.EncodeToString(sum[:])
@@ -121,6 +122,7 @@ func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtime
 	var output []string
 	err = c.docker.Build(ctx, buildCtx, tag, map[string]string{labelDepsOf: hash}, func(l string) {
 		output = append(output, l)
+		buildLine(l)
 	})
 	if err != nil {
 		if len(output) > logTailLines {

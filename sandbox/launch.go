@@ -42,6 +42,7 @@ type instance struct {
 	running     atomic.Bool
 	stopping    atomic.Bool
 	stats       atomic.Pointer[Stats]
+	logs        atomic.Pointer[logPipeline]
 
 	endOnce sync.Once
 	ended   chan struct{} // closed when teardown is complete
@@ -61,6 +62,7 @@ func (m *Manager) run(ctx context.Context, in *instance, req LaunchRequest, toke
 	in.ctx, in.cancel = context.WithCancel(m.base)
 	in.ended = make(chan struct{})
 	in.exited = make(chan struct{})
+	in.logs.Store(m.newLogPipeline(in.rec.ID, 0))
 	var result db.Preview
 	var launchErr error
 	m.wg.Add(1)
@@ -100,6 +102,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 
 	// prepare: the files, the plan, the run directory, the image.
 	t := start
+	in.logs.Load().system("starting (%s)", in.framework)
 	files, err := m.records.GenerationFiles(in.ctx, in.rec.GenerationID)
 	if err != nil {
 		return fail(err)
@@ -115,7 +118,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 
 	// build: a derived image with the dependencies the runtime lacks, if any.
 	buildCtx, cancelBuild := context.WithTimeout(in.ctx, buildTimeout)
-	image, err := m.images.imageFor(buildCtx, m.cfg.Images, plan, files)
+	image, err := m.images.imageFor(buildCtx, m.cfg.Images, plan, files, in.logs.Load().build)
 	cancelBuild()
 	if err != nil {
 		return fail(err)
@@ -144,6 +147,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		return db.Preview{}, ErrStoppedWhileStarting
 	}
 	in.running.Store(true)
+	in.logs.Load().system("healthy: the app answers HTTP (launch took %d ms)", timings["total"])
 	m.metrics.launchFinished(in.framework, "success")
 	m.wg.Add(1)
 	go func() {
@@ -187,6 +191,9 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 	if err := m.docker.Start(ctx, id); err != nil {
 		return err
 	}
+	// The engine keeps the output since the start: nothing printed before
+	// this attach is lost.
+	in.logs.Load().attach(id, time.Time{})
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -371,13 +378,23 @@ func (m *Manager) endWith(in *instance, fin db.Finish) {
 			// the id: remove by name, which is harmless when nothing exists.
 			id = ContainerName(in.rec.ID)
 		}
+		// Stop, then read the output to its end while the container still
+		// exists, then remove it.
+		logs := in.logs.Load()
+		if logs != nil && m.docker.Stop(ctx, id, m.cfg.StopGrace) == nil {
+			logs.stopReader(logReaderGrace)
+		}
 		if err := m.docker.Teardown(ctx, id, m.cfg.StopGrace); err != nil {
 			m.log.Error("tear down preview container", "preview_id", in.rec.ID, "err", err)
 		}
+		logs.stopReader(0)
+		logs.system("%s", endLine(fin))
 		os.RemoveAll(in.runDir)
 		if _, err := m.records.FinishPreview(ctx, in.rec.ID, fin); err != nil {
 			m.log.Error("record end of preview", "preview_id", in.rec.ID, "err", err)
 		}
+		// After the record: a subscriber whose stream closes finds the final status.
+		logs.close()
 		m.mu.Lock()
 		delete(m.live, in.rec.ID)
 		m.ports.Release(in.rec.Port)

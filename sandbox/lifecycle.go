@@ -38,6 +38,13 @@ func (m *Manager) Stop(ctx context.Context, p db.Preview) error {
 	return err
 }
 
+// Running reports whether this process runs the preview and it has not begun
+// to end. It turns false before the preview's port is released.
+func (m *Manager) Running(previewID string) bool {
+	in := m.instance(previewID)
+	return in != nil && in.running.Load() && !in.stopping.Load()
+}
+
 // LiveStats returns the latest resource sample of a running preview, or nil.
 func (m *Manager) LiveStats(previewID string) *Stats {
 	in := m.instance(previewID)
@@ -112,6 +119,12 @@ func (m *Manager) endUnowned(ctx context.Context, rec db.Preview, containerID, r
 
 // adopt takes over a running preview container.
 func (m *Manager) adopt(rec db.Preview, containerID string) error {
+	ctx, cancel := context.WithTimeout(m.base, shortCall)
+	lastSeq, err := m.records.LastLogSeq(ctx, rec.ID)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("adopt preview %s: %w", rec.ID, err)
+	}
 	m.mu.Lock()
 	l, err := m.ports.ReservePort(rec.Port)
 	m.mu.Unlock()
@@ -129,6 +142,9 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 	in.ctx, in.cancel = context.WithCancel(m.base)
 	in.containerID.Store(containerID)
 	in.running.Store(true)
+	in.logs.Store(m.newLogPipeline(rec.ID, lastSeq))
+	in.logs.Load().system("previewd restarted and took the preview over; output printed while it was down is not in this log")
+	in.logs.Load().attach(containerID, time.Now())
 	close(in.launched)
 	m.mu.Lock()
 	m.live[rec.ID] = in

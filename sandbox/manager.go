@@ -33,6 +33,8 @@ type Records interface {
 	SetPreviewContainer(ctx context.Context, id, containerID, image string) error
 	MarkPreviewRunning(ctx context.Context, id string, timings db.Timings) (db.Preview, error)
 	FinishPreview(ctx context.Context, id string, f db.Finish) (bool, error)
+	AppendLogs(ctx context.Context, lines []db.LogLine) error
+	LastLogSeq(ctx context.Context, previewID string) (int64, error)
 }
 
 var _ Records = (*db.Store)(nil)
@@ -61,6 +63,7 @@ type Config struct {
 	TmpMB          int
 	LogMaxBytes    int64
 	NoFile         int64
+	LogMaxLines    int // stored log lines per preview; 0 means 100,000
 }
 
 // maxSocketPath is the longest unix socket path Linux accepts.
@@ -115,6 +118,9 @@ func (m *Manager) Close() {
 		in.forward.close()
 	}
 	m.mu.Unlock()
+	for _, in := range m.snapshot() {
+		in.logs.Load().shutdown()
+	}
 	m.wg.Wait()
 }
 

@@ -13,6 +13,7 @@ type Metrics struct {
 	cleanups   *prometheus.CounterVec
 	portsInUse prometheus.Gauge
 	portsTotal prometheus.Gauge
+	logLines   *prometheus.CounterVec
 }
 
 // LaunchBuckets resolve launch phases from 50 ms to 60 s.
@@ -42,8 +43,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "preview_ports_total",
 			Help: "Host ports in the preview pool.",
 		}),
+		logLines: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "preview_log_lines_total",
+			Help: "Preview log lines stored, by stream (stdout, stderr, build, system).",
+		}, []string{"stream"}),
 	}
-	reg.MustRegister(m.launches, m.phases, m.cleanups, m.portsInUse, m.portsTotal)
+	reg.MustRegister(m.launches, m.phases, m.cleanups, m.portsInUse, m.portsTotal, m.logLines)
 	return m
 }
 
@@ -62,6 +67,8 @@ func (m *Metrics) capacityRefused(framework string) {
 func (m *Metrics) setPorts(inUse int) { m.portsInUse.Set(float64(inUse)) }
 
 func (m *Metrics) ended(reason string) { m.cleanups.WithLabelValues(reason).Inc() }
+
+func (m *Metrics) logLine(stream string) { m.logLines.WithLabelValues(stream).Inc() }
 
 // liveCollector exports the per-preview series. They are computed from the
 // manager's running previews at scrape time from the cached stats samples, so a

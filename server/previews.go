@@ -128,6 +128,7 @@ func (s *Server) launch(c *gin.Context) {
 		"status":             p.Status,
 		"port":               p.Port,
 		"base_url":           s.baseURL(p),
+		"proxy_url":          s.proxyURL(p),
 		"session_token":      res.SessionToken,
 		"session_expires_at": res.SessionExpiresAt.UTC(),
 		"expires_at":         p.ExpiresAt.UTC(),
@@ -178,6 +179,7 @@ func (s *Server) status(c *gin.Context) {
 		"status":             p.Status,
 		"port":               nil,
 		"base_url":           nil,
+		"proxy_url":          nil,
 		"started_at":         p.StartedAt,
 		"uptime_seconds":     nil,
 		"expires_at":         p.ExpiresAt.UTC(),
@@ -200,6 +202,7 @@ func (s *Server) status(c *gin.Context) {
 	if p.Live() {
 		out["port"] = p.Port
 		out["base_url"] = s.baseURL(p)
+		out["proxy_url"] = s.proxyURL(p)
 	}
 	if p.Status == db.StatusRunning && p.StartedAt != nil {
 		out["uptime_seconds"] = int64(time.Since(*p.StartedAt).Seconds())

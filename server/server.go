@@ -26,6 +26,10 @@ type Store interface {
 	DeleteGeneration(ctx context.Context, owner, id string) error
 	LatestPreview(ctx context.Context, generationID string) (db.Preview, error)
 	LivePreview(ctx context.Context, generationID string) (db.Preview, error)
+	Preview(ctx context.Context, id string) (db.Preview, error)
+	Logs(ctx context.Context, previewID string, since int64, limit int) ([]db.LogLine, error)
+	SessionPreview(ctx context.Context, tokenHash []byte) (db.Preview, error)
+	TouchPreview(ctx context.Context, previewID string, tokenHash []byte, sessionTimeout time.Duration) error
 }
 
 // Sandbox is what the server needs from the container side.
@@ -34,8 +38,10 @@ type Sandbox interface {
 	Launch(ctx context.Context, req sandbox.LaunchRequest) (sandbox.Launched, error)
 	Stop(ctx context.Context, p db.Preview) error
 	LiveStats(previewID string) *sandbox.Stats
+	Running(previewID string) bool
 	Config() sandbox.Config
 	PortRange() (start, end, free int)
+	SubscribeLogs(previewID string) *sandbox.LogSubscription
 }
 
 var (
@@ -52,6 +58,13 @@ type Config struct {
 	MaxUploadBytes int64
 	IdleTimeout    time.Duration
 	RequestTimeout time.Duration
+	// MaxProxyBody is the most of an app's response body POST /request returns.
+	MaxProxyBody int64
+	// PublicDomain is the host-routing domain: <preview_id>.<PublicDomain> is
+	// a preview's own origin. Empty turns host routing off.
+	PublicDomain string
+	// PublicPort is the port in proxy_url; 0 or 80 leaves it out.
+	PublicPort int
 }
 
 // Server is the HTTP API.
@@ -63,6 +76,10 @@ type Server struct {
 	metrics  *httpMetrics
 	gatherer prometheus.Gatherer
 	engine   *gin.Engine
+	// sseClients counts open log streams.
+	sseClients prometheus.Gauge
+	proxy      *proxy
+	handler    http.Handler
 }
 
 // New builds the server and registers its metrics with reg; /metrics serves
@@ -70,12 +87,19 @@ type Server struct {
 func New(cfg Config, store Store, sb Sandbox, reg prometheus.Registerer, gatherer prometheus.Gatherer, log *slog.Logger) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: cfg, store: store, sandbox: sb, log: log, metrics: newHTTPMetrics(reg), gatherer: gatherer}
+	if s.cfg.MaxProxyBody <= 0 {
+		s.cfg.MaxProxyBody = 10 << 20
+	}
+	s.proxy = newProxy(s, reg)
+	s.sseClients = newSSEClients(reg)
 	s.engine = s.routes()
+	s.handler = http.HandlerFunc(s.route)
 	return s
 }
 
-// Handler returns the HTTP handler.
-func (s *Server) Handler() http.Handler { return s.engine }
+// Handler returns the HTTP handler: the browser proxy for preview hosts and
+// /p/ paths, the API for everything else.
+func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() *gin.Engine {
 	r := gin.New()
@@ -104,5 +128,7 @@ func (s *Server) routes() *gin.Engine {
 	preview.GET("/status", s.status)
 	preview.DELETE("", s.stop)
 	preview.GET("/config", s.config)
+	preview.POST("/request", s.request)
+	s.logRoutes(r)
 	return r
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -62,6 +63,7 @@ func parseConfig(getenv func(string) string) (config, error) {
 		TmpMB:          p.integer("PREVIEW_TMP_MB", 64),
 		LogMaxBytes:    int64(p.integer("PREVIEW_DOCKER_LOG_BYTES", 20<<20)),
 		NoFile:         int64(p.integer("PREVIEW_NOFILE", 4096)),
+		LogMaxLines:    p.integer("PREVIEW_LOG_MAX_LINES", 100_000),
 	}
 	c.Server = server.Config{
 		JWTSecret:      []byte(p.str("PREVIEW_JWT_SECRET", "")),
@@ -71,6 +73,9 @@ func parseConfig(getenv func(string) string) (config, error) {
 		MaxUploadBytes: int64(p.integer("PREVIEW_MAX_UPLOAD_BYTES", 20<<20)),
 		IdleTimeout:    p.duration("PREVIEW_IDLE_TIMEOUT", 30*time.Minute),
 		RequestTimeout: p.duration("PREVIEW_REQUEST_TIMEOUT", 10*time.Second),
+		MaxProxyBody:   int64(p.integer("PREVIEW_MAX_PROXY_BODY", 10<<20)),
+		PublicDomain:   c.PublicDomain,
+		PublicPort:     listenPort(c.ListenAddr),
 	}
 	if c.DatabaseURL == "" {
 		p.fail("DATABASE_URL is required")
@@ -86,6 +91,17 @@ func parseConfig(getenv func(string) string) (config, error) {
 		p.fail("PREVIEW_MAX_PREVIEWS must be at least 1")
 	}
 	return c, errors.Join(p.errs...)
+}
+
+// listenPort is the port of a listen address such as :8080, for the
+// addresses previewd gives out; 0 when it has none.
+func listenPort(addr string) int {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(port)
+	return n
 }
 
 type envParser struct {
