@@ -42,6 +42,7 @@ type instance struct {
 	running     atomic.Bool
 	stopping    atomic.Bool
 	stats       atomic.Pointer[Stats]
+	lastActive  atomic.Int64 // unix nanoseconds of the last proxied request (or of the start)
 	logs        atomic.Pointer[logPipeline]
 
 	endOnce sync.Once
@@ -146,6 +147,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		// Stopped while starting: Stop tears down; nothing more to do here.
 		return db.Preview{}, ErrStoppedWhileStarting
 	}
+	in.lastActive.Store(time.Now().UnixNano())
 	in.running.Store(true)
 	in.logs.Load().system("healthy: the app answers HTTP (launch took %d ms)", timings["total"])
 	m.metrics.launchFinished(in.framework, "success")

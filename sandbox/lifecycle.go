@@ -141,6 +141,7 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 	}
 	in.ctx, in.cancel = context.WithCancel(m.base)
 	in.containerID.Store(containerID)
+	in.lastActive.Store(rec.LastActiveAt.UnixNano())
 	in.running.Store(true)
 	in.logs.Store(m.newLogPipeline(rec.ID, lastSeq))
 	in.logs.Load().system("previewd restarted and took the preview over; output printed while it was down is not in this log")
@@ -157,7 +158,16 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 	return nil
 }
 
-// Run ends previews that reached their maximum uptime, until ctx ends.
+// Touched records proxied traffic of a running preview: it keeps the preview
+// from expiring for idleness. Status calls and health probes do not touch.
+func (m *Manager) Touched(previewID string) {
+	if in := m.instance(previewID); in != nil {
+		in.lastActive.Store(time.Now().UnixNano())
+	}
+}
+
+// Run expires previews that reached their maximum uptime or sat idle for
+// IdleTimeout, until ctx ends.
 func (m *Manager) Run(ctx context.Context) error {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -167,14 +177,27 @@ func (m *Manager) Run(ctx context.Context) error {
 			return nil
 		case now := <-t.C:
 			for _, in := range m.snapshot() {
-				if in.running.Load() && now.After(in.rec.ExpiresAt) && in.stopping.CompareAndSwap(false, true) {
+				if reason := m.expiry(in, now); reason != "" && in.stopping.CompareAndSwap(false, true) {
 					m.wg.Add(1)
 					go func() {
 						defer m.wg.Done()
-						m.end(in, db.StatusExpired, "the preview reached its maximum uptime")
+						m.end(in, db.StatusExpired, reason)
 					}()
 				}
 			}
 		}
 	}
+}
+
+// expiry says why a running preview should expire now, or "".
+func (m *Manager) expiry(in *instance, now time.Time) string {
+	switch {
+	case !in.running.Load():
+		return ""
+	case now.After(in.rec.ExpiresAt):
+		return "the preview reached its maximum uptime"
+	case m.cfg.IdleTimeout > 0 && now.Sub(time.Unix(0, in.lastActive.Load())) > m.cfg.IdleTimeout:
+		return fmt.Sprintf("the preview was idle (no proxied request) for %s", m.cfg.IdleTimeout)
+	}
+	return ""
 }

@@ -57,6 +57,7 @@ type Config struct {
 	MaxPreviews    int
 	StartTimeout   time.Duration
 	MaxUptime      time.Duration
+	IdleTimeout    time.Duration // a running preview with no proxied request for this long expires; 0 disables
 	SessionTimeout time.Duration
 	StopGrace      time.Duration
 	WorkdirMB      int

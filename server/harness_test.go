@@ -103,6 +103,7 @@ type env struct {
 	runner string
 
 	portStart, portEnd int
+	stopRun            func() // ends the manager's expiry loop
 	reg                *prometheus.Registry
 }
 
@@ -139,13 +140,14 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		MaxPreviews:    8,
 		StartTimeout:   60 * time.Second,
 		MaxUptime:      time.Hour,
+		IdleTimeout:    30 * time.Minute,
 		SessionTimeout: 30 * time.Minute,
 		StopGrace:      time.Second,
 		WorkdirMB:      64, TmpMB: 32, LogMaxBytes: 4 << 20, NoFile: 4096,
 	}
 	scfg := server.Config{
 		JWTSecret: []byte(testSecret), MaxFiles: 50, MaxUploadBytes: 1 << 20,
-		IdleTimeout: 30 * time.Minute, RequestTimeout: 10 * time.Second,
+		RequestTimeout: 10 * time.Second,
 	}
 	portEnd := start + 7
 	for _, o := range opts {
@@ -187,12 +189,20 @@ func (e *env) start() {
 	if err := e.mgr.Adopt(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.mgr.Run(ctx)
+	}()
+	e.stopRun = func() { cancel(); <-done }
 	e.api = httptest.NewServer(server.New(e.scfg, e.store, e.mgr, e.reg, e.reg, log).Handler())
 }
 
 // stop ends the env's previewd, leaving its containers running.
 func (e *env) stop() {
 	if e.api != nil {
+		e.stopRun()
 		e.api.Close()
 		e.mgr.Close()
 		e.api = nil

@@ -207,6 +207,9 @@ func (s *Server) status(c *gin.Context) {
 	if p.Status == db.StatusRunning && p.StartedAt != nil {
 		out["uptime_seconds"] = int64(time.Since(*p.StartedAt).Seconds())
 		out["healthy"] = true
+		if idle := s.sandbox.Config().IdleTimeout; idle > 0 {
+			out["idle_expires_at"] = p.LastActiveAt.Add(idle).UTC()
+		}
 		if st := s.sandbox.LiveStats(p.ID); st != nil {
 			out["memory_bytes"] = st.MemoryBytes
 			out["cpu_percent"] = st.CPUPercent
@@ -265,7 +268,7 @@ func (s *Server) config(c *gin.Context) {
 		"max_pids":                cfg.Max.Pids,
 		"max_uptime_seconds":      int(cfg.MaxUptime.Seconds()),
 		"session_timeout_seconds": int(cfg.SessionTimeout.Seconds()),
-		"idle_timeout_seconds":    int(s.cfg.IdleTimeout.Seconds()),
+		"idle_timeout_seconds":    int(cfg.IdleTimeout.Seconds()),
 		"request_timeout_seconds": int(s.cfg.RequestTimeout.Seconds()),
 		"start_timeout_seconds":   int(cfg.StartTimeout.Seconds()),
 		"frameworks":              framework.Names(),

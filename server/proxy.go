@@ -248,6 +248,7 @@ func withoutToken(raw string) string {
 
 // touch records proxied traffic of a session, at most once per touchEvery.
 func (p *proxy) touch(ctx context.Context, previewID string, tokenHash []byte) {
+	p.s.sandbox.Touched(previewID)
 	now := time.Now()
 	if _, ok := p.touches.get(string(tokenHash), now); ok {
 		return

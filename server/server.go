@@ -39,6 +39,7 @@ type Sandbox interface {
 	Stop(ctx context.Context, p db.Preview) error
 	LiveStats(previewID string) *sandbox.Stats
 	Running(previewID string) bool
+	Touched(previewID string)
 	Config() sandbox.Config
 	PortRange() (start, end, free int)
 	SubscribeLogs(previewID string) *sandbox.LogSubscription
@@ -56,7 +57,6 @@ type Config struct {
 	JWTAudience    string
 	MaxFiles       int
 	MaxUploadBytes int64
-	IdleTimeout    time.Duration
 	RequestTimeout time.Duration
 	// MaxProxyBody is the most of an app's response body POST /request returns.
 	MaxProxyBody int64

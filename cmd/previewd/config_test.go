@@ -25,7 +25,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Errorf("MaxPreviews = %d, want the port range size", s.MaxPreviews)
 	case s.MaxUptime != time.Hour || s.SessionTimeout != 30*time.Minute || s.StartTimeout != 30*time.Second:
 		t.Errorf("timeouts: %+v", s)
-	case c.Server.IdleTimeout != 30*time.Minute || c.Server.RequestTimeout != 10*time.Second:
+	case c.Sandbox.IdleTimeout != 30*time.Minute || c.Server.RequestTimeout != 10*time.Second:
 		t.Errorf("server timeouts: %+v", c.Server)
 	case c.Server.MaxFiles != 2000 || c.Server.MaxUploadBytes != 20<<20:
 		t.Errorf("upload limits: %+v", c.Server)
