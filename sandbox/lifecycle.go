@@ -64,15 +64,9 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := m.docker.Managed(ctx)
+	byPreview, err := m.runnerContainers(ctx)
 	if err != nil {
 		return err
-	}
-	byPreview := map[string]container.Summary{}
-	for _, c := range list {
-		if c.Labels[LabelRunner] == m.cfg.RunnerID {
-			byPreview[c.Labels[LabelPreview]] = c
-		}
 	}
 	var errs []error
 	claimed := map[string]bool{}
@@ -98,6 +92,44 @@ func (m *Manager) Adopt(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
+		m.metrics.ended("orphan")
+	}
+	return errors.Join(errs...)
+}
+
+// runnerContainers lists this runner's containers by preview id.
+func (m *Manager) runnerContainers(ctx context.Context) (map[string]container.Summary, error) {
+	list, err := m.docker.Managed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byPreview := map[string]container.Summary{}
+	for _, c := range list {
+		if c.Labels[LabelRunner] == m.cfg.RunnerID {
+			byPreview[c.Labels[LabelPreview]] = c
+		}
+	}
+	return byPreview, nil
+}
+
+// sweepOrphans removes this runner's containers that no preview of this
+// process holds, once they are older than the grace period: a launch in
+// flight has created its container before it is registered nowhere else.
+func (m *Manager) sweepOrphans(ctx context.Context, now time.Time) error {
+	byPreview, err := m.runnerContainers(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for previewID, c := range byPreview {
+		if m.instance(previewID) != nil || now.Sub(time.Unix(c.Created, 0)) < m.cfg.OrphanGrace {
+			continue
+		}
+		if err := m.docker.Teardown(ctx, c.ID, 0); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m.log.Warn("removed orphan container", "preview_id", previewID, "container_id", c.ID)
 		m.metrics.ended("orphan")
 	}
 	return errors.Join(errs...)
@@ -167,14 +199,20 @@ func (m *Manager) Touched(previewID string) {
 }
 
 // Run expires previews that reached their maximum uptime or sat idle for
-// IdleTimeout, until ctx ends.
+// IdleTimeout, and every SweepEvery removes orphan containers, until ctx ends.
 func (m *Manager) Run(ctx context.Context) error {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	sweep := time.NewTicker(m.cfg.SweepEvery)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case now := <-sweep.C:
+			if err := m.sweepOrphans(ctx, now); err != nil && ctx.Err() == nil {
+				m.log.Error("sweep orphan containers", "err", err)
+			}
 		case now := <-t.C:
 			for _, in := range m.snapshot() {
 				if reason := m.expiry(in, now); reason != "" && in.stopping.CompareAndSwap(false, true) {

@@ -58,6 +58,8 @@ type Config struct {
 	StartTimeout   time.Duration
 	MaxUptime      time.Duration
 	IdleTimeout    time.Duration // a running preview with no proxied request for this long expires; 0 disables
+	SweepEvery     time.Duration // how often orphan containers are looked for
+	OrphanGrace    time.Duration // how old an unclaimed container must be to be removed
 	SessionTimeout time.Duration
 	StopGrace      time.Duration
 	WorkdirMB      int
@@ -98,6 +100,9 @@ func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, me
 	}
 	if err := os.MkdirAll(cfg.RunRoot, 0o711); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
+	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = 30 * time.Second
 	}
 	base, cancel := context.WithCancel(context.Background())
 	m := &Manager{

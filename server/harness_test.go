@@ -141,6 +141,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		StartTimeout:   60 * time.Second,
 		MaxUptime:      time.Hour,
 		IdleTimeout:    30 * time.Minute,
+		SweepEvery:     time.Second,
+		OrphanGrace:    time.Minute,
 		SessionTimeout: 30 * time.Minute,
 		StopGrace:      time.Second,
 		WorkdirMB:      64, TmpMB: 32, LogMaxBytes: 4 << 20, NoFile: 4096,

@@ -12,7 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
+	"github.com/google/uuid"
+
+	"github.com/previewd/previewd/sandbox"
 )
 
 // TestSamplesLaunch launches one sample app per framework through the API and
@@ -446,5 +450,35 @@ func TestAppWritesNextToItsCode(t *testing.T) {
 			t.Fatalf("visits went from %v to %v", last, visits)
 		}
 		last = visits
+	}
+}
+
+// TestOrphanSweep checks that a container carrying this runner's labels but
+// claimed by no preview is removed by the periodic sweep.
+func TestOrphanSweep(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t, func(c *sandboxConfig, _ *serverConfig) { c.OrphanGrace = 0 })
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	created, err := c.ContainerCreate(ctx, &container.Config{
+		Image: pythonImage,
+		Labels: map[string]string{
+			sandbox.LabelManaged: "true", sandbox.LabelRunner: e.runner, sandbox.LabelPreview: uuid.NewString(),
+		},
+	}, nil, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true})
+	deadline := time.Now().Add(15 * time.Second)
+	for e.containers() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("orphan container still there after 15 s")
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }

@@ -58,6 +58,8 @@ func parseConfig(getenv func(string) string) (config, error) {
 		StartTimeout:   p.duration("PREVIEW_START_TIMEOUT", 30*time.Second),
 		MaxUptime:      p.duration("PREVIEW_MAX_UPTIME", time.Hour),
 		IdleTimeout:    p.duration("PREVIEW_IDLE_TIMEOUT", 30*time.Minute),
+		SweepEvery:     p.duration("PREVIEW_SWEEP_EVERY", 30*time.Second),
+		OrphanGrace:    p.duration("PREVIEW_ORPHAN_GRACE", time.Minute),
 		SessionTimeout: p.duration("PREVIEW_SESSION_TIMEOUT", 30*time.Minute),
 		StopGrace:      p.duration("PREVIEW_STOP_GRACE", 2*time.Second),
 		WorkdirMB:      p.integer("PREVIEW_WORKDIR_MB", 128),
