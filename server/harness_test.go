@@ -98,6 +98,7 @@ type env struct {
 	mgr    *sandbox.Manager
 	docker *sandbox.Docker
 	api    *httptest.Server
+	srv    *server.Server
 	cfg    sandbox.Config
 	scfg   server.Config
 	runner string
@@ -198,13 +199,15 @@ func (e *env) start() {
 		e.mgr.Run(ctx)
 	}()
 	e.stopRun = func() { cancel(); <-done }
-	e.api = httptest.NewServer(server.New(e.scfg, e.store, e.mgr, e.reg, e.reg, log).Handler())
+	e.srv = server.New(e.scfg, e.store, e.mgr, e.reg, e.reg, log)
+	e.api = httptest.NewServer(e.srv.Handler())
 }
 
 // stop ends the env's previewd, leaving its containers running.
 func (e *env) stop() {
 	if e.api != nil {
 		e.stopRun()
+		e.srv.Close()
 		e.api.Close()
 		e.mgr.Close()
 		e.api = nil

@@ -155,7 +155,17 @@ func (s *Server) streamLogs(c *gin.Context) {
 	s.sseClients.Inc()
 	defer s.sseClients.Dec()
 	out := &sseWriter{w: c.Writer}
-	if err := s.followLogs(c.Request.Context(), out, p.ID, last); err != nil && c.Request.Context().Err() == nil {
+	ctx, cancel := context.WithCancel(c.Request.Context())
+	defer cancel()
+	defer context.AfterFunc(s.closing, cancel)()
+	err = s.followLogs(ctx, out, p.ID, last)
+	if s.closing.Err() != nil {
+		// previewd is shutting down: say so; the client reconnects to the
+		// next previewd and resumes after the last id it saw.
+		out.event("shutdown", map[string]string{"reason": "previewd is restarting"})
+		return
+	}
+	if err != nil && c.Request.Context().Err() == nil {
 		s.log.Warn("log stream ended early", "request_id", requestID(c), "preview_id", p.ID, "err", err)
 	}
 }

@@ -78,8 +78,11 @@ type Server struct {
 	engine   *gin.Engine
 	// sseClients counts open log streams.
 	sseClients prometheus.Gauge
-	proxy      *proxy
-	handler    http.Handler
+
+	closing context.Context // ends with Close: long-lived streams end
+	close   context.CancelFunc
+	proxy   *proxy
+	handler http.Handler
 }
 
 // New builds the server and registers its metrics with reg; /metrics serves
@@ -87,6 +90,7 @@ type Server struct {
 func New(cfg Config, store Store, sb Sandbox, reg prometheus.Registerer, gatherer prometheus.Gatherer, log *slog.Logger) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: cfg, store: store, sandbox: sb, log: log, metrics: newHTTPMetrics(reg), gatherer: gatherer}
+	s.closing, s.close = context.WithCancel(context.Background())
 	if s.cfg.MaxProxyBody <= 0 {
 		s.cfg.MaxProxyBody = 10 << 20
 	}
@@ -96,6 +100,11 @@ func New(cfg Config, store Store, sb Sandbox, reg prometheus.Registerer, gathere
 	s.handler = http.HandlerFunc(s.route)
 	return s
 }
+
+// Close ends the open log streams with a final `event: shutdown`, so that an
+// http.Server's Shutdown need not wait for them; clients reconnect and resume
+// with Last-Event-ID. Call it when shutting down (http.Server.RegisterOnShutdown).
+func (s *Server) Close() { s.close() }
 
 // Handler returns the HTTP handler: the browser proxy for preview hosts and
 // /p/ paths, the API for everything else.

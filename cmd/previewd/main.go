@@ -82,6 +82,7 @@ func run() error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	httpServer.RegisterOnShutdown(api.Close)
 	errc := make(chan error, 2)
 	go func() { errc <- mgr.Run(ctx) }()
 	go func() {
