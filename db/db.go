@@ -4,8 +4,10 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"sort"
 	"strings"
@@ -122,10 +124,15 @@ func applyMigration(ctx context.Context, conn *sqlx.Conn, name string) error {
 	return nil
 }
 
-// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
-func isUniqueViolation(err error) bool {
+// Unavailable reports whether err means PostgreSQL cannot serve requests
+// now: a connection failure, or the server shutting down or starting up.
+func Unavailable(err error) bool {
 	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && pqErr.Code == "23505"
+	if errors.As(err, &pqErr) {
+		class := pqErr.Code.Class()
+		return class == "08" || class == "57" // connection exception, operator intervention
+	}
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // notFound turns sql.ErrNoRows into ErrNotFound.

@@ -86,7 +86,7 @@ func toAPIError(err error) *apiError {
 // dependencyDown reports a connection failure to PostgreSQL.
 func dependencyDown(err error) bool {
 	var opErr *net.OpError
-	return errors.As(err, &opErr) || errors.Is(err, driver.ErrBadConn)
+	return errors.As(err, &opErr) || errors.Is(err, driver.ErrBadConn) || db.Unavailable(err)
 }
 
 // abort ends a request with the error body of API.md. Internal errors are

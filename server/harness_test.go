@@ -118,6 +118,13 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newEnvOn(t, url, opts...)
+}
+
+// newEnvOn is newEnv on the database at url.
+func newEnvOn(t testing.TB, url string, opts ...envOption) *env {
+	t.Helper()
+	ctx := context.Background()
 	store, err := db.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
