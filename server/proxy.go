@@ -218,10 +218,16 @@ func (p *proxy) authorize(w http.ResponseWriter, r *http.Request, id, prefix str
 	if prefix != "" {
 		path = prefix + "/"
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: tok, Path: path,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil,
-	})
+	cookie := &http.Cookie{Name: name, Value: tok, Path: path, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	if secureContext(r) {
+		// The preview is usually shown in an iframe of another site (the
+		// frontend): browsers keep a cookie set there only when it is
+		// SameSite=None, Secure and partitioned by the embedding site.
+		// Secure needs https, or a localhost host, which browsers treat as
+		// secure; over plain http elsewhere the iframe must be same-site.
+		cookie.SameSite, cookie.Secure, cookie.Partitioned = http.SameSiteNoneMode, true, true
+	}
+	http.SetCookie(w, cookie)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	loc := r.URL.EscapedPath()
@@ -230,6 +236,24 @@ func (p *proxy) authorize(w http.ResponseWriter, r *http.Request, id, prefix str
 	}
 	http.Redirect(w, r, loc, http.StatusSeeOther)
 	return db.Preview{}, nil, false
+}
+
+// secureContext reports whether a browser treats the request's origin as
+// secure: https, or a localhost host.
+func secureContext(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // withoutToken drops the token parameter from a raw query, keeping the rest

@@ -79,7 +79,9 @@ func (b *browser) sessionCookie(t *testing.T, p preview, pathRouted bool) *http.
 			if pathRouted {
 				wantPath = "/p/" + p.id + "/"
 			}
-			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != wantPath || c.Value != p.token {
+			// Test hosts are localhost ones, which browsers treat as secure:
+			// the cookie is set so that a cross-site iframe keeps it.
+			if !c.HttpOnly || c.SameSite != http.SameSiteNoneMode || !c.Secure || !c.Partitioned || c.Path != wantPath || c.Value != p.token {
 				t.Fatalf("session cookie: %+v", c)
 			}
 			return c
