@@ -68,3 +68,38 @@ func (s *Store) LastLogSeq(ctx context.Context, previewID string) (int64, error)
 	}
 	return seq, nil
 }
+
+// DeleteLogs deletes the lines of a preview up to and including seq through,
+// the oldest ones, to keep its log under its cap. It returns how many it deleted.
+func (s *Store) DeleteLogs(ctx context.Context, previewID string, through int64) (int64, error) {
+	const del = `DELETE FROM preview_logs WHERE preview_id = $1 AND seq <= $2`
+	res, err := s.db.ExecContext(ctx, del, previewID, through)
+	if err != nil {
+		return 0, fmt.Errorf("delete log lines of preview %s through %d: %w", previewID, through, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete log lines of preview %s through %d: %w", previewID, through, err)
+	}
+	return n, nil
+}
+
+// LogSegment sums up consecutive stored lines of a preview.
+type LogSegment struct {
+	LastSeq int64 `db:"last_seq"`
+	Lines   int64 `db:"lines"`
+	Bytes   int64 `db:"bytes"` // of the lines' text
+}
+
+// LogSegments sums up the stored lines of a preview in segments of at most
+// width seqs, oldest first: what a restarted previewd needs to go on keeping
+// the log under its cap.
+func (s *Store) LogSegments(ctx context.Context, previewID string, width int64) ([]LogSegment, error) {
+	const query = `SELECT max(seq) AS last_seq, count(*) AS lines, COALESCE(sum(octet_length(line)), 0) AS bytes
+		FROM preview_logs WHERE preview_id = $1 GROUP BY seq / $2::bigint ORDER BY last_seq`
+	segs := []LogSegment{}
+	if err := s.db.SelectContext(ctx, &segs, query, previewID, max(width, 1)); err != nil {
+		return nil, fmt.Errorf("log segments of preview %s: %w", previewID, err)
+	}
+	return segs, nil
+}

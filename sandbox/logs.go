@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/previewd/previewd/db"
@@ -18,15 +16,29 @@ const (
 	maxLogLine  = 16 << 10
 	truncMarker = " …[truncated]"
 
-	// logBatchLines is the most lines one insert carries.
-	logBatchLines = 500
+	// logBatchLines and logBatchBytes bound one insert. They are large so
+	// that a flood is stored in few round trips and the engine's log is read
+	// as fast as it can be (what the reader falls behind by is lost when the
+	// engine rotates its file); a quiet app's lines are stored one by one.
+	logBatchLines = 2000
+	logBatchBytes = 1 << 20
 	// logIngestBuffer is how many lines may wait for the pipeline's goroutine.
-	logIngestBuffer = 1024
+	logIngestBuffer = 2048
+	// logIngestBytes bounds the memory of the lines queued and being stored,
+	// per preview: past it, the reader waits, and the engine keeps the rest
+	// on its disk. Each line counts logLineOverhead on top of its text.
+	logIngestBytes  = 4 << 20
+	logLineOverhead = 128
 	// logSubscriberBuffer is how far a live subscriber may fall behind before
 	// it is dropped to catch up from the database.
 	logSubscriberBuffer = 1024
-	// defaultLogMaxLines caps the stored lines of one preview.
+	// defaultLogMaxLines and defaultLogMaxBytes cap the stored log of one
+	// preview (its lines' text).
 	defaultLogMaxLines = 100_000
+	defaultLogMaxBytes = 20 << 20
+	// logDropNotice is how often a system line tells how many lines were
+	// dropped, while a log over its cap keeps dropping.
+	logDropNotice = 5 * time.Second
 	// logReaderGrace is how long teardown waits for the container's output to
 	// be read to its end.
 	logReaderGrace = 5 * time.Second
@@ -37,6 +49,10 @@ const (
 // (the container's stdout and stderr, the dependency build, runner events),
 // stores them in batches and only then hands them to live subscribers, so
 // every id a subscriber sees is durable.
+//
+// The stored log keeps the newest lines: before a batch would take it over
+// its cap of lines or bytes, the oldest stored lines are deleted, an eighth
+// of the cap at a time, and system lines say how many were dropped.
 type logPipeline struct {
 	previewID string
 	records   Records
@@ -45,12 +61,21 @@ type logPipeline struct {
 	docker    *Docker
 	base      context.Context
 	wg        *sync.WaitGroup
-	maxLines  int64
+
+	maxLines, maxBytes     int64 // the stored log's cap
+	batchLines, batchBytes int64 // the most one insert carries: at most an eighth of the cap
 
 	in     chan db.LogLine
+	budget byteBudget   // bounds the bytes of lines in `in` and in the batch being stored
 	sendMu sync.RWMutex // held for reading while sending on in, for writing to close it
 	closed bool         // in is closed; guarded by sendMu
 	done   chan struct{}
+
+	// Owned by run.
+	stored   logWindow
+	dropped  int64 // lines deleted to stay under the cap
+	reported int64 // dropped, as last told in a system line
+	told     time.Time
 
 	mu           sync.Mutex
 	subs         map[*LogSubscription]struct{}
@@ -63,17 +88,24 @@ type logPipeline struct {
 // newLogPipeline starts the pipeline of a preview whose stored lines end at
 // seq last. Its goroutine ends after close.
 func (m *Manager) newLogPipeline(previewID string, last int64) *logPipeline {
-	maxLines := int64(m.cfg.LogMaxLines)
+	maxLines, maxBytes := int64(m.cfg.LogMaxLines), m.cfg.LogStoreBytes
 	if maxLines <= 0 {
 		maxLines = defaultLogMaxLines
 	}
+	if maxBytes <= 0 {
+		maxBytes = defaultLogMaxBytes
+	}
 	p := &logPipeline{
 		previewID: previewID, records: m.records, metrics: m.metrics, log: m.log, docker: m.docker,
-		base: m.base, wg: &m.wg, maxLines: maxLines,
-		in:   make(chan db.LogLine, logIngestBuffer),
-		done: make(chan struct{}),
-		subs: map[*LogSubscription]struct{}{},
+		base: m.base, wg: &m.wg, maxLines: maxLines, maxBytes: maxBytes,
+		batchLines: max(1, min(logBatchLines, maxLines/8)),
+		batchBytes: max(1, min(logBatchBytes, maxBytes/8)),
+		in:         make(chan db.LogLine, logIngestBuffer),
+		budget:     byteBudget{free: logIngestBytes},
+		done:       make(chan struct{}),
+		subs:       map[*LogSubscription]struct{}{},
 	}
+	p.budget.cond.L = &p.budget.mu
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -82,8 +114,8 @@ func (m *Manager) newLogPipeline(previewID string, last int64) *logPipeline {
 	return p
 }
 
-// add queues one line. Lines added after close are dropped: the preview has
-// ended.
+// add queues one line, waiting while the lines queued hold logIngestBytes.
+// Lines added after close are dropped: the preview has ended.
 func (p *logPipeline) add(stream, line string) {
 	if p == nil {
 		return
@@ -93,7 +125,36 @@ func (p *logPipeline) add(stream, line string) {
 	if p.closed {
 		return
 	}
+	p.budget.take(lineCost(line))
 	p.in <- db.LogLine{PreviewID: p.previewID, TS: time.Now().UTC().Truncate(time.Microsecond), Stream: stream, Line: line}
+}
+
+func lineCost(line string) int64 { return min(int64(len(line))+logLineOverhead, logIngestBytes) }
+
+// byteBudget is a counting semaphore of bytes.
+type byteBudget struct {
+	mu   sync.Mutex
+	cond sync.Cond
+	free int64
+}
+
+func (b *byteBudget) take(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.free < n {
+		b.cond.Wait()
+	}
+	b.free -= n
+}
+
+func (b *byteBudget) give(n int64) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.free += n
+	b.mu.Unlock()
+	b.cond.Broadcast()
 }
 
 // system adds a runner event.
@@ -215,57 +276,79 @@ func (p *logPipeline) shutdown() {
 func (p *logPipeline) run(last int64) {
 	defer close(p.done)
 	defer p.endSubscriptions()
-	batch := make([]db.LogLine, 0, logBatchLines)
+	p.stored = p.storedWindow(last)
+	batch := make([]db.LogLine, 0, p.batchLines)
 	next := last
-	var dropped int64
-	take := func(l db.LogLine) {
-		if next >= p.maxLines && l.Stream != db.StreamSystem {
-			if dropped == 0 {
-				next++
-				batch = append(batch, db.LogLine{PreviewID: p.previewID, Seq: next, TS: l.TS, Stream: db.StreamSystem,
-					Line: fmt.Sprintf("log limit of %d lines reached: further output is not stored", p.maxLines)})
-			}
-			dropped++
-			return
-		}
+	var bytes, cost int64 // of the batch: its text, and what it holds of the budget
+	take := func(l db.LogLine, fromIn bool) {
 		next++
 		l.Seq = next
 		batch = append(batch, l)
-	}
-	for {
-		l, ok := <-p.in
-		if !ok {
-			break
+		bytes += int64(len(l.Line))
+		if fromIn {
+			cost += lineCost(l.Line)
 		}
-		take(l)
-	drain:
-		for len(batch) < logBatchLines {
-			select {
-			case l, ok := <-p.in:
-				if !ok {
+	}
+	// notice fires when dropped lines are due to be told.
+	notice := time.NewTimer(time.Hour)
+	notice.Stop()
+	defer notice.Stop()
+	var noticeC <-chan time.Time
+	for {
+		select {
+		case l, ok := <-p.in:
+			if !ok {
+				if p.dropped > 0 {
+					p.makeRoom(1, 128) // first, so that the count includes what this line pushes out
+					take(p.systemLine(fmt.Sprintf("%d older lines were dropped over the log limit of %s", p.dropped, p.capText())), false)
+				}
+				p.store(batch, bytes)
+				return
+			}
+			take(l, true)
+		drain:
+			for int64(len(batch)) < p.batchLines && bytes < p.batchBytes {
+				select {
+				case l, ok := <-p.in:
+					if !ok {
+						break drain // the next round stores the last line
+					}
+					take(l, true)
+				default:
 					break drain
 				}
-				take(l)
-			default:
-				break drain
+			}
+		case <-noticeC:
+			noticeC = nil
+		}
+		if p.dropped > p.reported && noticeC == nil {
+			if wait := logDropNotice - time.Since(p.told); wait > 0 {
+				notice.Reset(wait)
+				noticeC = notice.C
+			} else {
+				p.reported, p.told = p.dropped, time.Now()
+				take(p.systemLine(fmt.Sprintf("log limit of %s reached: %d older lines dropped so far", p.capText(), p.dropped)), false)
 			}
 		}
-		batch = p.flush(batch)
+		p.store(batch, bytes)
+		p.budget.give(cost)
+		batch, bytes, cost = batch[:0], 0, 0
 	}
-	if dropped > 0 {
-		next++
-		batch = append(batch, db.LogLine{PreviewID: p.previewID, Seq: next, TS: time.Now().UTC(), Stream: db.StreamSystem,
-			Line: fmt.Sprintf("%d lines were dropped over the log limit", dropped)})
-	}
-	p.flush(batch)
 }
 
-// flush stores a batch, retrying briefly, then fans it out. A batch that
-// cannot be stored is logged and not sent: a subscriber only sees durable ids.
-func (p *logPipeline) flush(batch []db.LogLine) []db.LogLine {
+func (p *logPipeline) systemLine(text string) db.LogLine {
+	return db.LogLine{PreviewID: p.previewID, TS: time.Now().UTC().Truncate(time.Microsecond), Stream: db.StreamSystem, Line: text}
+}
+
+// store makes room under the cap, then stores a batch, retrying briefly, and
+// fans it out. A batch that cannot be stored is logged and not sent: a
+// subscriber only sees durable ids.
+func (p *logPipeline) store(batch []db.LogLine, bytes int64) {
 	if len(batch) == 0 {
-		return batch
+		return
 	}
+	lines := int64(len(batch))
+	p.makeRoom(lines, bytes)
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		if attempt > 0 {
@@ -280,194 +363,11 @@ func (p *logPipeline) flush(batch []db.LogLine) []db.LogLine {
 	}
 	if err != nil {
 		p.log.Error("store preview log lines", "preview_id", p.previewID, "lines", len(batch), "err", err)
-		return batch[:0]
+		return
 	}
+	p.stored.push(db.LogSegment{LastSeq: batch[len(batch)-1].Seq, Lines: lines, Bytes: bytes}, p.batchLines, p.batchBytes)
 	for _, l := range batch {
 		p.metrics.logLine(l.Stream)
 	}
 	p.fanout(batch)
-	return batch[:0]
-}
-
-// fanout hands stored lines to subscribers without ever waiting for one: a
-// subscriber whose buffer is full is marked lagging and let go, to catch up
-// from the database.
-func (p *logPipeline) fanout(batch []db.LogLine) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for sub := range p.subs {
-		for _, l := range batch {
-			select {
-			case sub.c <- l:
-				continue
-			default:
-			}
-			sub.lagging.Store(true)
-			delete(p.subs, sub)
-			close(sub.c)
-			break
-		}
-	}
-}
-
-func (p *logPipeline) endSubscriptions() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.ended = true
-	for sub := range p.subs {
-		delete(p.subs, sub)
-		close(sub.c)
-	}
-}
-
-// LogSubscription receives a preview's lines as they are stored.
-type LogSubscription struct {
-	// C carries the lines stored after the subscription began, in seq order.
-	// It is closed when the preview's log ends, or when the subscriber fell
-	// behind (then Lagging is true and the rest must be read from the store).
-	C       <-chan db.LogLine
-	c       chan db.LogLine
-	lagging atomic.Bool
-	p       *logPipeline
-}
-
-// Lagging reports whether C was closed because the subscriber fell behind.
-func (s *LogSubscription) Lagging() bool { return s.lagging.Load() }
-
-// Close ends the subscription. It is safe to repeat.
-func (s *LogSubscription) Close() {
-	s.p.mu.Lock()
-	defer s.p.mu.Unlock()
-	if _, ok := s.p.subs[s]; ok {
-		delete(s.p.subs, s)
-		close(s.c)
-	}
-}
-
-func (p *logPipeline) subscribe() *LogSubscription {
-	c := make(chan db.LogLine, logSubscriberBuffer)
-	sub := &LogSubscription{C: c, c: c, p: p}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ended {
-		close(c)
-		return sub
-	}
-	p.subs[sub] = struct{}{}
-	return sub
-}
-
-// SubscribeLogs subscribes to the lines of a preview this process runs, from
-// the next one stored. It returns nil when this process holds no log of the
-// preview (it ended earlier, or another previewd runs it): read the store.
-func (m *Manager) SubscribeLogs(previewID string) *LogSubscription {
-	in := m.instance(previewID)
-	if in == nil {
-		return nil
-	}
-	p := in.logs.Load()
-	if p == nil {
-		return nil
-	}
-	return p.subscribe()
-}
-
-// endLine is the system line that records how a preview ended.
-func endLine(fin db.Finish) string {
-	switch fin.Status {
-	case db.StatusStopped:
-		return "stopped"
-	case db.StatusExpired:
-		return "expired: " + reasonPrefix(fin.Error)
-	default:
-		if fin.Error == "" {
-			return "failed"
-		}
-		return "failed: " + fin.Error
-	}
-}
-
-// lineSplitter is an io.Writer that cuts output into lines. A line longer
-// than maxLogLine is cut there and marked, and the rest of it is skipped.
-type lineSplitter struct {
-	emit func(string)
-	buf  []byte
-	cut  bool // the current line was emitted cut: skip to its end
-}
-
-func (s *lineSplitter) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			s.append(p)
-			break
-		}
-		s.append(p[:i])
-		if !s.cut {
-			s.emit(cleanLine(s.buf))
-		}
-		s.buf, s.cut = s.buf[:0], false
-		p = p[i+1:]
-	}
-	return n, nil
-}
-
-func (s *lineSplitter) append(b []byte) {
-	if s.cut {
-		return
-	}
-	if room := maxLogLine - len(s.buf); len(b) > room {
-		s.buf = append(s.buf, b[:room]...)
-		s.emit(cleanLine(trimPartialRune(s.buf)) + truncMarker)
-		s.buf, s.cut = s.buf[:0], true
-		return
-	}
-	s.buf = append(s.buf, b...)
-}
-
-// pending reports whether a line without its newline is held.
-func (s *lineSplitter) pending() bool { return len(s.buf) > 0 || s.cut }
-
-// Flush emits a last line that has no newline (the output ended).
-func (s *lineSplitter) Flush() {
-	if !s.cut && len(s.buf) > 0 {
-		s.emit(cleanLine(s.buf))
-	}
-	s.buf, s.cut = s.buf[:0], false
-}
-
-// cleanLine makes output storable as PostgreSQL text: valid UTF-8, no NUL,
-// no carriage return at the end.
-func cleanLine(b []byte) string {
-	b = bytes.TrimSuffix(b, []byte("\r"))
-	line := strings.ToValidUTF8(string(b), "\uFFFD")
-	if strings.IndexByte(line, 0) >= 0 {
-		line = strings.ReplaceAll(line, "\x00", "\uFFFD")
-	}
-	return line
-}
-
-// trimPartialRune drops an incomplete UTF-8 sequence that a cut left at the end.
-func trimPartialRune(b []byte) []byte {
-	for i := 1; i <= 3 && i <= len(b); i++ {
-		c := b[len(b)-i]
-		if c < 0x80 {
-			return b // ASCII: the end is whole
-		}
-		if c >= 0xC0 { // a lead byte: whole if its sequence fits
-			need := 2
-			switch {
-			case c >= 0xF0:
-				need = 4
-			case c >= 0xE0:
-				need = 3
-			}
-			if need > i {
-				return b[:len(b)-i]
-			}
-			return b
-		}
-	}
-	return b
 }

@@ -2,10 +2,13 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,14 +76,19 @@ func shortLine(l string) string {
 // memRecords stores log lines in memory, each append taking delay.
 type memRecords struct {
 	Records
-	delay time.Duration
-	mu    sync.Mutex
-	lines []db.LogLine
-	calls int
+	delay   time.Duration
+	gate    chan struct{} // when set, an append waits for it to be closed
+	mu      sync.Mutex
+	lines   []db.LogLine
+	calls   int
+	deleted int64
 }
 
 func (r *memRecords) AppendLogs(_ context.Context, lines []db.LogLine) error {
 	time.Sleep(r.delay)
+	if r.gate != nil {
+		<-r.gate
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lines = append(r.lines, lines...)
@@ -88,12 +96,62 @@ func (r *memRecords) AppendLogs(_ context.Context, lines []db.LogLine) error {
 	return nil
 }
 
-func (r *memRecords) LastLogSeq(context.Context, string) (int64, error) { return 0, nil }
+func (r *memRecords) LastLogSeq(context.Context, string) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.lines) == 0 {
+		return 0, nil
+	}
+	return r.lines[len(r.lines)-1].Seq, nil
+}
+
+func (r *memRecords) DeleteLogs(_ context.Context, _ string, through int64) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := 0
+	for i < len(r.lines) && r.lines[i].Seq <= through {
+		i++
+	}
+	r.lines = r.lines[i:]
+	r.deleted += int64(i)
+	return int64(i), nil
+}
+
+func (r *memRecords) LogSegments(_ context.Context, _ string, width int64) ([]db.LogSegment, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var segs []db.LogSegment
+	for _, l := range r.lines {
+		if n := len(segs); n > 0 && segs[n-1].LastSeq/width == l.Seq/width {
+			segs[n-1].LastSeq = l.Seq
+			segs[n-1].Lines++
+			segs[n-1].Bytes += int64(len(l.Line))
+			continue
+		}
+		segs = append(segs, db.LogSegment{LastSeq: l.Seq, Lines: 1, Bytes: int64(len(l.Line))})
+	}
+	return segs, nil
+}
+
+// usage is how many lines and bytes are stored.
+func (r *memRecords) usage() (lines, bytes int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, l := range r.lines {
+		bytes += int64(len(l.Line))
+	}
+	return int64(len(r.lines)), bytes
+}
 
 func testPipeline(t *testing.T, recs *memRecords, maxLines int, last int64) (*logPipeline, *sync.WaitGroup) {
 	t.Helper()
+	return testPipelineCfg(t, recs, Config{LogMaxLines: maxLines}, last)
+}
+
+func testPipelineCfg(t *testing.T, recs *memRecords, cfg Config, last int64) (*logPipeline, *sync.WaitGroup) {
+	t.Helper()
 	m := &Manager{
-		cfg: Config{LogMaxLines: maxLines}, records: recs, metrics: NewMetrics(prometheus.NewRegistry()),
+		cfg: cfg, records: recs, metrics: NewMetrics(prometheus.NewRegistry()),
 		log: slog.New(slog.NewTextHandler(io.Discard, nil)), base: context.Background(),
 	}
 	return m.newLogPipeline("p1", last), &m.wg
@@ -155,28 +213,138 @@ func TestLogPipelineFanout(t *testing.T) {
 	}
 }
 
-// TestLogPipelineCap: beyond the cap, output is dropped with one system line
-// saying so, and a count at the end; system lines are still stored.
+// TestLogPipelineCap: beyond the cap of lines, the oldest stored lines are
+// deleted, a system line says so at once, and a count comes at the end;
+// the newest lines and the system lines after them are kept.
 func TestLogPipelineCap(t *testing.T) {
 	recs := &memRecords{}
 	p, wg := testPipeline(t, recs, 10, 0)
-	for range 25 {
-		p.add(db.StreamStdout, "x")
+	for i := range 25 {
+		p.add(db.StreamStdout, fmt.Sprint("x", i))
 	}
 	p.system("stopped")
 	p.close()
 	wg.Wait()
-	var streams []string
+	var got []string
 	for _, l := range recs.lines {
-		streams = append(streams, l.Stream+":"+l.Line)
+		got = append(got, l.Stream+":"+l.Line)
 	}
-	if len(recs.lines) != 13 {
-		t.Fatalf("stored %d lines, want 10 + cap notice + stopped + dropped count: %q", len(recs.lines), streams)
+	if len(recs.lines) > 10 {
+		t.Fatalf("stored %d lines over a cap of 10: %q", len(recs.lines), got)
 	}
-	if !strings.Contains(recs.lines[10].Line, "log limit of 10 lines") || recs.lines[11].Line != "stopped" ||
-		recs.lines[12].Line != "15 lines were dropped over the log limit" {
-		t.Fatalf("unexpected tail: %q", streams[10:])
+	want := []string{"stdout:x23", "stdout:x24", "system:stopped",
+		fmt.Sprintf("system:%d older lines were dropped over the log limit of 10 lines or 20.0 MiB", recs.deleted)}
+	if len(got) < len(want) || !slices.Equal(got[len(got)-len(want):], want) {
+		t.Fatalf("stored %q, want it to end with %q", got, want)
+	}
+	notices := 0
+	for _, l := range recs.lines {
+		if strings.HasPrefix(l.Line, "log limit of 10 lines or 20.0 MiB reached: ") {
+			notices++
+		}
+	}
+	// The notice came at the first drop; later ones wait logDropNotice.
+	if recs.deleted < 15 || notices > 1 {
+		t.Errorf("deleted %d lines, %d notices still stored: %q", recs.deleted, notices, got)
+	}
+	for i := 1; i < len(recs.lines); i++ {
+		if recs.lines[i].Seq <= recs.lines[i-1].Seq {
+			t.Fatalf("seqs out of order: %q", got)
+		}
 	}
 	// Adds after close are dropped, not a panic.
 	p.add(db.StreamStdout, "late")
+}
+
+// TestLogPipelineByteCap: a flood of long lines stays under the cap of bytes
+// at every insert, keeps the newest lines, and the count of dropped lines adds
+// up; the lines queued in memory never exceed logIngestBytes.
+func TestLogPipelineByteCap(t *testing.T) {
+	const maxBytes = 64 << 10
+	recs := &memRecords{delay: 200 * time.Microsecond}
+	p, wg := testPipelineCfg(t, recs, Config{LogMaxLines: 1_000_000, LogStoreBytes: maxBytes}, 0)
+	var peak int64
+	var peakMu sync.Mutex
+	check := func() {
+		_, b := recs.usage()
+		peakMu.Lock()
+		peak = max(peak, b)
+		peakMu.Unlock()
+	}
+	const n = 5000
+	line := strings.Repeat("y", 1000)
+	for i := range n {
+		p.add(db.StreamStdout, fmt.Sprintf("%05d %s", i, line))
+		if i%100 == 0 {
+			check()
+		}
+	}
+	p.close()
+	wg.Wait()
+	check()
+	lines, bytes := recs.usage()
+	if peak > maxBytes || bytes > maxBytes {
+		t.Errorf("stored up to %d bytes (%d at the end), cap %d", peak, bytes, maxBytes)
+	}
+	last := recs.lines[len(recs.lines)-2] // before the final count
+	if !strings.HasPrefix(last.Line, fmt.Sprintf("%05d ", n-1)) {
+		t.Errorf("the newest line is not kept: %.20q", last.Line)
+	}
+	final := recs.lines[len(recs.lines)-1].Line
+	if want := fmt.Sprintf("%d older lines were dropped", recs.deleted); !strings.HasPrefix(final, want) {
+		t.Errorf("final line %q, want %q…", final, want)
+	}
+	t.Logf("stored %d lines, %d bytes (peak %d, cap %d); %d dropped in %d inserts", lines, bytes, peak, maxBytes, recs.deleted, recs.calls)
+}
+
+// TestLogPipelineRestartCap: a pipeline started over a stored log counts it
+// against the cap.
+func TestLogPipelineRestartCap(t *testing.T) {
+	recs := &memRecords{}
+	p, wg := testPipeline(t, recs, 100, 0)
+	for i := range 90 {
+		p.add(db.StreamStdout, fmt.Sprint(i))
+	}
+	p.close()
+	wg.Wait()
+	last, _ := recs.LastLogSeq(context.Background(), "p1")
+	p, wg = testPipeline(t, recs, 100, last)
+	for i := range 30 {
+		p.add(db.StreamStdout, fmt.Sprint(i))
+	}
+	p.close()
+	wg.Wait()
+	if lines, _ := recs.usage(); lines > 100 || recs.deleted == 0 {
+		t.Errorf("stored %d lines over a cap of 100, deleted %d", lines, recs.deleted)
+	}
+}
+
+// TestLogPipelineBackPressure: while the store is stuck, a producer may queue
+// only logIngestBytes of lines, then waits; it goes on once the store does.
+func TestLogPipelineBackPressure(t *testing.T) {
+	recs := &memRecords{gate: make(chan struct{})}
+	p, wg := testPipeline(t, recs, 0, 0)
+	line := strings.Repeat("z", 8<<10)
+	const n = 2000 // 16 MiB
+	var added atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range n {
+			p.add(db.StreamStdout, line)
+			added.Add(1)
+		}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	limit := logIngestBytes / lineCost(line)
+	if got := added.Load(); got > limit || got == 0 {
+		t.Errorf("%d lines of %d bytes queued while the store was stuck, want 1..%d", got, len(line), limit)
+	}
+	close(recs.gate)
+	<-done
+	p.close()
+	wg.Wait()
+	if lines, _ := recs.usage(); lines != n {
+		t.Errorf("stored %d lines, want %d", lines, n)
+	}
 }

@@ -35,6 +35,8 @@ type Records interface {
 	FinishPreview(ctx context.Context, id string, f db.Finish) (bool, error)
 	AppendLogs(ctx context.Context, lines []db.LogLine) error
 	LastLogSeq(ctx context.Context, previewID string) (int64, error)
+	DeleteLogs(ctx context.Context, previewID string, through int64) (int64, error)
+	LogSegments(ctx context.Context, previewID string, width int64) ([]db.LogSegment, error)
 }
 
 var _ Records = (*db.Store)(nil)
@@ -66,7 +68,8 @@ type Config struct {
 	TmpMB          int
 	LogMaxBytes    int64
 	NoFile         int64
-	LogMaxLines    int // stored log lines per preview; 0 means 100,000
+	LogMaxLines    int   // stored log lines per preview; 0 means 100,000
+	LogStoreBytes  int64 // stored log bytes per preview; 0 means 20 MiB
 }
 
 // maxSocketPath is the longest unix socket path Linux accepts.

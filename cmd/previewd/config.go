@@ -67,6 +67,7 @@ func parseConfig(getenv func(string) string) (config, error) {
 		LogMaxBytes:    int64(p.integer("PREVIEW_DOCKER_LOG_BYTES", 20<<20)),
 		NoFile:         int64(p.integer("PREVIEW_NOFILE", 4096)),
 		LogMaxLines:    p.integer("PREVIEW_LOG_MAX_LINES", 100_000),
+		LogStoreBytes:  int64(p.integer("PREVIEW_LOG_MAX_BYTES", 20<<20)),
 	}
 	c.Server = server.Config{
 		JWTSecret:      []byte(p.str("PREVIEW_JWT_SECRET", "")),

@@ -143,6 +143,7 @@ var detectCases = []struct {
 	{dir: "samples/memory-hog", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
 	{dir: "samples/egress", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
 	{dir: "samples/printer", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
+	{dir: "samples/flood", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
 	{dir: "samples/browser-page", plan: node("server.js", "node", "server.js")},
 }
 
