@@ -7,7 +7,7 @@ GO ?= go
 # on a 2-core machine.
 TEST_FLAGS ?= -race -timeout 20m -p 2
 
-.PHONY: all build images run test vet fmt-check bench clean
+.PHONY: all build images compose-images run test vet fmt-check bench clean
 
 all: build
 
@@ -18,6 +18,16 @@ build:
 ## images: build the runtime images (skips those whose inputs did not change)
 images:
 	bash images/build.sh
+
+## compose-images: the images of docker-compose.yml built offline on debian:bookworm-slim:
+## previewd (a static binary built here and copied in), PostgreSQL and Prometheus
+compose-images: images
+	mkdir -p images/.build/previewd
+	CGO_ENABLED=0 $(GO) build -trimpath -o images/.build/previewd/previewd ./cmd/previewd
+	cp images/previewd/Dockerfile images/.build/previewd/
+	DOCKER_BUILDKIT=0 docker build -q -t previewd/previewd:latest images/.build/previewd
+	DOCKER_BUILDKIT=0 docker build -q -t previewd/postgres:latest deploy/postgres
+	DOCKER_BUILDKIT=0 docker build -q -t previewd/prometheus:latest deploy/prometheus
 
 ## run: images, a local PostgreSQL in .data/ (unless DATABASE_URL is set), previewd
 run: images build

@@ -79,6 +79,7 @@ type liveCollector struct {
 	memory *prometheus.Desc
 	limit  *prometheus.Desc
 	cpu    *prometheus.Desc
+	cpuCap *prometheus.Desc
 }
 
 // RegisterLive registers the collector of running previews' series.
@@ -89,6 +90,7 @@ func (m *Manager) RegisterLive(reg prometheus.Registerer) {
 		memory: prometheus.NewDesc("preview_container_memory_bytes", "Memory used by a running preview's container.", []string{"preview_id"}, nil),
 		limit:  prometheus.NewDesc("preview_container_memory_limit_bytes", "Memory cap of a running preview's container.", []string{"preview_id"}, nil),
 		cpu:    prometheus.NewDesc("preview_container_cpu_seconds_total", "CPU time used by a running preview's container.", []string{"preview_id"}, nil),
+		cpuCap: prometheus.NewDesc("preview_container_cpu_limit_cores", "CPU cap of a running preview's container, in cores.", []string{"preview_id"}, nil),
 	})
 }
 
@@ -97,6 +99,7 @@ func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.memory
 	ch <- c.limit
 	ch <- c.cpu
+	ch <- c.cpuCap
 }
 
 func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
@@ -113,6 +116,7 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.memory, prometheus.GaugeValue, float64(st.MemoryBytes), in.rec.ID)
 		ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, float64(in.rec.MemoryMB)*(1<<20), in.rec.ID)
 		ch <- prometheus.MustNewConstMetric(c.cpu, prometheus.CounterValue, st.CPUSeconds, in.rec.ID)
+		ch <- prometheus.MustNewConstMetric(c.cpuCap, prometheus.GaugeValue, in.rec.CPUs, in.rec.ID)
 	}
 	ch <- prometheus.MustNewConstMetric(c.active, prometheus.GaugeValue, float64(running))
 }
