@@ -44,9 +44,12 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-## bench: launch-time benchmark (medians of 10 FastAPI launches)
+## bench: launch time, proxy overhead, log latency and ingest (each prints its figures)
 bench: images
 	$(GO) test ./server -run '^$$' -bench LaunchFastAPI -benchtime 10x -timeout 20m
+	$(GO) test ./server -run '^$$' -bench Proxy -benchtime 2000x -timeout 20m
+	$(GO) test ./server -run '^$$' -bench LogFirstLine -benchtime 200x -timeout 20m
+	$(GO) test ./server -run '^$$' -bench LogIngest -benchtime 5x -timeout 20m
 
 clean:
 	rm -rf bin images/.build
