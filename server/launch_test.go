@@ -274,7 +274,7 @@ func TestConcurrentLaunchesStartOneContainer(t *testing.T) {
 	requireInfra(t, true)
 	e := newEnv(t)
 	gen := e.upload("alice", "fastapi")
-	const n = 6
+	const n = 20
 	results := make([]response, n)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
@@ -307,6 +307,9 @@ func TestConcurrentLaunchesStartOneContainer(t *testing.T) {
 	}
 	if c := e.containers(); c != 1 {
 		t.Fatalf("%d containers, want 1", c)
+	}
+	if r := e.countRows("previews"); r != 1 {
+		t.Fatalf("%d preview records, want 1", r)
 	}
 }
 

@@ -139,6 +139,7 @@ var detectCases = []struct {
 	{dir: "samples/crash", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
 	{dir: "samples/never-listens", plan: py(Flask, "app:app", gunicorn("app:app"))},
 	{dir: "samples/sqlite", plan: py(Flask, "app:app", gunicorn("app:app"))},
+	{dir: "samples/crash-later", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
 	{dir: "samples/proxy-echo", plan: node("server.js", "node", "server.js")},
 	{dir: "samples/memory-hog", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
 	{dir: "samples/egress", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
