@@ -91,6 +91,43 @@ type Manager struct {
 
 	mu   sync.Mutex
 	live map[string]*instance // by preview id
+
+	launching keyedMutex // by generation id
+}
+
+// keyedMutex is a mutex per key, held only while someone uses it.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu    sync.Mutex
+	users int
+}
+
+// lock locks key and returns its unlock.
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyedEntry{}
+	}
+	e := k.m[key]
+	if e == nil {
+		e = &keyedEntry{}
+		k.m[key] = e
+	}
+	e.users++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		if e.users--; e.users == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
 }
 
 // NewManager returns a Manager. Close it to stop its background work; running
@@ -215,15 +252,30 @@ func (m *Manager) Launch(ctx context.Context, req LaunchRequest) (Launched, erro
 	token, session := m.newSession("")
 
 	for attempt := 0; ; attempt++ {
-		if existing, err := m.existing(ctx, req, token, session); !errors.Is(err, db.ErrNotFound) {
+		// Launches of one generation take turns between the look for a live
+		// preview and its insert, so that concurrent ones do not each take
+		// a port and a preview slot only to lose the insert. Across
+		// processes the schema's unique index still decides.
+		unlock := m.launching.lock(req.Generation.ID)
+		if _, err := m.records.LivePreview(ctx, req.Generation.ID); !errors.Is(err, db.ErrNotFound) {
+			unlock()
+			if err != nil {
+				return Launched{}, err
+			}
+			existing, err := m.existing(ctx, req, token, session)
+			if errors.Is(err, db.ErrNotFound) && attempt < 3 {
+				continue // it ended meanwhile: launch anew
+			}
 			return existing, err
 		}
 		in, err := m.reserve(req.Generation, caps, ttl)
 		if err != nil {
+			unlock()
 			return Launched{}, err
 		}
 		session.PreviewID = in.rec.ID
 		err = m.records.InsertPreview(ctx, &in.rec, session)
+		unlock()
 		if err == nil {
 			return m.run(ctx, in, req, token, session.ExpiresAt, start)
 		}
