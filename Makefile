@@ -11,9 +11,9 @@ TEST_FLAGS ?= -race -timeout 20m -p 2
 
 all: build
 
-## build: compile previewd, the dev runner and the shim into bin/
+## build: compile previewd, the dev runner and the command-line client into bin/
 build:
-	$(GO) build -o bin/ ./cmd/previewd ./cmd/previewdev
+	$(GO) build -o bin/ ./cmd/previewd ./cmd/previewdev ./cmd/previewctl
 
 ## images: build the runtime images (skips those whose inputs did not change)
 images:
@@ -44,8 +44,11 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-## bench: launch time, proxy overhead, log latency and ingest (each prints its figures)
+## bench: time to first answer (naive Docker, subprocess, previewd cold and warm),
+## launch phases, proxy overhead, log latency and ingest (each prints its figures)
+BENCH_N ?= 30
 bench: images
+	$(GO) run ./cmd/previewbench -n $(BENCH_N)
 	$(GO) test ./server -run '^$$' -bench LaunchFastAPI -benchtime 10x -timeout 20m
 	$(GO) test ./server -run '^$$' -bench Proxy -benchtime 2000x -timeout 20m
 	$(GO) test ./server -run '^$$' -bench LogFirstLine -benchtime 200x -timeout 20m

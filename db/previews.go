@@ -67,6 +67,7 @@ type Preview struct {
 	Error        string         `db:"error"`
 	LogTail      pq.StringArray `db:"log_tail"`
 	Timings      Timings        `db:"timings"`
+	Warm         bool           `db:"warm"` // launched into a warm container
 }
 
 // Live reports whether the preview is starting or running.
@@ -81,7 +82,7 @@ type Session struct {
 
 const previewColumns = `id, generation_id, owner, runner_id, status, COALESCE(container_id, '') AS container_id,
 	port, image, memory_mb, cpus, pids, created_at, started_at, stopped_at, expires_at, last_active_at,
-	exit_code, oom_killed, error, log_tail, timings`
+	exit_code, oom_killed, error, log_tail, timings, warm`
 
 // InsertPreview records a new starting preview and its first session in one
 // transaction. It fails with ErrConflict when the generation already has a live
@@ -93,11 +94,11 @@ func (s *Store) InsertPreview(ctx context.Context, p *Preview, session Session) 
 	}
 	defer tx.Rollback()
 	const insert = `INSERT INTO previews (id, generation_id, owner, runner_id, status, port, image,
-		memory_mb, cpus, pids, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		memory_mb, cpus, pids, expires_at, warm)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		RETURNING created_at, last_active_at`
 	err = tx.QueryRowxContext(ctx, insert, p.ID, p.GenerationID, p.Owner, p.RunnerID, p.Status, p.Port,
-		p.Image, p.MemoryMB, p.CPUs, p.Pids, p.ExpiresAt).Scan(&p.CreatedAt, &p.LastActiveAt)
+		p.Image, p.MemoryMB, p.CPUs, p.Pids, p.ExpiresAt, p.Warm).Scan(&p.CreatedAt, &p.LastActiveAt)
 	if err != nil {
 		var pqErr *pq.Error
 		if errors.As(err, &pqErr) && pqErr.Code == "23505" {

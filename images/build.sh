@@ -3,7 +3,7 @@
 #
 # Works offline from any image registry: the Debian base image is pulled if
 # a registry is reachable, else bootstrapped from the Debian mirror. Safe to
-# re-run: a runtime whose inputs (Dockerfile, shim binary, base image) are
+# re-run: a runtime whose inputs (its directory here, shim binary, base image) are
 # unchanged is skipped.
 #
 # Usage: bash images/build.sh
@@ -87,7 +87,7 @@ build_shim() {
 input_hash() {
 	local runtime=$1 base_id=$2
 	{
-		sha256sum <"$images_dir/$runtime/Dockerfile"
+		(cd "$images_dir/$runtime" && find . -type f | LC_ALL=C sort | xargs sha256sum)
 		sha256sum <"$build_dir/previewshim"
 		echo "$base_id"
 	} | sha256sum | cut -d' ' -f1
@@ -99,7 +99,7 @@ build_runtime() {
 	local runtime=$1 hash=$2 ctx="$build_dir/$1" tag="previewd/runtime-$1:latest" old start=$EPOCHREALTIME
 	rm -rf "$ctx"
 	mkdir -p "$ctx"
-	cp "$images_dir/$runtime/Dockerfile" "$build_dir/previewshim" "$ctx/"
+	cp "$images_dir/$runtime"/* "$build_dir/previewshim" "$ctx/"
 	old="$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
 	# The classic builder: the Dockerfiles use nothing BuildKit-only, and
 	# engines without BuildKit must build them too.

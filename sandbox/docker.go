@@ -69,6 +69,32 @@ func (d *Docker) Start(ctx context.Context, id string) error {
 	return nil
 }
 
+// SetCaps changes a running container's memory, CPU and pids caps.
+func (d *Docker) SetCaps(ctx context.Context, id string, caps Caps) error {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	memory := int64(caps.MemoryMB) << 20
+	pids := int64(caps.Pids)
+	_, err := d.c.ContainerUpdate(ctx, id, container.UpdateConfig{Resources: container.Resources{
+		Memory: memory, MemorySwap: memory, NanoCPUs: int64(caps.CPUs * 1e9), PidsLimit: &pids,
+	}})
+	if err != nil {
+		return fmt.Errorf("update caps of container %s: %w", id, engineErr(err))
+	}
+	return nil
+}
+
+// SetCPUs changes a running container's CPU cap.
+func (d *Docker) SetCPUs(ctx context.Context, id string, cpus float64) error {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	_, err := d.c.ContainerUpdate(ctx, id, container.UpdateConfig{Resources: container.Resources{NanoCPUs: int64(cpus * 1e9)}})
+	if err != nil {
+		return fmt.Errorf("update cpu cap of container %s: %w", id, engineErr(err))
+	}
+	return nil
+}
+
 // Teardown stops a container (SIGTERM, then SIGKILL after grace) and removes it.
 // It is safe to repeat: a container that is already stopped or gone counts as
 // done.

@@ -43,34 +43,71 @@ func newImageCache(d *Docker) *imageCache {
 // imageFor returns the image to run plan's app from.
 // buildLine receives each line of a dependency install's output.
 func (c *imageCache) imageFor(ctx context.Context, images map[string]string, plan framework.Plan, files []db.File, buildLine func(string)) (string, error) {
+	need, err := c.resolve(ctx, images, plan, files)
+	if err != nil || len(need.missing) == 0 {
+		return need.runtimeRef, err
+	}
+	return c.depsImage(ctx, plan.Runtime, need.runtimeRef, need.runtimeID, need.missing, buildLine)
+}
+
+// existingImage returns the image to run plan's app from if it needs no
+// build: the runtime image, or a dependency image built before.
+func (c *imageCache) existingImage(ctx context.Context, images map[string]string, plan framework.Plan, files []db.File) (string, bool) {
+	need, err := c.resolve(ctx, images, plan, files)
+	if err != nil {
+		return "", false
+	}
+	if len(need.missing) == 0 {
+		return need.runtimeRef, true
+	}
+	tag, _ := depsTag(plan.Runtime, need.runtimeID, need.missing)
+	if _, err := c.docker.ImageID(ctx, tag); err != nil {
+		return "", false
+	}
+	return tag, true
+}
+
+// imageNeed is what an app needs: its runtime image and what that lacks.
+type imageNeed struct {
+	runtimeRef, runtimeID string
+	missing               []framework.Requirement
+}
+
+func (c *imageCache) resolve(ctx context.Context, images map[string]string, plan framework.Plan, files []db.File) (imageNeed, error) {
 	runtime, ok := images[plan.Runtime]
 	if !ok {
-		return "", fmt.Errorf("no runtime image configured for %q", plan.Runtime)
+		return imageNeed{}, fmt.Errorf("no runtime image configured for %q", plan.Runtime)
 	}
+	need := imageNeed{runtimeRef: runtime}
 	byPath := make(map[string][]byte, len(files))
 	for _, f := range files {
 		byPath[f.Path] = f.Content
 	}
 	reqs, err := framework.Requirements(plan, byPath)
 	if err != nil {
-		return "", &LaunchError{Reason: "cannot read the app's dependencies: " + err.Error()}
+		return imageNeed{}, &LaunchError{Reason: "cannot read the app's dependencies: " + err.Error()}
 	}
 	if len(reqs) == 0 {
-		return runtime, nil
+		return need, nil
 	}
-	runtimeID, err := c.docker.ImageID(ctx, runtime)
+	need.runtimeID, err = c.docker.ImageID(ctx, runtime)
 	if err != nil {
-		return "", err
+		return imageNeed{}, err
 	}
-	installed, err := c.installedIn(ctx, runtimeID)
+	installed, err := c.installedIn(ctx, need.runtimeID)
 	if err != nil {
-		return "", err
+		return imageNeed{}, err
 	}
-	missing := framework.Missing(reqs, installed)
-	if len(missing) == 0 {
-		return runtime, nil
-	}
-	return c.depsImage(ctx, plan.Runtime, runtime, runtimeID, missing, buildLine)
+	need.missing = framework.Missing(reqs, installed)
+	return need, nil
+}
+
+// depsTag names the dependency image of runtime (by image id) plus missing,
+// and returns the hash of those inputs too.
+func depsTag(runtime, runtimeID string, missing []framework.Requirement) (tag, hash string) {
+	sum := sha256.Sum256([]byte(runtimeID + "\n" + runtime + "\n" + depsSpec(missing)))
+	hash = hex.EncodeToString(sum[:])
+	return "previewd/deps-" + runtime + ":" + hash[:16], hash
 }
 
 func (c *imageCache) installedIn(ctx context.Context, imageID string) (map[string]string, error) {
@@ -94,10 +131,7 @@ func (c *imageCache) installedIn(ctx context.Context, imageID string) (map[strin
 // depsImage returns the dependency image for the missing requirements, building
 // it if it does not exist yet.
 func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtimeID string, missing []framework.Requirement, buildLine func(string)) (string, error) {
-	spec := depsSpec(missing)
-	sum := sha256.Sum256([]byte(runtimeID + "\n" + runtime + "\n" + spec))
-	hash := hex.EncodeToString(sum[:])
-	tag := "previewd/deps-" + runtime + ":" + hash[:16]
+	tag, hash := depsTag(runtime, runtimeID, missing)
 
 	c.mu.Lock()
 	lock, ok := c.building[tag]

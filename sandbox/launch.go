@@ -34,6 +34,7 @@ type instance struct {
 	framework string
 	runDir    string
 	forward   *forwarder
+	prep      *prepared // files and plan read before the reservation, or nil
 
 	launched chan struct{} // closed when the launch ends, running or not
 	exited   chan struct{} // closed when the container stops running
@@ -93,7 +94,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	mark := func(phase string, since time.Time) time.Time {
 		now := time.Now()
 		timings[phase] = now.Sub(since).Milliseconds()
-		m.metrics.observePhase(in.framework, phase, now.Sub(since))
+		m.metrics.observePhase(in.framework, phase, in.rec.Warm, now.Sub(since))
 		return now
 	}
 	fail := func(err error) (db.Preview, error) {
@@ -103,15 +104,24 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 
 	// prepare: the files, the plan, the run directory, the image.
 	t := start
-	in.logs.Load().system("starting (%s)", in.framework)
-	files, err := m.records.GenerationFiles(in.ctx, in.rec.GenerationID)
-	if err != nil {
-		return fail(err)
+	if in.rec.Warm {
+		in.logs.Load().system("starting (%s) in a warm container", in.framework)
+	} else {
+		in.logs.Load().system("starting (%s)", in.framework)
 	}
-	plan, appFiles, err := planFor(req.Generation, files)
-	if err != nil {
-		return fail(&LaunchError{PreviewID: in.rec.ID, Reason: "cannot work out how to start the app: " + err.Error()})
+	prep := in.prep
+	if prep == nil {
+		files, err := m.records.GenerationFiles(in.ctx, in.rec.GenerationID)
+		if err != nil {
+			return fail(err)
+		}
+		plan, appFiles, err := planFor(req.Generation, files)
+		if err != nil {
+			return fail(&LaunchError{PreviewID: in.rec.ID, Reason: "cannot work out how to start the app: " + err.Error()})
+		}
+		prep = &prepared{files: files, plan: plan, appFiles: appFiles}
 	}
+	plan := prep.plan
 	if err := makeRunDir(in.runDir); err != nil {
 		return fail(err)
 	}
@@ -119,28 +129,45 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 
 	// build: a derived image with the dependencies the runtime lacks, if any.
 	buildCtx, cancelBuild := context.WithTimeout(in.ctx, buildTimeout)
-	image, err := m.images.imageFor(buildCtx, m.cfg.Images, plan, files, in.logs.Load().build)
-	cancelBuild()
-	if err != nil {
-		return fail(err)
+	image := prep.image
+	if image == "" {
+		var err error
+		image, err = m.images.imageFor(buildCtx, m.cfg.Images, plan, prep.files, in.logs.Load().build)
+		if err != nil {
+			cancelBuild()
+			return fail(err)
+		}
 	}
+	cancelBuild()
+	m.noteWarmDemand(image, plan.Runtime)
 	t = mark("build", t)
 
-	// start: create and start the container, hand the files to the shim, start the app.
+	// start: create and start the container (or take the warm one), hand the
+	// files to the shim, start the app.
 	startCtx, cancelStart := context.WithTimeout(in.ctx, m.cfg.StartTimeout)
 	defer cancelStart()
-	if err := m.startContainer(startCtx, in, plan, image, appFiles, req.Env); err != nil {
+	startApp := m.startContainer
+	if in.rec.Warm {
+		startApp = m.loadWarm
+	}
+	if err := startApp(startCtx, in, plan, image, prep.appFiles, req.Env); err != nil {
 		return fail(err)
 	}
 	t = mark("start", t)
 
-	// healthy: the app answers HTTP through its pooled port.
+	// healthy: the app answers HTTP through its pooled port; from then on
+	// its own CPU cap applies.
 	if err := m.waitHealthy(startCtx, in); err != nil {
 		return fail(err)
 	}
+	if m.boosted(in.rec.CPUs) {
+		if err := m.docker.SetCPUs(startCtx, in.container(), in.rec.CPUs); err != nil {
+			return fail(err)
+		}
+	}
 	mark("healthy", t)
 	timings["total"] = time.Since(start).Milliseconds()
-	m.metrics.observePhase(in.framework, "total", time.Since(start))
+	m.metrics.observePhase(in.framework, "total", in.rec.Warm, time.Since(start))
 
 	p, err := m.records.MarkPreviewRunning(m.base, in.rec.ID, timings)
 	if err != nil {
@@ -178,7 +205,7 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 	cfg, host := ContainerSpec(Spec{
 		PreviewID: in.rec.ID, GenerationID: in.rec.GenerationID, Owner: in.rec.Owner, RunnerID: m.cfg.RunnerID,
 		Port: in.rec.Port, Image: image, RunDir: in.runDir,
-		Caps:      Caps{MemoryMB: in.rec.MemoryMB, CPUs: in.rec.CPUs, Pids: in.rec.Pids},
+		Caps:      Caps{MemoryMB: in.rec.MemoryMB, CPUs: m.startCPUs(in.rec.CPUs), Pids: in.rec.Pids},
 		Env:       map[string]string{"PORT": strconv.Itoa(framework.AppPort), "HOST": "0.0.0.0"},
 		WorkdirMB: m.cfg.WorkdirMB, TmpMB: m.cfg.TmpMB, LogMaxBytes: m.cfg.LogMaxBytes, NoFile: m.cfg.NoFile,
 	})
@@ -209,6 +236,21 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 	if err := shim.putFiles(ctx, files); err != nil {
 		return &LaunchError{PreviewID: in.rec.ID, Reason: "could not copy the app's files into the container: " + err.Error()}
 	}
+	if err := shim.start(ctx, plan.Command, appEnv(plan, userEnv)); err != nil {
+		return &LaunchError{PreviewID: in.rec.ID, Reason: "could not start the app: " + err.Error()}
+	}
+	return nil
+}
+
+// startCPUs is the CPU cap a preview with cap cpus starts with.
+func (m *Manager) startCPUs(cpus float64) float64 { return max(cpus, m.cfg.StartCPUs) }
+
+// boosted reports whether a preview with cap cpus starts with more.
+func (m *Manager) boosted(cpus float64) bool { return m.startCPUs(cpus) != cpus }
+
+// appEnv is the environment the app gets on top of the image's: the plan's,
+// the user's, and where to listen.
+func appEnv(plan framework.Plan, userEnv map[string]string) map[string]string {
 	env := map[string]string{}
 	for k, v := range plan.Env {
 		env[k] = v
@@ -219,10 +261,7 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 	// The app must listen where the shim relays to, whatever the user set.
 	env["PORT"] = strconv.Itoa(framework.AppPort)
 	env["HOST"] = "0.0.0.0"
-	if err := shim.start(ctx, plan.Command, env); err != nil {
-		return &LaunchError{PreviewID: in.rec.ID, Reason: "could not start the app: " + err.Error()}
-	}
-	return nil
+	return env
 }
 
 // waitHealthy starts forwarding the pooled port and polls it until the app

@@ -122,7 +122,7 @@ func (m *Manager) sweepOrphans(ctx context.Context, now time.Time) error {
 	}
 	var errs []error
 	for previewID, c := range byPreview {
-		if m.instance(previewID) != nil || now.Sub(time.Unix(c.Created, 0)) < m.cfg.OrphanGrace {
+		if m.instance(previewID) != nil || m.holdsWarm(previewID) || now.Sub(time.Unix(c.Created, 0)) < m.cfg.OrphanGrace {
 			continue
 		}
 		if err := m.docker.Teardown(ctx, c.ID, 0); err != nil {
@@ -199,8 +199,17 @@ func (m *Manager) Touched(previewID string) {
 }
 
 // Run expires previews that reached their maximum uptime or sat idle for
-// IdleTimeout, and every SweepEvery removes orphan containers, until ctx ends.
+// IdleTimeout, every SweepEvery removes orphan containers, and keeps the warm
+// pool filled, until ctx ends.
 func (m *Manager) Run(ctx context.Context) error {
+	if m.pool != nil {
+		filled := make(chan struct{})
+		defer func() { <-filled }()
+		go func() {
+			defer close(filled)
+			m.fillPool(ctx)
+		}()
+	}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	sweep := time.NewTicker(m.cfg.SweepEvery)

@@ -70,6 +70,13 @@ type Config struct {
 	NoFile         int64
 	LogMaxLines    int   // stored log lines per preview; 0 means 100,000
 	LogStoreBytes  int64 // stored log bytes per preview; 0 means 20 MiB
+	// WarmPool is how many warm containers to keep per runtime image; 0
+	// turns the warm pool off.
+	WarmPool int
+	// StartCPUs is the CPU cap a preview starts with, until its app first
+	// answers (or, in the warm pool, while it waits); then its own cap
+	// applies. 0, or less than the preview's cap, means no boost.
+	StartCPUs float64
 }
 
 // maxSocketPath is the longest unix socket path Linux accepts.
@@ -91,6 +98,7 @@ type Manager struct {
 
 	mu   sync.Mutex
 	live map[string]*instance // by preview id
+	pool *warmPool            // nil when off; guarded by mu
 
 	launching keyedMutex // by generation id
 }
@@ -151,6 +159,9 @@ func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, me
 		base:   base, cancel: cancel,
 		live: map[string]*instance{},
 	}
+	if cfg.WarmPool > 0 {
+		m.pool = newWarmPool(cfg.WarmPool)
+	}
 	metrics.portsTotal.Set(float64(ports.Size()))
 	return m, nil
 }
@@ -164,6 +175,7 @@ func (m *Manager) Close() {
 		in.forward.close()
 	}
 	m.mu.Unlock()
+	m.closePool()
 	for _, in := range m.snapshot() {
 		in.logs.Load().shutdown()
 	}
@@ -250,6 +262,7 @@ func (m *Manager) Launch(ctx context.Context, req LaunchRequest) (Launched, erro
 		ttl = m.cfg.MaxUptime
 	}
 	token, session := m.newSession("")
+	prep := m.prepare(ctx, req, caps)
 
 	for attempt := 0; ; attempt++ {
 		// Launches of one generation take turns between the look for a live
@@ -268,7 +281,7 @@ func (m *Manager) Launch(ctx context.Context, req LaunchRequest) (Launched, erro
 			}
 			return existing, err
 		}
-		in, err := m.reserve(req.Generation, caps, ttl)
+		in, err := m.reserve(req.Generation, caps, ttl, prep)
 		if err != nil {
 			unlock()
 			return Launched{}, err
@@ -361,15 +374,69 @@ func HashToken(token string) []byte {
 	return sum[:]
 }
 
-// reserve takes capacity and a port for a new preview.
-func (m *Manager) reserve(g db.Generation, caps Caps, ttl time.Duration) (*instance, error) {
+// prepared is the part of a launch done before its record exists when the
+// warm pool is on: the files, the plan and, if it exists already, the image,
+// which together say whether a warm container can take the launch.
+type prepared struct {
+	files    []db.File
+	plan     framework.Plan
+	appFiles []File
+	image    string // "" until built
+}
+
+// prepare reads and plans the generation ahead of the reservation, so that
+// reserve can pick a warm container of the right image. It returns nil when
+// no warm container could serve the launch; the launch then does this work
+// itself and reports any error in it.
+func (m *Manager) prepare(ctx context.Context, req LaunchRequest, caps Caps) *prepared {
+	if m.pool == nil || !warmable(req.Env) || caps.MemoryMB < warmMinMemoryMB {
+		return nil
+	}
+	files, err := m.records.GenerationFiles(ctx, req.Generation.ID)
+	if err != nil {
+		return nil
+	}
+	plan, appFiles, err := planFor(req.Generation, files)
+	if err != nil {
+		return nil
+	}
+	image, _ := m.images.existingImage(ctx, m.cfg.Images, plan, files)
+	return &prepared{files: files, plan: plan, appFiles: appFiles, image: image}
+}
+
+// reserve takes capacity and a port for a new preview: a warm container's
+// when one of the prepared image is ready, else new ones, removing warm
+// containers when they are in the way.
+func (m *Manager) reserve(g db.Generation, caps Caps, ttl time.Duration, prep *prepared) (*instance, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.live) >= m.cfg.MaxPreviews {
-		m.metrics.capacityRefused(g.Framework)
-		return nil, fmt.Errorf("%w: %d previews are running, the limit is %d", ErrCapacity, len(m.live), m.cfg.MaxPreviews)
+	expires := time.Now().Add(ttl).UTC()
+	if prep != nil && prep.image != "" {
+		if wm := m.claimWarm(prep.image, caps); wm != nil {
+			in := wm.in
+			in.rec.GenerationID, in.rec.Owner = g.ID, g.Owner
+			in.rec.MemoryMB, in.rec.CPUs, in.rec.Pids = caps.MemoryMB, caps.CPUs, caps.Pids
+			in.rec.ExpiresAt = expires
+			in.framework = g.Framework
+			in.prep = prep
+			m.live[in.rec.ID] = in
+			return in, nil
+		}
+	}
+	keep := ""
+	if prep != nil {
+		keep = prep.image
+	}
+	for len(m.live)+m.pooled() >= m.cfg.MaxPreviews {
+		if !m.evictWarm(keep) {
+			m.metrics.capacityRefused(g.Framework)
+			return nil, fmt.Errorf("%w: %d previews are running, the limit is %d", ErrCapacity, len(m.live), m.cfg.MaxPreviews)
+		}
 	}
 	l, err := m.ports.Reserve()
+	for err != nil && m.evictWarm(keep) {
+		l, err = m.ports.Reserve()
+	}
 	if err != nil {
 		m.metrics.capacityRefused(g.Framework)
 		return nil, fmt.Errorf("%w: %v", ErrCapacity, err)
@@ -380,19 +447,29 @@ func (m *Manager) reserve(g db.Generation, caps Caps, ttl time.Duration) (*insta
 		rec: db.Preview{
 			ID: id, GenerationID: g.ID, Owner: g.Owner, RunnerID: m.cfg.RunnerID,
 			Status: db.StatusStarting, Port: port, MemoryMB: caps.MemoryMB, CPUs: caps.CPUs, Pids: caps.Pids,
-			ExpiresAt: time.Now().Add(ttl).UTC(),
+			ExpiresAt: expires,
 		},
 		framework: g.Framework,
 		runDir:    filepath.Join(m.cfg.RunRoot, id),
 		forward:   newForwarder(l, filepath.Join(m.cfg.RunRoot, id, appSocket)),
 		launched:  make(chan struct{}),
+		prep:      prep,
 	}
 	m.live[id] = in
 	m.metrics.setPorts(m.ports.InUse())
 	return in, nil
 }
 
+// pooled counts the warm pool's containers; m.mu is held.
+func (m *Manager) pooled() int {
+	if m.pool == nil {
+		return 0
+	}
+	return len(m.pool.byID)
+}
+
 // unreserve gives back what reserve took; the forwarder must not be serving.
+// A claimed warm container is removed: its record was never written.
 func (m *Manager) unreserve(in *instance) {
 	in.forward.listener.Close()
 	m.mu.Lock()
@@ -400,6 +477,9 @@ func (m *Manager) unreserve(in *instance) {
 	m.ports.Release(in.rec.Port)
 	m.metrics.setPorts(m.ports.InUse())
 	m.mu.Unlock()
+	if in.rec.Warm {
+		m.teardownWarm(&warmMember{in: in})
+	}
 }
 
 // Instance looks up a preview this manager runs.

@@ -14,6 +14,8 @@ type Metrics struct {
 	portsInUse prometheus.Gauge
 	portsTotal prometheus.Gauge
 	logLines   *prometheus.CounterVec
+	warm       *prometheus.GaugeVec
+	warmClaims *prometheus.CounterVec
 }
 
 // LaunchBuckets resolve launch phases from 50 ms to 60 s.
@@ -28,9 +30,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"framework", "result"}),
 		phases: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "preview_launch_duration_seconds",
-			Help:    "Time a launch spent in each phase (prepare, build, start, healthy) and in all (total).",
+			Help:    "Time a launch spent in each phase (prepare, build, start, healthy) and in all (total), by path (warm: into a pooled container; cold: a new one).",
 			Buckets: launchBuckets,
-		}, []string{"framework", "phase"}),
+		}, []string{"framework", "phase", "path"}),
 		cleanups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "preview_cleanups_total",
 			Help: "Previews torn down, by reason (stopped, failed, expired, orphan, vanished).",
@@ -47,14 +49,42 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "preview_log_lines_total",
 			Help: "Preview log lines stored, by stream (stdout, stderr, build, system).",
 		}, []string{"stream"}),
+		warm: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "preview_warm_containers",
+			Help: "Containers in the warm pool, by image and state (ready, loading).",
+		}, []string{"image", "state"}),
+		warmClaims: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "preview_warm_claims_total",
+			Help: "Launches that looked for a warm container, by result (hit, miss).",
+		}, []string{"result"}),
 	}
-	reg.MustRegister(m.launches, m.phases, m.cleanups, m.portsInUse, m.portsTotal, m.logLines)
+	reg.MustRegister(m.launches, m.phases, m.cleanups, m.portsInUse, m.portsTotal, m.logLines, m.warm, m.warmClaims)
 	return m
 }
 
-func (m *Metrics) observePhase(framework, phase string, d time.Duration) {
-	m.phases.WithLabelValues(framework, phase).Observe(d.Seconds())
+func (m *Metrics) observePhase(framework, phase string, warm bool, d time.Duration) {
+	path := "cold"
+	if warm {
+		path = "warm"
+	}
+	m.phases.WithLabelValues(framework, phase, path).Observe(d.Seconds())
 }
+
+// setWarm publishes the pool's counts; the pool's lock (Manager.mu) is held.
+func (m *Metrics) setWarm(p *warmPool) {
+	m.warm.Reset()
+	for image, list := range p.idle {
+		for _, wm := range list {
+			state := "loading"
+			if wm.ready {
+				state = "ready"
+			}
+			m.warm.WithLabelValues(image, state).Inc()
+		}
+	}
+}
+
+func (m *Metrics) warmClaim(result string) { m.warmClaims.WithLabelValues(result).Inc() }
 
 func (m *Metrics) launchFinished(framework, result string) {
 	m.launches.WithLabelValues(framework, result).Inc()

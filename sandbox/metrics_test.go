@@ -103,7 +103,7 @@ func TestMetricsBoundedOverCycles(t *testing.T) {
 		// Two previews at once, so a stop must remove exactly its own series.
 		var ins []*instance
 		for j := range 2 {
-			in, err := m.reserve(db.Generation{ID: uuid.NewString(), Owner: "alice", Framework: fw}, Caps{MemoryMB: 128 + 64*j, CPUs: 0.5, Pids: 64}, time.Hour)
+			in, err := m.reserve(db.Generation{ID: uuid.NewString(), Owner: "alice", Framework: fw}, Caps{MemoryMB: 128 + 64*j, CPUs: 0.5, Pids: 64}, time.Hour, nil)
 			if err != nil {
 				t.Fatalf("cycle %d: reserve: %v", i, err)
 			}
@@ -113,7 +113,7 @@ func TestMetricsBoundedOverCycles(t *testing.T) {
 			seen[in.rec.ID] = true
 		}
 		for _, phase := range []string{"prepare", "build", "start", "healthy", "total"} {
-			m.metrics.observePhase(fw, phase, time.Duration(i)*time.Millisecond)
+			m.metrics.observePhase(fw, phase, i%2 == 0, time.Duration(i)*time.Millisecond)
 		}
 		m.metrics.launchFinished(fw, results[i%len(results)])
 		m.metrics.logLine(streams[i%len(streams)])

@@ -68,16 +68,45 @@ func (s *shimClient) putFiles(ctx context.Context, files []File) error {
 
 // start starts the app with argv and env.
 func (s *shimClient) start(ctx context.Context, argv []string, env map[string]string) error {
+	body, err := json.Marshal(map[string]any{"argv": argv, "env": envList(env)})
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, http.MethodPost, "/start", "application/json", bytes.NewReader(body))
+}
+
+// startWarm starts the preloader argv: it imports the app's framework and
+// then waits for load.
+func (s *shimClient) startWarm(ctx context.Context, argv []string) error {
+	body, err := json.Marshal(map[string]any{"argv": argv, "env": []string{}, "warm": true})
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, http.MethodPost, "/start", "application/json", bytes.NewReader(body))
+}
+
+// waitWarm waits until the preloader has imported what it preloads.
+func (s *shimClient) waitWarm(ctx context.Context) error {
+	return s.do(ctx, http.MethodGet, "/warm", "", nil)
+}
+
+// load tells a warm container's preloader to become the app: argv run in
+// dir (relative to the app directory) with env added.
+func (s *shimClient) load(ctx context.Context, dir string, argv []string, env map[string]string) error {
+	body, err := json.Marshal(map[string]any{"argv": argv, "env": envList(env), "dir": dir})
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, http.MethodPost, "/load", "application/json", bytes.NewReader(body))
+}
+
+func envList(env map[string]string) []string {
 	vars := make([]string, 0, len(env))
 	for k, v := range env {
 		vars = append(vars, k+"="+v)
 	}
 	sort.Strings(vars)
-	body, err := json.Marshal(map[string]any{"argv": argv, "env": vars})
-	if err != nil {
-		return err
-	}
-	return s.do(ctx, http.MethodPost, "/start", "application/json", bytes.NewReader(body))
+	return vars
 }
 
 func (s *shimClient) do(ctx context.Context, method, path, contentType string, body io.Reader) error {

@@ -18,6 +18,9 @@ const (
 	LabelOwner      = "io.previewd.owner"
 	LabelRunner     = "io.previewd.runner-id"
 	LabelPort       = "io.previewd.port"
+	// LabelWarm marks a container started for the warm pool. Its generation
+	// and owner labels stay empty: it is claimed by a launch later.
+	LabelWarm = "io.previewd.warm"
 )
 
 // ContainerNamePrefix starts the name of every preview container.
@@ -55,6 +58,7 @@ type Spec struct {
 	TmpMB        int // size of the writable /tmp
 	LogMaxBytes  int64
 	NoFile       int64
+	Warm         bool // created for the warm pool
 }
 
 // ContainerName is the engine name of a preview's container.
@@ -85,6 +89,7 @@ func ContainerSpec(s Spec) (*container.Config, *container.HostConfig) {
 			LabelOwner:      s.Owner,
 			LabelRunner:     s.RunnerID,
 			LabelPort:       strconv.Itoa(s.Port),
+			LabelWarm:       strconv.FormatBool(s.Warm),
 		},
 		NetworkDisabled: true,
 		StopSignal:      "SIGTERM",

@@ -133,6 +133,7 @@ func (s *Server) launch(c *gin.Context) {
 		"session_expires_at": res.SessionExpiresAt.UTC(),
 		"expires_at":         p.ExpiresAt.UTC(),
 		"timings_ms":         timingsJSON(p.Timings),
+		"warm":               p.Warm,
 	})
 }
 
@@ -198,6 +199,7 @@ func (s *Server) status(c *gin.Context) {
 		"endpoint_count":     nil,
 		"stopped_at":         p.StoppedAt,
 		"timings_ms":         timingsJSON(p.Timings),
+		"warm":               p.Warm,
 	}
 	if p.Live() {
 		out["port"] = p.Port

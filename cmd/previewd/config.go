@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +69,8 @@ func parseConfig(getenv func(string) string) (config, error) {
 		NoFile:         int64(p.integer("PREVIEW_NOFILE", 4096)),
 		LogMaxLines:    p.integer("PREVIEW_LOG_MAX_LINES", 100_000),
 		LogStoreBytes:  int64(p.integer("PREVIEW_LOG_MAX_BYTES", 20<<20)),
+		WarmPool:       p.integer("PREVIEW_WARM_POOL", 2),
+		StartCPUs:      p.float("PREVIEW_START_CPUS", float64(runtime.NumCPU())),
 	}
 	c.Server = server.Config{
 		JWTSecret:      []byte(p.str("PREVIEW_JWT_SECRET", "")),
@@ -89,6 +92,9 @@ func parseConfig(getenv func(string) string) (config, error) {
 	d, mx := c.Sandbox.Defaults, c.Sandbox.Max
 	if d.MemoryMB > mx.MemoryMB || d.CPUs > mx.CPUs || d.Pids > mx.Pids {
 		p.fail("the default caps (PREVIEW_MEMORY_MB, PREVIEW_CPUS, PREVIEW_PIDS) must not exceed the maxima (PREVIEW_MAX_*)")
+	}
+	if c.Sandbox.WarmPool < 0 || c.Sandbox.StartCPUs < 0 {
+		p.fail("PREVIEW_WARM_POOL and PREVIEW_START_CPUS must not be negative")
 	}
 	if c.Sandbox.MaxPreviews < 1 {
 		p.fail("PREVIEW_MAX_PREVIEWS must be at least 1")

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -22,6 +24,12 @@ const maxStartBody = 1 << 20
 const execFailedCode = 127
 
 var errAlreadyStarted = errors.New("app already started")
+
+// errNotWarm answers /warm and /load for a child that was not started warm.
+var errNotWarm = errors.New("the app was not started warm")
+
+// errAlreadyLoaded answers a second /load.
+var errAlreadyLoaded = errors.New("the app was already loaded")
 
 // startError is a /start request that cannot be honoured as sent.
 type startError struct{ msg string }
@@ -57,6 +65,14 @@ type supervisor struct {
 	mu    sync.Mutex
 	state childState
 	pgid  int
+
+	// A warm child is a preloader: it starts before the app's files exist,
+	// imports its framework, reports ready on its fd 3 and then waits for
+	// one line on stdin saying what to load. load is that stdin; ready is
+	// closed when the report came, readyErr set if it never will.
+	load     *os.File
+	ready    chan struct{}
+	readyErr error
 }
 
 func newSupervisor(appDir string, environ []string) *supervisor {
@@ -76,8 +92,9 @@ func newSupervisor(appDir string, environ []string) *supervisor {
 }
 
 // start runs argv in the app dir, in its own process group so that a
-// forwarded signal reaches every process the app spawned.
-func (s *supervisor) start(argv, extraEnv []string) error {
+// forwarded signal reaches every process the app spawned. With warm, the
+// child is a preloader (see supervisor.load).
+func (s *supervisor) start(argv, extraEnv []string, warm bool) error {
 	if len(argv) == 0 || argv[0] == "" {
 		return &startError{"argv must not be empty"}
 	}
@@ -94,6 +111,7 @@ func (s *supervisor) start(argv, extraEnv []string) error {
 
 	path, err := lookPath(argv[0], env)
 	var cmd *exec.Cmd
+	var readyR *os.File
 	if err == nil {
 		cmd = &exec.Cmd{
 			Path:        path,
@@ -104,20 +122,116 @@ func (s *supervisor) start(argv, extraEnv []string) error {
 			Stderr:      os.Stderr,
 			SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 		}
-		err = cmd.Start()
+		if warm {
+			readyR, err = s.warmPipes(cmd)
+		}
+		if err == nil {
+			err = cmd.Start()
+		}
+		closeChildEnds(cmd)
 	}
 	if err != nil {
+		if readyR != nil {
+			readyR.Close()
+			s.load.Close()
+			s.load = nil
+		}
 		s.state = failed
 		s.execFailed <- execFailedCode
 		return &execError{err}
 	}
 	s.state = running
 	s.pgid = cmd.Process.Pid
+	if warm {
+		s.ready = make(chan struct{})
+		go s.awaitReady(readyR)
+	}
 	go func() {
 		// Ends when the child does; the shim exits right after.
 		_ = cmd.Wait()
 		s.exited <- exitCode(cmd.ProcessState)
 	}()
+	return nil
+}
+
+// warmPipes gives a warm child a stdin to receive its load line on and an fd
+// 3 to report ready on; it returns the read end of the latter.
+func (s *supervisor) warmPipes(cmd *exec.Cmd) (*os.File, error) {
+	stdinR, stdinW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		stdinR.Close()
+		stdinW.Close()
+		return nil, err
+	}
+	cmd.Stdin = stdinR
+	cmd.ExtraFiles = []*os.File{readyW}
+	s.load = stdinW
+	return readyR, nil
+}
+
+// closeChildEnds closes the child's ends of the warm pipes in this process,
+// so that the read ends see EOF when the child closes or exits.
+func closeChildEnds(cmd *exec.Cmd) {
+	if f, ok := cmd.Stdin.(*os.File); ok {
+		f.Close()
+	}
+	for _, f := range cmd.ExtraFiles {
+		f.Close()
+	}
+}
+
+// awaitReady waits for the warm child's ready byte; EOF before it means the
+// preloader failed or exited.
+func (s *supervisor) awaitReady(r *os.File) {
+	defer r.Close()
+	var b [1]byte
+	_, err := r.Read(b[:])
+	if err != nil {
+		s.mu.Lock()
+		s.readyErr = fmt.Errorf("the preloader exited before it was ready: %w", err)
+		s.mu.Unlock()
+	}
+	close(s.ready)
+}
+
+// waitWarm waits until a warm child is ready to load the app.
+func (s *supervisor) waitWarm(done <-chan struct{}) error {
+	s.mu.Lock()
+	ready := s.ready
+	s.mu.Unlock()
+	if ready == nil {
+		return errNotWarm
+	}
+	select {
+	case <-ready:
+	case <-done:
+		return errors.New("gave up waiting")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.readyErr
+}
+
+// loadApp hands a warm child its one load line and closes its stdin.
+func (s *supervisor) loadApp(line []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.ready == nil:
+		return errNotWarm
+	case s.load == nil:
+		return errAlreadyLoaded
+	}
+	w := s.load
+	s.load = nil
+	defer w.Close()
+	if _, err := w.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("hand the app to the preloader: %w", err)
+	}
 	return nil
 }
 
@@ -224,12 +338,13 @@ func newControlHandler(sup *supervisor) http.Handler {
 		var req struct {
 			Argv []string `json:"argv"`
 			Env  []string `json:"env"`
+			Warm bool     `json:"warm"`
 		}
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxStartBody)).Decode(&req); err != nil {
 			http.Error(w, fmt.Sprintf("bad start request: %v", err), http.StatusBadRequest)
 			return
 		}
-		err := sup.start(req.Argv, req.Env)
+		err := sup.start(req.Argv, req.Env, req.Warm)
 		var bad *startError
 		var execErr *execError
 		switch {
@@ -245,6 +360,42 @@ func newControlHandler(sup *supervisor) http.Handler {
 			log.Print(err)
 			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 			_ = http.NewResponseController(w).Flush()
+		default:
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	// A warm start's preloader reports ready here; the host waits on it
+	// before it offers the container to a launch.
+	mux.HandleFunc("GET /warm", func(w http.ResponseWriter, r *http.Request) {
+		switch err := sup.waitWarm(r.Context().Done()); {
+		case err == nil:
+			w.WriteHeader(http.StatusNoContent)
+		case errors.Is(err, errNotWarm):
+			http.Error(w, err.Error(), http.StatusConflict)
+		default:
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+		}
+	})
+	// The load line is passed to the preloader as it came: one JSON object
+	// saying where and what to run, which the preloader interprets.
+	mux.HandleFunc("POST /load", func(w http.ResponseWriter, r *http.Request) {
+		line, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxStartBody))
+		if err != nil {
+			http.Error(w, fmt.Sprintf("bad load request: %v", err), http.StatusBadRequest)
+			return
+		}
+		var probe map[string]json.RawMessage
+		if err := json.Unmarshal(line, &probe); err != nil {
+			http.Error(w, fmt.Sprintf("bad load request: %v", err), http.StatusBadRequest)
+			return
+		}
+		compact := new(bytes.Buffer)
+		_ = json.Compact(compact, line) // valid JSON: one line for the preloader
+		switch err := sup.loadApp(compact.Bytes()); {
+		case err == nil:
+			w.WriteHeader(http.StatusNoContent)
+		case errors.Is(err, errNotWarm), errors.Is(err, errAlreadyLoaded):
+			http.Error(w, err.Error(), http.StatusConflict)
 		default:
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}

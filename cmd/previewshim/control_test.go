@@ -103,14 +103,14 @@ func TestForward(t *testing.T) {
 	if sup.forward(syscall.SIGTERM) {
 		t.Fatal("forward before start asked to keep waiting")
 	}
-	if err := sup.start([]string{"true"}, nil); err != errAlreadyStarted {
+	if err := sup.start([]string{"true"}, nil, false); err != errAlreadyStarted {
 		t.Errorf("start after a signal = %v, want errAlreadyStarted", err)
 	}
 
 	// The signal must reach a grandchild too: sh waits for sleep, which is
 	// in the same process group.
 	sup = newSupervisor(t.TempDir(), os.Environ())
-	if err := sup.start([]string{"sh", "-c", "sleep 30; exit 0"}, nil); err != nil {
+	if err := sup.start([]string{"sh", "-c", "sleep 30; exit 0"}, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond) // let sh start sleep

@@ -2,7 +2,9 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -154,6 +156,84 @@ func TestShimSignals(t *testing.T) {
 		_ = p.cmd.Process.Signal(syscall.SIGINT)
 		if code := p.exitCode(t); code != 128+int(syscall.SIGINT) {
 			t.Errorf("shim exit code %d, want %d", code, 128+int(syscall.SIGINT))
+		}
+	})
+}
+
+func TestShimWarmStart(t *testing.T) {
+	p := startShim(t)
+	if code, body := p.do(t, http.MethodPost, "/load", strings.NewReader(`{}`)); code != http.StatusConflict {
+		t.Errorf("POST /load before a warm start = %d %q, want 409", code, body)
+	}
+	// A stand-in preloader: reports ready on fd 3, then runs what its one
+	// stdin line says (here it only records the line) and exits 5.
+	preloader := `printf r >&3; exec 3>&-; read line; printf '%s' "$line" > loaded; exit 5`
+	start, _ := json.Marshal(map[string]any{"argv": []string{"sh", "-c", preloader}, "warm": true})
+	if code, body := p.do(t, http.MethodPost, "/start", bytes.NewReader(start)); code != http.StatusNoContent {
+		t.Fatalf("POST /start warm = %d %q", code, body)
+	}
+	if code, body := p.do(t, http.MethodGet, "/warm", nil); code != http.StatusNoContent {
+		t.Fatalf("GET /warm = %d %q", code, body)
+	}
+	load := "{\n  \"argv\": [\"python3\", \"-m\", \"uvicorn\"],\n  \"dir\": \"api\"\n}"
+	if code, body := p.do(t, http.MethodPost, "/load", strings.NewReader(load)); code != http.StatusNoContent {
+		t.Fatalf("POST /load = %d %q", code, body)
+	}
+	if code := p.exitCode(t); code != 5 {
+		t.Errorf("shim exit code %d, want 5", code)
+	}
+	got, err := os.ReadFile(filepath.Join(p.appDir, "loaded"))
+	if want := `{"argv":["python3","-m","uvicorn"],"dir":"api"}`; err != nil || string(got) != want {
+		t.Errorf("the preloader read %q (%v), want the load request on one line %q", got, err, want)
+	}
+}
+
+func TestShimWarmRefusals(t *testing.T) {
+	t.Run("preloader dies before ready", func(t *testing.T) {
+		p := startShim(t)
+		start := `{"argv": ["sh", "-c", "sleep 0.2; exit 3"], "warm": true}`
+		if code, body := p.do(t, http.MethodPost, "/start", strings.NewReader(start)); code != http.StatusNoContent {
+			t.Fatalf("POST /start warm = %d %q", code, body)
+		}
+		// The answer may also be a broken connection if the shim has
+		// already exited; either way it is not a 204.
+		req, _ := http.NewRequest(http.MethodGet, "http://shim/warm", nil)
+		if resp, err := p.client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNoContent {
+				t.Errorf("GET /warm = 204 for a preloader that never reported ready")
+			}
+		}
+		if code := p.exitCode(t); code != 3 {
+			t.Errorf("shim exit code %d, want 3", code)
+		}
+	})
+	t.Run("cold child", func(t *testing.T) {
+		p := startShim(t)
+		if code, body := p.do(t, http.MethodPost, "/start", strings.NewReader(`{"argv": ["sleep", "30"]}`)); code != http.StatusNoContent {
+			t.Fatalf("POST /start = %d %q", code, body)
+		}
+		if code, _ := p.do(t, http.MethodGet, "/warm", nil); code != http.StatusConflict {
+			t.Errorf("GET /warm of a cold child = %d, want 409", code)
+		}
+		if code, _ := p.do(t, http.MethodPost, "/load", strings.NewReader(`{}`)); code != http.StatusConflict {
+			t.Errorf("POST /load to a cold child = %d, want 409", code)
+		}
+	})
+	t.Run("second load and bad JSON", func(t *testing.T) {
+		p := startShim(t)
+		start := `{"argv": ["sh", "-c", "printf r >&3; exec 3>&-; read line; sleep 30"], "warm": true}`
+		if code, body := p.do(t, http.MethodPost, "/start", strings.NewReader(start)); code != http.StatusNoContent {
+			t.Fatalf("POST /start warm = %d %q", code, body)
+		}
+		if code, _ := p.do(t, http.MethodPost, "/load", strings.NewReader(`{"argv"`)); code != http.StatusBadRequest {
+			t.Errorf("POST /load with bad JSON = %d, want 400", code)
+		}
+		if code, body := p.do(t, http.MethodPost, "/load", strings.NewReader(`{"argv": ["x"]}`)); code != http.StatusNoContent {
+			t.Fatalf("POST /load = %d %q", code, body)
+		}
+		if code, _ := p.do(t, http.MethodPost, "/load", strings.NewReader(`{"argv": ["x"]}`)); code != http.StatusConflict {
+			t.Errorf("second POST /load = %d, want 409", code)
 		}
 	})
 }

@@ -178,6 +178,13 @@ func TestDetect(t *testing.T) {
 			if !reflect.DeepEqual(plan.Env, tc.plan.Env) {
 				t.Errorf("Env = %v, want %v", plan.Env, tc.plan.Env)
 			}
+			// A warm container runs Exec in Dir: it must be the same command.
+			if plan.Exec != nil && !reflect.DeepEqual(inDir(plan.Dir, plan.Exec), plan.Command) {
+				t.Errorf("Exec %q in Dir %q is not Command %q", plan.Exec, plan.Dir, plan.Command)
+			}
+			if plan.Exec == nil && plan.Command[0] != "sh" {
+				t.Errorf("Exec is nil though Command %q needs no shell", plan.Command)
+			}
 		})
 	}
 }

@@ -90,6 +90,7 @@ func djangoPlan(files map[string][]byte, py *pyProject) (Plan, error) {
 		chdir = "."
 	}
 	argv := append(gunicornArgs(), "--chdir", chdir, entry)
+	exec := argv
 	if needsMigrate(files, dir, chain) {
 		// A fresh sqlite database has no tables; migrating first makes the
 		// admin, sessions and the app's own models work. The subshell keeps
@@ -99,12 +100,14 @@ func djangoPlan(files map[string][]byte, py *pyProject) (Plan, error) {
 			migrate = "(cd " + shellQuote(dir) + " && " + migrate + ")"
 		}
 		argv = []string{"sh", "-c", migrate + " && exec " + shellJoin(argv)}
+		exec = nil
 	}
 	return Plan{
 		Framework:  Django,
 		Runtime:    RuntimePython,
 		Entrypoint: entry,
 		Command:    argv,
+		Exec:       exec,
 		Env:        map[string]string{"DJANGO_SETTINGS_MODULE": settings},
 	}, nil
 }

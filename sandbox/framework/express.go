@@ -243,6 +243,8 @@ func (p *jsProject) plan(dir, entry string) Plan {
 		Runtime:    RuntimeNode,
 		Entrypoint: entry,
 		Command:    inDir(dir, argv),
+		Dir:        dir,
+		Exec:       argv,
 	}
 }
 

@@ -42,10 +42,15 @@ const (
 // Plan says how to run a generation.
 type Plan struct {
 	Framework  Name
-	Runtime    string            // "python" or "node": which runtime image
-	Entrypoint string            // what was found, for people: "app.main:app", "app:create_app()", "mysite.wsgi:application", "server.js"
-	Command    []string          // argv run in /app
-	Env        map[string]string // extra env, e.g. DJANGO_SETTINGS_MODULE; may be nil
+	Runtime    string   // "python" or "node": which runtime image
+	Entrypoint string   // what was found, for people: "app.main:app", "app:create_app()", "mysite.wsgi:application", "server.js"
+	Command    []string // argv run in /app
+	// Dir and Exec are Command without a shell around it: Exec run in Dir,
+	// relative to /app. A warm container runs them in its preloaded
+	// interpreter. Exec is nil when the command needs the shell.
+	Dir  string
+	Exec []string
+	Env  map[string]string // extra env, e.g. DJANGO_SETTINGS_MODULE; may be nil
 }
 
 // ErrUndetected is returned, wrapped with a reason a person can act on,
@@ -198,6 +203,8 @@ func fastAPIPlan(py *pyProject) (Plan, error) {
 		Runtime:    RuntimePython,
 		Entrypoint: t.entrypoint(),
 		Command:    inDir(t.root, argv),
+		Dir:        t.root,
+		Exec:       argv,
 	}, nil
 }
 
@@ -220,6 +227,7 @@ func flaskPlan(py *pyProject) (Plan, error) {
 		Runtime:    RuntimePython,
 		Entrypoint: t.entrypoint(),
 		Command:    argv,
+		Exec:       argv,
 	}, nil
 }
 

@@ -1,0 +1,66 @@
+// Preloader of a warm preview container (see cmd/previewshim).
+//
+// Started before the app's files exist, it loads the modules previews use,
+// reports ready on fd 3, then reads one JSON line on stdin:
+// {"argv": [...], "env": ["K=V", ...], "dir": "sub/dir"}. It then becomes
+// the app: `node FILE` and `node -e CODE FILE` run in this process, so only
+// the app's own modules are left to load; any other command runs as a child
+// whose exit code this process takes.
+"use strict";
+const fs = require("fs");
+const path = require("path");
+
+for (const name of ["express", "body-parser", "cors", "cookie-parser", "morgan", "compression", "uuid", "ejs", "http", "https", "crypto", "zlib", "url", "querystring"]) {
+  try {
+    require(name);
+  } catch {
+    // a module this image lacks only costs its warmth
+  }
+}
+
+try {
+  fs.writeSync(3, "r");
+  fs.closeSync(3);
+} catch {
+  // not started warm: nobody to tell
+}
+
+function readLine() {
+  const buf = Buffer.alloc(65536);
+  let line = "";
+  for (;;) {
+    let n;
+    try {
+      n = fs.readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      if (e.code === "EAGAIN") continue;
+      throw e;
+    }
+    if (n === 0) return line;
+    line += buf.toString("utf8", 0, n);
+    const nl = line.indexOf("\n");
+    if (nl >= 0) return line.slice(0, nl);
+  }
+}
+
+const line = readLine();
+if (line === "") process.exit(0); // the container is being removed unused
+const req = JSON.parse(line);
+for (const kv of req.env || []) {
+  const i = kv.indexOf("=");
+  process.env[kv.slice(0, i)] = kv.slice(i + 1);
+}
+process.chdir(path.join("/app", req.dir || "."));
+const argv = req.argv;
+if (argv[0] === "node" && argv.length === 2) {
+  process.argv = [process.execPath, path.resolve(argv[1])];
+  require("module").runMain();
+} else if (argv[0] === "node" && argv[1] === "-e" && argv.length === 4) {
+  // What `node -e CODE FILE` does: CODE runs with FILE as argv[1].
+  process.argv = [process.execPath, argv[3]];
+  new Function("require", argv[2])(require);
+} else {
+  const { spawnSync } = require("child_process");
+  const r = spawnSync(argv[0], argv.slice(1), { stdio: ["ignore", "inherit", "inherit"] });
+  process.exit(r.status === null ? 128 : r.status);
+}

@@ -1,0 +1,503 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/framework"
+)
+
+// The warm pool keeps containers started ahead of any launch: created with
+// the default caps, hardening, labels and a pooled port like any preview,
+// their interpreter already running a preloader that has imported the
+// frameworks (images/python/warm.py, images/node/warm.js). A launch claims
+// one, puts the app's files in and tells the preloader to load the app, so
+// what is left is the app's own imports. A warm container serves one
+// generation and is removed with its preview, never reused.
+
+// preloaders are the commands that start each runtime's preloader.
+var preloaders = map[string][]string{
+	framework.RuntimePython: {"python3", "/opt/previewd/warm.py"},
+	framework.RuntimeNode:   {"node", "/opt/previewd/warm.js"},
+}
+
+const (
+	// warmReadyTimeout bounds a preloader's imports.
+	warmReadyTimeout = 2 * time.Minute
+	// warmRetryAfter pauses filling for an image whose warm container failed.
+	warmRetryAfter = 15 * time.Second
+	// warmDemandWindow: a dependency image launched this recently keeps a
+	// warm container of its own.
+	warmDemandWindow = 10 * time.Minute
+	// warmMinMemoryMB is the least memory a launch may ask for and still get
+	// a warm container: the preloaded interpreter already uses about 70 MiB.
+	warmMinMemoryMB = 128
+)
+
+// warmMember is one pooled container. in has its id, port, run directory and
+// forwarder, but no generation until a launch claims it.
+type warmMember struct {
+	in      *instance
+	image   string
+	runtime string
+	ready   bool
+	cancel  context.CancelFunc // ends its watchers once claimed or removed
+}
+
+// warmPool is guarded by Manager.mu.
+type warmPool struct {
+	size     int
+	idle     map[string][]*warmMember // by image
+	byID     map[string]*warmMember
+	demand   map[string]warmDemand // dependency image → its last launch
+	failedAt map[string]time.Time  // image → when its last warm container failed
+	kick     chan struct{}
+}
+
+type warmDemand struct {
+	runtime string
+	at      time.Time
+}
+
+func newWarmPool(size int) *warmPool {
+	return &warmPool{
+		size: size, idle: map[string][]*warmMember{}, byID: map[string]*warmMember{},
+		demand: map[string]warmDemand{}, failedAt: map[string]time.Time{},
+		kick: make(chan struct{}, 1),
+	}
+}
+
+func (p *warmPool) wake() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// take removes wm from the pool's lists.
+func (p *warmPool) take(wm *warmMember) {
+	delete(p.byID, wm.in.rec.ID)
+	list := p.idle[wm.image]
+	for i, x := range list {
+		if x == wm {
+			p.idle[wm.image] = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(p.idle[wm.image]) == 0 {
+		delete(p.idle, wm.image)
+	}
+}
+
+// warmTarget is how many warm containers of an image the pool keeps.
+type warmTarget struct {
+	image, runtime string
+	n              int
+}
+
+// targets lists what the pool should hold now: size containers of each
+// runtime image, and one of each dependency image launched recently.
+func (p *warmPool) targets(images map[string]string, now time.Time) []warmTarget {
+	var out []warmTarget
+	for _, runtime := range sortedKeys(images) {
+		if _, ok := preloaders[runtime]; ok {
+			out = append(out, warmTarget{image: images[runtime], runtime: runtime, n: p.size})
+		}
+	}
+	var recent []string
+	for image, d := range p.demand {
+		if now.Sub(d.at) > warmDemandWindow {
+			delete(p.demand, image)
+			continue
+		}
+		recent = append(recent, image)
+	}
+	// The most recently launched first, no more of them than size.
+	sort.Slice(recent, func(i, j int) bool { return p.demand[recent[i]].at.After(p.demand[recent[j]].at) })
+	if len(recent) > p.size {
+		recent = recent[:p.size]
+	}
+	for _, image := range recent {
+		out = append(out, warmTarget{image: image, runtime: p.demand[image].runtime, n: 1})
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// WarmCounts reports the pool's containers by image: how many are ready
+// and how many are still loading their preloader.
+func (m *Manager) WarmCounts() (ready, loading map[string]int) {
+	ready, loading = map[string]int{}, map[string]int{}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pool == nil {
+		return ready, loading
+	}
+	for image, list := range m.pool.idle {
+		for _, wm := range list {
+			if wm.ready {
+				ready[image]++
+			} else {
+				loading[image]++
+			}
+		}
+	}
+	return ready, loading
+}
+
+// fillPool keeps the pool at its targets until ctx ends.
+func (m *Manager) fillPool(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		m.fillOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.pool.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// fillOnce starts the containers the pool lacks. Each is created and started
+// here, one after another; its preloader's imports are waited for in the
+// background.
+func (m *Manager) fillOnce(ctx context.Context) {
+	m.mu.Lock()
+	targets := m.pool.targets(m.cfg.Images, time.Now())
+	m.mu.Unlock()
+	for _, t := range targets {
+		for ctx.Err() == nil {
+			wm := m.reserveWarm(t)
+			if wm == nil {
+				break
+			}
+			if err := m.startWarmMember(ctx, wm); err != nil {
+				if ctx.Err() == nil {
+					m.log.Warn("start warm container", "image", t.image, "err", err)
+				}
+				m.mu.Lock()
+				m.pool.failedAt[t.image] = time.Now()
+				m.mu.Unlock()
+				m.removeWarm(wm)
+				break
+			}
+		}
+	}
+}
+
+// reserveWarm takes a port and a preview slot for a new warm container of
+// t, or returns nil when the pool holds enough of it, it failed lately, or
+// capacity is short.
+func (m *Manager) reserveWarm(t warmTarget) *warmMember {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.pool
+	if len(p.idle[t.image]) >= t.n || time.Since(p.failedAt[t.image]) < warmRetryAfter {
+		return nil
+	}
+	// Leave room for at least one cold launch: the pool never fills the
+	// last preview slot or port.
+	if len(m.live)+len(p.byID)+1 >= m.cfg.MaxPreviews || m.ports.InUse()+1 >= m.ports.Size() {
+		return nil
+	}
+	l, err := m.ports.Reserve()
+	if err != nil {
+		return nil
+	}
+	id := uuid.NewString()
+	caps := m.cfg.Defaults
+	wm := &warmMember{
+		image: t.image, runtime: t.runtime,
+		in: &instance{
+			rec: db.Preview{
+				ID: id, RunnerID: m.cfg.RunnerID, Status: db.StatusStarting, Port: l.Addr().(*net.TCPAddr).Port,
+				MemoryMB: caps.MemoryMB, CPUs: caps.CPUs, Pids: caps.Pids, Image: t.image, Warm: true,
+			},
+			runDir:   filepath.Join(m.cfg.RunRoot, id),
+			forward:  newForwarder(l, filepath.Join(m.cfg.RunRoot, id, appSocket)),
+			launched: make(chan struct{}),
+		},
+	}
+	p.idle[t.image] = append(p.idle[t.image], wm)
+	p.byID[id] = wm
+	m.metrics.setPorts(m.ports.InUse())
+	m.metrics.setWarm(m.pool)
+	return wm
+}
+
+// startWarmMember creates and starts a warm container and its preloader.
+func (m *Manager) startWarmMember(ctx context.Context, wm *warmMember) error {
+	in := wm.in
+	if err := makeRunDir(in.runDir); err != nil {
+		return err
+	}
+	cfg, host := ContainerSpec(Spec{
+		PreviewID: in.rec.ID, RunnerID: m.cfg.RunnerID, Port: in.rec.Port, Image: wm.image, RunDir: in.runDir,
+		Caps:      Caps{MemoryMB: in.rec.MemoryMB, CPUs: m.startCPUs(in.rec.CPUs), Pids: in.rec.Pids},
+		Env:       map[string]string{"PORT": strconv.Itoa(framework.AppPort), "HOST": "0.0.0.0"},
+		WorkdirMB: m.cfg.WorkdirMB, TmpMB: m.cfg.TmpMB, LogMaxBytes: m.cfg.LogMaxBytes, NoFile: m.cfg.NoFile,
+		Warm: true,
+	})
+	startCtx, cancel := context.WithTimeout(ctx, m.cfg.StartTimeout)
+	defer cancel()
+	id, err := m.docker.Create(startCtx, ContainerName(in.rec.ID), cfg, host)
+	if err != nil {
+		return err
+	}
+	in.containerID.Store(id)
+	if err := m.docker.Start(startCtx, id); err != nil {
+		return err
+	}
+	watchCtx, stopWatch := context.WithCancel(m.base)
+	exited := make(chan struct{})
+	m.mu.Lock()
+	wm.cancel = stopWatch
+	m.mu.Unlock()
+	shim := newShimClient(in.runDir)
+	if err := shim.waitReady(startCtx, exited); err != nil {
+		stopWatch()
+		return err
+	}
+	if err := shim.startWarm(startCtx, preloaders[wm.runtime]); err != nil {
+		stopWatch()
+		return err
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.watchWarm(watchCtx, wm, exited)
+	}()
+	return nil
+}
+
+// watchWarm waits for a pooled container's preloader to be ready, then for
+// the container to exit while it is still pooled, which removes it. It ends
+// when the container is claimed or removed.
+func (m *Manager) watchWarm(ctx context.Context, wm *warmMember, exited chan struct{}) {
+	respC, errC := m.docker.Wait(ctx, wm.in.container())
+	go func() {
+		select {
+		case <-respC:
+		case <-errC:
+		}
+		close(exited)
+	}()
+	readyCtx, cancel := context.WithTimeout(ctx, warmReadyTimeout)
+	err := newShimClient(wm.in.runDir).waitWarm(readyCtx)
+	cancel()
+	if err == nil {
+		m.mu.Lock()
+		wm.ready = true
+		m.metrics.setWarm(m.pool)
+		m.mu.Unlock()
+		select {
+		case <-exited:
+			err = errors.New("the container exited while pooled")
+		case <-ctx.Done():
+			return // claimed or removed
+		}
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	m.log.Warn("warm container failed", "image", wm.image, "preview_id", wm.in.rec.ID, "err", err)
+	m.mu.Lock()
+	m.pool.failedAt[wm.image] = time.Now()
+	m.mu.Unlock()
+	m.removeWarm(wm)
+}
+
+// removeWarm takes wm out of the pool (if it is still there) and removes its
+// container, run directory and port.
+func (m *Manager) removeWarm(wm *warmMember) {
+	m.mu.Lock()
+	_, pooled := m.pool.byID[wm.in.rec.ID]
+	if pooled {
+		m.pool.take(wm)
+		m.releaseWarmPort(wm)
+	}
+	if wm.cancel != nil {
+		wm.cancel()
+	}
+	m.mu.Unlock()
+	if !pooled {
+		return
+	}
+	m.teardownWarm(wm)
+	m.pool.wake()
+}
+
+// releaseWarmPort gives back a pooled container's port; m.mu is held.
+func (m *Manager) releaseWarmPort(wm *warmMember) {
+	wm.in.forward.listener.Close()
+	m.ports.Release(wm.in.rec.Port)
+	m.metrics.setPorts(m.ports.InUse())
+	m.metrics.setWarm(m.pool)
+}
+
+func (m *Manager) teardownWarm(wm *warmMember) {
+	ctx, cancel := context.WithTimeout(context.Background(), shortCall)
+	defer cancel()
+	id := wm.in.container()
+	if id == "" {
+		id = ContainerName(wm.in.rec.ID)
+	}
+	if err := m.docker.Teardown(ctx, id, 0); err != nil {
+		m.log.Error("remove warm container", "preview_id", wm.in.rec.ID, "err", err)
+	}
+	os.RemoveAll(wm.in.runDir)
+}
+
+// claimWarm takes a ready pooled container of image for a launch with caps,
+// or returns nil. m.mu is held.
+func (m *Manager) claimWarm(image string, caps Caps) *warmMember {
+	if m.pool == nil || caps.MemoryMB < warmMinMemoryMB {
+		return nil
+	}
+	for _, wm := range m.pool.idle[image] {
+		if !wm.ready {
+			continue
+		}
+		m.pool.take(wm)
+		wm.cancel() // the launch watches it from now on
+		m.metrics.warmClaim("hit")
+		m.metrics.setWarm(m.pool)
+		m.pool.wake()
+		return wm
+	}
+	m.metrics.warmClaim("miss")
+	return nil
+}
+
+// evictWarm removes one pooled container to make room for a launch, preferring
+// one of another image than keep. m.mu is held; the container is removed in
+// the background. It reports whether there was one.
+func (m *Manager) evictWarm(keep string) bool {
+	if m.pool == nil {
+		return false
+	}
+	var victim *warmMember
+	for _, wm := range m.pool.byID {
+		if wm.cancel == nil {
+			continue // still being created: its creator owns it
+		}
+		if victim == nil || (victim.image == keep && wm.image != keep) {
+			victim = wm
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	m.pool.take(victim)
+	m.releaseWarmPort(victim)
+	victim.cancel()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.teardownWarm(victim)
+	}()
+	return true
+}
+
+// holdsWarm reports whether a container with this preview id is pooled.
+func (m *Manager) holdsWarm(previewID string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pool != nil && m.pool.byID[previewID] != nil
+}
+
+// noteWarmDemand records a launch from a dependency image, so the pool keeps
+// one of those warm for the next launch.
+func (m *Manager) noteWarmDemand(image, runtime string) {
+	if m.pool == nil || image == m.cfg.Images[runtime] {
+		return
+	}
+	m.mu.Lock()
+	m.pool.demand[image] = warmDemand{runtime: runtime, at: time.Now()}
+	m.mu.Unlock()
+	m.pool.wake()
+}
+
+// warmable reports whether a launch's environment lets a preloaded
+// interpreter run it: variables the interpreter reads at its own start must
+// be seen by a new one.
+func warmable(env map[string]string) bool {
+	for k := range env {
+		if strings.HasPrefix(k, "PYTHON") || strings.HasPrefix(k, "NODE_") || k == "LD_PRELOAD" || k == "LD_LIBRARY_PATH" {
+			return false
+		}
+	}
+	return true
+}
+
+// loadWarm hands a claimed container its app: caps as asked, the output
+// followed from the container's start, the files, and the command for the
+// preloader to become.
+func (m *Manager) loadWarm(ctx context.Context, in *instance, plan framework.Plan, image string, files []File, userEnv map[string]string) error {
+	id := in.container()
+	if err := m.records.SetPreviewContainer(ctx, in.rec.ID, id, image); err != nil {
+		return err
+	}
+	// Memory and pids caps apply before the app loads; the CPU cap once it
+	// answers, as for a cold start.
+	if in.rec.MemoryMB != m.cfg.Defaults.MemoryMB || in.rec.Pids != m.cfg.Defaults.Pids || m.startCPUs(in.rec.CPUs) != m.startCPUs(m.cfg.Defaults.CPUs) {
+		caps := Caps{MemoryMB: in.rec.MemoryMB, CPUs: m.startCPUs(in.rec.CPUs), Pids: in.rec.Pids}
+		if err := m.docker.SetCaps(ctx, id, caps); err != nil {
+			return err
+		}
+	}
+	in.logs.Load().attach(id, time.Time{})
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.watchExit(in)
+	}()
+	shim := newShimClient(in.runDir)
+	if err := shim.putFiles(ctx, files); err != nil {
+		return &LaunchError{PreviewID: in.rec.ID, Reason: "could not copy the app's files into the container: " + err.Error()}
+	}
+	dir, argv := plan.Dir, plan.Exec
+	if argv == nil {
+		dir, argv = "", plan.Command
+	}
+	if err := shim.load(ctx, dir, argv, appEnv(plan, userEnv)); err != nil {
+		return &LaunchError{PreviewID: in.rec.ID, Reason: "could not start the app: " + err.Error()}
+	}
+	return nil
+}
+
+// closePool releases the pool's ports and stops its watchers; the containers
+// keep running until the next start's reconciliation removes them.
+func (m *Manager) closePool() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pool == nil {
+		return
+	}
+	for _, wm := range m.pool.byID {
+		wm.in.forward.listener.Close()
+		if wm.cancel != nil {
+			wm.cancel()
+		}
+	}
+}
