@@ -1,0 +1,1 @@
+fetch("/api/forecast").then((r) => r.json()).then(console.log);

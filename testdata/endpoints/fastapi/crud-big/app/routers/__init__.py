@@ -1,0 +1,1 @@
+from . import auth, customers, invoices, orders, products

@@ -1,0 +1,2 @@
+from .item import Item, ItemCreate, ItemUpdate
+from .user import User, UserCreate, UserUpdate

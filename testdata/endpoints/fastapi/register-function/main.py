@@ -1,0 +1,6 @@
+from fastapi import FastAPI
+
+from routes import register_routes
+
+app = FastAPI(title="Library")
+register_routes(app)
