@@ -20,10 +20,11 @@ images:
 	bash images/build.sh
 
 ## compose-images: the images of docker-compose.yml built offline on debian:bookworm-slim:
-## previewd (a static binary built here and copied in), PostgreSQL and Prometheus
+## previewd (built here with cgo, which endpoint discovery's parser needs, against
+## this bookworm's glibc, and copied in), PostgreSQL and Prometheus
 compose-images: images
 	mkdir -p images/.build/previewd
-	CGO_ENABLED=0 $(GO) build -trimpath -o images/.build/previewd/previewd ./cmd/previewd
+	CGO_ENABLED=1 $(GO) build -trimpath -o images/.build/previewd/previewd ./cmd/previewd
 	cp images/previewd/Dockerfile images/.build/previewd/
 	DOCKER_BUILDKIT=0 docker build -q -t previewd/previewd:latest images/.build/previewd
 	DOCKER_BUILDKIT=0 docker build -q -t previewd/postgres:latest deploy/postgres

@@ -10,6 +10,7 @@ import (
 
 	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/sandbox"
+	"github.com/previewd/previewd/sandbox/endpoints"
 	"github.com/previewd/previewd/sandbox/framework"
 	"github.com/previewd/previewd/server/upload"
 )
@@ -51,6 +52,7 @@ var errorKinds = []struct {
 	{upload.ErrInvalid, http.StatusBadRequest, "invalid_request"},
 	{framework.ErrUnknown, http.StatusBadRequest, "invalid_request"},
 	{framework.ErrUndetected, http.StatusUnprocessableEntity, "invalid_request"},
+	{endpoints.ErrNoParser, http.StatusServiceUnavailable, "unavailable"},
 }
 
 // toAPIError classifies err for the client.

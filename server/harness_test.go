@@ -154,7 +154,7 @@ func newEnvOn(t testing.TB, url string, opts ...envOption) *env {
 		SessionTimeout: 30 * time.Minute,
 		StopGrace:      time.Second,
 		WorkdirMB:      64, TmpMB: 32, LogMaxBytes: 4 << 20, NoFile: 4096,
-		StartCPUs:      2, // as on a 2-core machine by default
+		StartCPUs: 2, // as on a 2-core machine by default
 	}
 	scfg := server.Config{
 		JWTSecret: []byte(testSecret), MaxFiles: 50, MaxUploadBytes: 1 << 20,

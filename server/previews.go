@@ -152,28 +152,40 @@ func (s *Server) baseURL(p db.Preview) string {
 // latestPreview loads the most recent preview of the caller's generation named
 // in the path; a generation that never had one is not found.
 func (s *Server) latestPreview(c *gin.Context) (db.Preview, bool) {
+	_, p, ok := s.generationAndPreview(c)
+	return p, ok
+}
+
+// generationAndPreview is latestPreview that also returns the generation.
+func (s *Server) generationAndPreview(c *gin.Context) (db.Generation, db.Preview, bool) {
 	g, ok := s.generation(c)
 	if !ok {
-		return db.Preview{}, false
+		return g, db.Preview{}, false
 	}
 	p, err := s.store.LatestPreview(c.Request.Context(), g.ID)
 	if errors.Is(err, db.ErrNotFound) {
 		s.abort(c, &apiError{status: http.StatusNotFound, code: "not_found", message: "this generation has never had a preview"})
-		return db.Preview{}, false
+		return g, db.Preview{}, false
 	}
 	if err != nil {
 		s.abort(c, err)
-		return db.Preview{}, false
+		return g, db.Preview{}, false
 	}
-	return p, true
+	return g, p, true
 }
 
 // status reports the generation's latest preview, with live resource figures
 // while it runs.
 func (s *Server) status(c *gin.Context) {
-	p, ok := s.latestPreview(c)
+	g, p, ok := s.generationAndPreview(c)
 	if !ok {
 		return
+	}
+	// The static count: cheap once cached, and the same whether or not the
+	// app runs. null only when the source cannot be read.
+	var endpointCount any
+	if eps, err := s.staticEndpoints(c.Request.Context(), g); err == nil {
+		endpointCount = len(eps)
 	}
 	out := gin.H{
 		"preview_id":         p.ID,
@@ -196,7 +208,7 @@ func (s *Server) status(c *gin.Context) {
 		"exit_code":          p.ExitCode,
 		"oom_killed":         p.OOMKilled,
 		"error":              nullable(p.Error),
-		"endpoint_count":     nil,
+		"endpoint_count":     endpointCount,
 		"stopped_at":         p.StoppedAt,
 		"timings_ms":         timingsJSON(p.Timings),
 		"warm":               p.Warm,

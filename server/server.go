@@ -14,6 +14,7 @@ import (
 
 	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/sandbox"
+	"github.com/previewd/previewd/server/web"
 )
 
 // Store is what the server needs from PostgreSQL.
@@ -23,6 +24,7 @@ type Store interface {
 	Generation(ctx context.Context, owner, id string) (db.Generation, error)
 	Generations(ctx context.Context, owner string, after *db.Cursor, limit int) ([]db.Generation, error)
 	GenerationFileInfos(ctx context.Context, id string) ([]db.FileInfo, error)
+	GenerationFiles(ctx context.Context, id string) ([]db.File, error)
 	DeleteGeneration(ctx context.Context, owner, id string) error
 	LatestPreview(ctx context.Context, generationID string) (db.Preview, error)
 	LivePreview(ctx context.Context, generationID string) (db.Preview, error)
@@ -78,6 +80,7 @@ type Server struct {
 	engine   *gin.Engine
 	// sseClients counts open log streams.
 	sseClients prometheus.Gauge
+	endpoints  *endpointCache
 
 	closing context.Context // ends with Close: long-lived streams end
 	close   context.CancelFunc
@@ -96,6 +99,7 @@ func New(cfg Config, store Store, sb Sandbox, reg prometheus.Registerer, gathere
 	}
 	s.proxy = newProxy(s, reg)
 	s.sseClients = newSSEClients(reg)
+	s.endpoints = newEndpointCache()
 	s.engine = s.routes()
 	s.handler = http.HandlerFunc(s.route)
 	return s
@@ -138,6 +142,8 @@ func (s *Server) routes() *gin.Engine {
 	preview.DELETE("", s.stop)
 	preview.GET("/config", s.config)
 	preview.POST("/request", s.request)
+	preview.GET("/endpoints", s.listEndpoints)
 	s.logRoutes(r)
+	web.Register(r) // the Preview tab: / and /ui/…
 	return r
 }

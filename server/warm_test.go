@@ -107,7 +107,7 @@ func TestWarmFallsBackToCold(t *testing.T) {
 	e := newEnv(t, withWarmPool(1))
 	e.waitWarm(1)
 	cases := map[string]map[string]any{
-		"interpreter env": {"env": map[string]string{"PYTHONHASHSEED": "1"}},
+		"interpreter env":                   {"env": map[string]string{"PYTHONHASHSEED": "1"}},
 		"memory below the preloader's need": {"memory_mb": 96},
 	}
 	for name, body := range cases {

@@ -1,0 +1,105 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+)
+
+type endpointRow struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Source string `json:"source"`
+	Params []struct {
+		Name string `json:"name"`
+		In   string `json:"in"`
+		Type string `json:"type"`
+	} `json:"params"`
+}
+
+func (e *env) endpoints(user, gen string) (string, map[string]endpointRow) {
+	e.t.Helper()
+	r := e.call("GET", "/api/v1/generations/"+gen+"/preview/endpoints", user, "", nil)
+	mustStatus(e.t, r, http.StatusOK)
+	var body struct {
+		Framework string        `json:"framework"`
+		Endpoints []endpointRow `json:"endpoints"`
+	}
+	if err := json.Unmarshal(r.raw, &body); err != nil {
+		e.t.Fatal(err)
+	}
+	rows := map[string]endpointRow{}
+	for _, ep := range body.Endpoints {
+		rows[ep.Method+" "+ep.Path] = ep
+	}
+	return body.Framework, rows
+}
+
+// TestEndpointsFromSource lists each sample's routes from its files alone,
+// with no preview running.
+func TestEndpointsFromSource(t *testing.T) {
+	requireInfra(t, false)
+	e := newEnv(t)
+	want := map[string][]string{
+		"fastapi": {"GET /", "GET /api/items/{item_id}"},
+		"flask":   {"GET /", "GET /api/items/{item_id}"},
+		"django":  {"ALL /", "ALL /api/items/{item_id}"}, // function views that check no method
+		"express": {"GET /", "GET /api/items/{id}"},
+	}
+	for fw, routes := range want {
+		gen := e.upload("alice", fw)
+		got, rows := e.endpoints("alice", gen)
+		if got != fw {
+			t.Errorf("%s: framework %q", fw, got)
+		}
+		for _, route := range routes {
+			row, ok := rows[route]
+			if !ok {
+				t.Errorf("%s: no %s in %v", fw, route, rows)
+				continue
+			}
+			if row.Source != "static" || row.File == "" || row.Line < 1 {
+				t.Errorf("%s %s: source %q file %q line %d", fw, route, row.Source, row.File, row.Line)
+			}
+		}
+		// Another user's generation does not exist for bob.
+		r := e.call("GET", "/api/v1/generations/"+gen+"/preview/endpoints", "bob", "", nil)
+		mustStatus(t, r, http.StatusNotFound)
+	}
+}
+
+// TestEndpointsMergeOpenAPI: routers included by a computed module name are
+// invisible to the parser; once the FastAPI app runs, its /openapi.json adds
+// them, marked as such.
+func TestEndpointsMergeOpenAPI(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	r := e.callJSON("POST", "/api/v1/generations", "alice", map[string]any{
+		"name": "loop-include", "files": sampleFiles(t, "../endpoints/fastapi/loop-include"),
+	})
+	mustStatus(t, r, http.StatusCreated)
+	gen := r.body["id"].(string)
+
+	_, before := e.endpoints("alice", gen)
+	if _, ok := before["GET /wishlist"]; ok {
+		t.Fatalf("GET /wishlist found statically; the test needs a route only the running app shows")
+	}
+	mustStatus(t, e.launch("alice", gen, nil), http.StatusCreated)
+	_, after := e.endpoints("alice", gen)
+	row, ok := after["GET /wishlist"]
+	if !ok || row.Source != "openapi" {
+		t.Fatalf("GET /wishlist after launch: %+v (found %v)", row, ok)
+	}
+	for route, st := range before {
+		if a, ok := after[route]; !ok || a.Source != st.Source {
+			t.Errorf("%s lost or changed by the merge: %+v", route, a)
+		}
+	}
+	// The status counts what the files declare.
+	st := e.waitStatus("alice", gen, func(b map[string]any) bool { return b["status"] == "running" })
+	if st["endpoint_count"] != float64(len(before)) {
+		t.Errorf("endpoint_count %v, want %d", st["endpoint_count"], len(before))
+	}
+}

@@ -1,0 +1,50 @@
+// The running app, in an iframe.
+
+import { $, show } from './dom.js';
+
+export class AppFrame {
+  constructor() {
+    this.el = $('app-frame');
+    this.openedWith = ''; // the session token the iframe was opened with
+  }
+
+  // show opens the preview of session in the iframe, unless it is open
+  // already; again reloads it. The address is the preview's proxy_url (a host
+  // of its own) or, with path routing, previewd's /p/<id>/; its first request
+  // carries the session token, which previewd trades for a cookie and drops
+  // from the address.
+  show(session, again = false) {
+    const base = session.proxyURL || `/p/${session.previewId}/`;
+    const url = `${base}?token=${encodeURIComponent(session.token)}`;
+    $('app-address').textContent = new URL(base, location.href).href;
+    $('app-open').href = url;
+    $('app-open').hidden = false;
+    $('app-reload').disabled = false;
+    if (this.openedWith === session.token && !again) return;
+    // A preview on previewd's own origin (path routing) runs sandboxed
+    // without that origin, so that its scripts cannot read this page's
+    // token; on a host of its own it keeps its origin but cannot navigate
+    // this page.
+    const sameOrigin = new URL(url, location.href).origin === location.origin;
+    this.el.setAttribute('sandbox', sameOrigin
+      ? 'allow-scripts allow-forms allow-popups allow-modals allow-downloads'
+      : 'allow-scripts allow-same-origin allow-forms allow-popups allow-modals allow-downloads');
+    show($('app-message'), sameOrigin
+      ? 'This preview shares previewd’s address (path routing), so it runs without cookies or storage of its own. Set PREVIEW_PUBLIC_DOMAIN for a full preview.'
+      : '');
+    this.el.src = url;
+    this.el.hidden = false;
+    this.openedWith = session.token;
+  }
+
+  // unload empties the iframe and says why.
+  unload(message) {
+    this.el.hidden = true;
+    this.el.removeAttribute('src');
+    this.openedWith = '';
+    $('app-address').textContent = '—';
+    $('app-open').hidden = true;
+    $('app-reload').disabled = true;
+    show($('app-message'), message);
+  }
+}
