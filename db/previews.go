@@ -68,6 +68,9 @@ type Preview struct {
 	LogTail      pq.StringArray `db:"log_tail"`
 	Timings      Timings        `db:"timings"`
 	Warm         bool           `db:"warm"` // launched into a warm container
+	RestartMax   int            `db:"restart_max"` // restarts allowed after a crash
+	Restarts     int            `db:"restarts"`
+	OOMKills     int            `db:"oom_kills"` // processes killed for memory while it ran
 }
 
 // Live reports whether the preview is starting or running.
@@ -82,7 +85,7 @@ type Session struct {
 
 const previewColumns = `id, generation_id, owner, runner_id, status, COALESCE(container_id, '') AS container_id,
 	port, image, memory_mb, cpus, pids, created_at, started_at, stopped_at, expires_at, last_active_at,
-	exit_code, oom_killed, error, log_tail, timings, warm`
+	exit_code, oom_killed, error, log_tail, timings, warm, restart_max, restarts, oom_kills`
 
 // InsertPreview records a new starting preview and its first session in one
 // transaction. It fails with ErrConflict when the generation already has a live
@@ -94,11 +97,11 @@ func (s *Store) InsertPreview(ctx context.Context, p *Preview, session Session) 
 	}
 	defer tx.Rollback()
 	const insert = `INSERT INTO previews (id, generation_id, owner, runner_id, status, port, image,
-		memory_mb, cpus, pids, expires_at, warm)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		memory_mb, cpus, pids, expires_at, warm, restart_max)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		RETURNING created_at, last_active_at`
 	err = tx.QueryRowxContext(ctx, insert, p.ID, p.GenerationID, p.Owner, p.RunnerID, p.Status, p.Port,
-		p.Image, p.MemoryMB, p.CPUs, p.Pids, p.ExpiresAt, p.Warm).Scan(&p.CreatedAt, &p.LastActiveAt)
+		p.Image, p.MemoryMB, p.CPUs, p.Pids, p.ExpiresAt, p.Warm, p.RestartMax).Scan(&p.CreatedAt, &p.LastActiveAt)
 	if err != nil {
 		var pqErr *pq.Error
 		if errors.As(err, &pqErr) && pqErr.Code == "23505" {
@@ -180,6 +183,29 @@ func (s *Store) MarkPreviewRunning(ctx context.Context, id string, timings Timin
 		return Preview{}, fmt.Errorf("mark preview %s running: %w", id, notFound(err))
 	}
 	return p, nil
+}
+
+// RecordRestart counts a restart of a running preview's app and returns the
+// new count.
+func (s *Store) RecordRestart(ctx context.Context, id string) (int, error) {
+	return s.increment(ctx, id, "restarts")
+}
+
+// RecordOOMKill counts a process of a running preview killed for memory and
+// returns the new count.
+func (s *Store) RecordOOMKill(ctx context.Context, id string) (int, error) {
+	return s.increment(ctx, id, "oom_kills")
+}
+
+// increment adds one to a counter column of a preview; column is one of
+// this file's constants, never input.
+func (s *Store) increment(ctx context.Context, id, column string) (int, error) {
+	update := `UPDATE previews SET ` + column + ` = ` + column + ` + 1 WHERE id = $1 RETURNING ` + column
+	var n int
+	if err := s.db.GetContext(ctx, &n, update, id); err != nil {
+		return 0, fmt.Errorf("count %s of preview %s: %w", column, id, notFound(err))
+	}
+	return n, nil
 }
 
 // Finish is how a preview ended.

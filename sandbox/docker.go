@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -93,6 +94,26 @@ func (d *Docker) SetCPUs(ctx context.Context, id string, cpus float64) error {
 		return fmt.Errorf("update cpu cap of container %s: %w", id, engineErr(err))
 	}
 	return nil
+}
+
+// OOMEvents calls oom with the id of each previewd container in which the
+// kernel killed a process for memory, until ctx ends or the event stream
+// fails (for instance when the engine restarts).
+func (d *Docker) OOMEvents(ctx context.Context, oom func(containerID string)) error {
+	f := filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)),
+		filters.Arg("event", string(events.ActionOOM)),
+		filters.Arg("label", LabelManaged+"=true"),
+	)
+	msgs, errs := d.c.Events(ctx, events.ListOptions{Filters: f})
+	for {
+		select {
+		case msg := <-msgs:
+			oom(msg.Actor.ID)
+		case err := <-errs:
+			return engineErr(err)
+		}
+	}
 }
 
 // Teardown stops a container (SIGTERM, then SIGKILL after grace) and removes it.

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/previewd/previewd/db"
@@ -44,6 +45,7 @@ type instance struct {
 	stopping    atomic.Bool
 	stats       atomic.Pointer[Stats]
 	lastActive  atomic.Int64 // unix nanoseconds of the last proxied request (or of the start)
+	restarts    atomic.Int64 // times the app was restarted after crashing
 	logs        atomic.Pointer[logPipeline]
 
 	endOnce sync.Once
@@ -157,7 +159,12 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 
 	// healthy: the app answers HTTP through its pooled port; from then on
 	// its own CPU cap applies.
-	if err := m.waitHealthy(startCtx, in); err != nil {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		in.forward.serve()
+	}()
+	if err := m.waitHealthy(startCtx, in, in.exited); err != nil {
 		return fail(err)
 	}
 	if m.boosted(in.rec.CPUs) {
@@ -226,7 +233,7 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.watchExit(in)
+		m.watchExit(in, in.exited)
 	}()
 
 	shim := newShimClient(in.runDir)
@@ -264,14 +271,9 @@ func appEnv(plan framework.Plan, userEnv map[string]string) map[string]string {
 	return env
 }
 
-// waitHealthy starts forwarding the pooled port and polls it until the app
-// answers HTTP with any status, the container exits, or ctx ends.
-func (m *Manager) waitHealthy(ctx context.Context, in *instance) error {
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		in.forward.serve()
-	}()
+// waitHealthy polls the pooled port until the app answers HTTP with any
+// status, the container exits (exited closes), or ctx ends.
+func (m *Manager) waitHealthy(ctx context.Context, in *instance, exited <-chan struct{}) error {
 	url := fmt.Sprintf("http://%s:%d/", m.cfg.Host, in.rec.Port)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 2 * time.Second}
 	defer client.CloseIdleConnections()
@@ -285,7 +287,7 @@ func (m *Manager) waitHealthy(ctx context.Context, in *instance) error {
 			return nil
 		}
 		select {
-		case <-in.exited:
+		case <-exited:
 			return &LaunchError{PreviewID: in.rec.ID, Reason: "the app exited before answering HTTP"}
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -297,23 +299,37 @@ func (m *Manager) waitHealthy(ctx context.Context, in *instance) error {
 	}
 }
 
-// watchExit waits for the container to stop running. During the launch it
-// only signals; afterwards an exit nobody asked for is a crash.
-func (m *Manager) watchExit(in *instance) {
-	respC, errC := m.docker.Wait(in.ctx, in.container())
-	select {
-	case <-respC:
-	case <-errC:
+// watchExit waits for the container to stop running, then closes exited.
+// During the launch it only signals; afterwards an exit nobody asked for is
+// a crash. An engine that cannot be asked is asked again: only the
+// container's end, or its disappearance, counts as an exit.
+func (m *Manager) watchExit(in *instance, exited chan struct{}) {
+	for {
+		respC, errC := m.docker.Wait(in.ctx, in.container())
+		var err error
+		select {
+		case <-respC:
+		case err = <-errC:
+		case <-in.ctx.Done():
+			return
+		}
+		if err == nil || errdefs.IsNotFound(err) {
+			break
+		}
 		if in.ctx.Err() != nil {
 			return
 		}
-	case <-in.ctx.Done():
-		return
+		m.log.Warn("waiting for preview container failed; retrying", "preview_id", in.rec.ID, "err", err)
+		select {
+		case <-time.After(time.Second):
+		case <-in.ctx.Done():
+			return
+		}
 	}
-	close(in.exited)
+	close(exited)
 	<-in.launched
 	if in.running.Load() && !in.stopping.Load() {
-		m.end(in, db.StatusFailed, "the app exited")
+		m.crashed(in)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -174,6 +175,7 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 	in.ctx, in.cancel = context.WithCancel(m.base)
 	in.containerID.Store(containerID)
 	in.lastActive.Store(rec.LastActiveAt.UnixNano())
+	in.restarts.Store(int64(rec.Restarts))
 	in.running.Store(true)
 	in.logs.Store(m.newLogPipeline(rec.ID, lastSeq))
 	in.logs.Load().system("previewd restarted and took the preview over; output printed while it was down is not in this log")
@@ -185,7 +187,7 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 	m.mu.Unlock()
 	m.wg.Add(3)
 	go func() { defer m.wg.Done(); in.forward.serve() }()
-	go func() { defer m.wg.Done(); m.watchExit(in) }()
+	go func() { defer m.wg.Done(); m.watchExit(in, in.exited) }()
 	go func() { defer m.wg.Done(); m.watchStats(in) }()
 	return nil
 }
@@ -199,14 +201,20 @@ func (m *Manager) Touched(previewID string) {
 }
 
 // Run expires previews that reached their maximum uptime or sat idle for
-// IdleTimeout, every SweepEvery removes orphan containers, and keeps the warm
-// pool filled, until ctx ends.
+// IdleTimeout, every SweepEvery removes orphan containers, keeps the warm
+// pool filled and follows the engine's out-of-memory events, until ctx ends.
 func (m *Manager) Run(ctx context.Context) error {
+	var background sync.WaitGroup
+	defer background.Wait()
+	background.Add(1)
+	go func() {
+		defer background.Done()
+		m.watchOOM(ctx)
+	}()
 	if m.pool != nil {
-		filled := make(chan struct{})
-		defer func() { <-filled }()
+		background.Add(1)
 		go func() {
-			defer close(filled)
+			defer background.Done()
 			m.fillPool(ctx)
 		}()
 	}

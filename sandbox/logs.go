@@ -371,3 +371,24 @@ func (p *logPipeline) store(batch []db.LogLine, bytes int64) {
 	}
 	p.fanout(batch)
 }
+
+// reattach follows a container again after it was restarted: once the
+// previous reader has read to the end of the previous run, a new one starts
+// from since.
+func (p *logPipeline) reattach(containerID string, since time.Time) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	done := p.readerDone
+	p.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+	p.mu.Lock()
+	if p.readerDone == done {
+		p.readerDone, p.readerCancel = nil, nil
+	}
+	p.mu.Unlock()
+	p.attach(containerID, since)
+}

@@ -32,6 +32,8 @@ type Records interface {
 	LivePreviews(ctx context.Context, runnerID string) ([]db.Preview, error)
 	SetPreviewContainer(ctx context.Context, id, containerID, image string) error
 	MarkPreviewRunning(ctx context.Context, id string, timings db.Timings) (db.Preview, error)
+	RecordRestart(ctx context.Context, id string) (int, error)
+	RecordOOMKill(ctx context.Context, id string) (int, error)
 	FinishPreview(ctx context.Context, id string, f db.Finish) (bool, error)
 	AppendLogs(ctx context.Context, lines []db.LogLine) error
 	LastLogSeq(ctx context.Context, previewID string) (int64, error)
@@ -201,6 +203,9 @@ type LaunchRequest struct {
 	Env        map[string]string
 	TTL        time.Duration // zero takes MaxUptime
 	Wait       bool
+	// RestartMax is how many times the app is restarted after it crashes
+	// once running, with backoff, before the preview fails as a crash loop.
+	RestartMax int
 }
 
 // Launched is the answer to a launch.
@@ -282,6 +287,9 @@ func (m *Manager) Launch(ctx context.Context, req LaunchRequest) (Launched, erro
 			return existing, err
 		}
 		in, err := m.reserve(req.Generation, caps, ttl, prep)
+		if err == nil {
+			in.rec.RestartMax = req.RestartMax
+		}
 		if err != nil {
 			unlock()
 			return Launched{}, err

@@ -16,6 +16,7 @@ type Metrics struct {
 	logLines   *prometheus.CounterVec
 	warm       *prometheus.GaugeVec
 	warmClaims *prometheus.CounterVec
+	oomKills   prometheus.Counter
 }
 
 // LaunchBuckets resolve launch phases from 50 ms to 60 s.
@@ -57,8 +58,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "preview_warm_claims_total",
 			Help: "Launches that looked for a warm container, by result (hit, miss).",
 		}, []string{"result"}),
+		oomKills: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "preview_oom_kills_total",
+			Help: "Processes of previews the kernel killed for memory (the engine's oom events).",
+		}),
 	}
-	reg.MustRegister(m.launches, m.phases, m.cleanups, m.portsInUse, m.portsTotal, m.logLines, m.warm, m.warmClaims)
+	reg.MustRegister(m.launches, m.phases, m.cleanups, m.portsInUse, m.portsTotal, m.logLines, m.warm, m.warmClaims, m.oomKills)
 	return m
 }
 
@@ -83,6 +88,8 @@ func (m *Metrics) setWarm(p *warmPool) {
 		}
 	}
 }
+
+func (m *Metrics) oomKilled() { m.oomKills.Inc() }
 
 func (m *Metrics) warmClaim(result string) { m.warmClaims.WithLabelValues(result).Inc() }
 

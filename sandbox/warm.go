@@ -470,7 +470,7 @@ func (m *Manager) loadWarm(ctx context.Context, in *instance, plan framework.Pla
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.watchExit(in)
+		m.watchExit(in, in.exited)
 	}()
 	shim := newShimClient(in.runDir)
 	if err := shim.putFiles(ctx, files); err != nil {

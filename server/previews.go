@@ -24,7 +24,16 @@ type launchRequest struct {
 	Env        map[string]string `json:"env"`
 	TTLSeconds *int              `json:"ttl_seconds"`
 	Wait       *bool             `json:"wait"`
+	Restart    *restartPolicy    `json:"restart"`
 }
+
+// restartPolicy is the launch body's "restart": {"max": 3}.
+type restartPolicy struct {
+	Max int `json:"max"`
+}
+
+// maxRestarts bounds a launch's restart policy.
+const maxRestarts = 10
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -67,6 +76,12 @@ func (s *Server) toLaunch(g db.Generation, r launchRequest) (sandbox.LaunchReque
 			return req, unprocessable(fmt.Sprintf("ttl_seconds %d is above the maximum %d", *r.TTLSeconds, int(cfg.MaxUptime.Seconds())))
 		}
 		req.TTL = ttl
+	}
+	if r.Restart != nil {
+		if r.Restart.Max < 0 || r.Restart.Max > maxRestarts {
+			return req, unprocessable(fmt.Sprintf("restart.max must be between 0 and %d", maxRestarts))
+		}
+		req.RestartMax = r.Restart.Max
 	}
 	if len(r.Env) > maxEnvVars {
 		return req, unprocessable(fmt.Sprintf("env may hold at most %d variables", maxEnvVars))
@@ -204,7 +219,9 @@ func (s *Server) status(c *gin.Context) {
 		"cpu_limit":          p.CPUs,
 		"pids":               nil,
 		"pids_limit":         p.Pids,
-		"restarts":           0,
+		"restarts":           p.Restarts,
+		"restart_max":        p.RestartMax,
+		"oom_kills":          p.OOMKills,
 		"exit_code":          p.ExitCode,
 		"oom_killed":         p.OOMKilled,
 		"error":              nullable(p.Error),

@@ -26,3 +26,12 @@ def oom():
         block = bytearray(1 << 20)
         block[::4096] = b"x" * (len(block) // 4096)
         hog.append(block)
+
+
+@app.post("/oom-child")
+def oom_child():
+    """A child process eats memory until the kernel kills it; the app lives on."""
+    import subprocess
+    eat = "hog = []\nwhile True:\n    b = bytearray(1 << 20)\n    b[::4096] = b'x' * 256\n    hog.append(b)\n"
+    done = subprocess.run([sys.executable, "-c", eat])
+    return {"child_exit": done.returncode}
