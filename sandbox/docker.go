@@ -34,6 +34,16 @@ func NewDocker() (*Docker, error) {
 	return &Docker{c: c}, nil
 }
 
+// NewDockerAt connects to the engine at host, a DOCKER_HOST value such as
+// unix:///var/run/docker.sock.
+func NewDockerAt(host string) (*Docker, error) {
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithHost(host), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return &Docker{c: c}, nil
+}
+
 // Close releases the client's connections.
 func (d *Docker) Close() error { return d.c.Close() }
 

@@ -216,12 +216,18 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 		Env:       map[string]string{"PORT": strconv.Itoa(framework.AppPort), "HOST": "0.0.0.0"},
 		WorkdirMB: m.cfg.WorkdirMB, TmpMB: m.cfg.TmpMB, LogMaxBytes: m.cfg.LogMaxBytes, NoFile: m.cfg.NoFile,
 	})
+	if err := m.fault("create"); err != nil {
+		return err
+	}
 	id, err := m.docker.Create(ctx, ContainerName(in.rec.ID), cfg, host)
 	if err != nil {
 		return err
 	}
 	in.containerID.Store(id)
 	if err := m.records.SetPreviewContainer(ctx, in.rec.ID, id, image); err != nil {
+		return err
+	}
+	if err := m.fault("start"); err != nil {
 		return err
 	}
 	if err := m.docker.Start(ctx, id); err != nil {
@@ -274,6 +280,9 @@ func appEnv(plan framework.Plan, userEnv map[string]string) map[string]string {
 // waitHealthy polls the pooled port until the app answers HTTP with any
 // status, the container exits (exited closes), or ctx ends.
 func (m *Manager) waitHealthy(ctx context.Context, in *instance, exited <-chan struct{}) error {
+	if err := m.fault("health"); err != nil {
+		return &LaunchError{PreviewID: in.rec.ID, Reason: err.Error()}
+	}
 	url := fmt.Sprintf("http://%s:%d/", m.cfg.Host, in.rec.Port)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 2 * time.Second}
 	defer client.CloseIdleConnections()
@@ -465,15 +474,24 @@ func (m *Manager) endWith(in *instance, fin db.Finish) {
 }
 
 // watchStats keeps the latest resource sample of a running preview; it ends
-// with the instance.
+// with the instance. A stats stream the engine breaks off is opened again.
 func (m *Manager) watchStats(in *instance) {
-	var prev *container.StatsResponse
-	err := m.docker.Stats(in.ctx, in.container(), func(s container.StatsResponse) {
-		st := statsFrom(s, prev)
-		prev = &s
-		in.stats.Store(&st)
-	})
-	if err != nil && in.ctx.Err() == nil {
-		m.log.Warn("stats of preview ended", "preview_id", in.rec.ID, "err", err)
+	for in.ctx.Err() == nil {
+		var prev *container.StatsResponse
+		err := m.docker.Stats(in.ctx, in.container(), func(s container.StatsResponse) {
+			st := statsFrom(s, prev)
+			prev = &s
+			in.stats.Store(&st)
+		})
+		if in.ctx.Err() != nil || errdefs.IsNotFound(err) {
+			return
+		}
+		if err != nil {
+			m.log.Warn("stats of preview ended; asking again", "preview_id", in.rec.ID, "err", err)
+		}
+		select {
+		case <-time.After(time.Second):
+		case <-in.ctx.Done():
+		}
 	}
 }

@@ -75,6 +75,10 @@ type Config struct {
 	// WarmPool is how many warm containers to keep per runtime image; 0
 	// turns the warm pool off.
 	WarmPool int
+	// Fault, when set, is asked before each container step ("create",
+	// "start", "health") and fails that step with its error. Tests use it to
+	// prove that every failure path cleans up; it is nil in production.
+	Fault func(step string) error
 	// StartCPUs is the CPU cap a preview starts with, until its app first
 	// answers (or, in the warm pool, while it waits); then its own cap
 	// applies. 0, or less than the preview's cap, means no boost.
@@ -182,6 +186,17 @@ func (m *Manager) Close() {
 		in.logs.Load().shutdown()
 	}
 	m.wg.Wait()
+}
+
+// fault returns the injected failure of step, if any.
+func (m *Manager) fault(step string) error {
+	if m.cfg.Fault == nil {
+		return nil
+	}
+	if err := m.cfg.Fault(step); err != nil {
+		return fmt.Errorf("injected fault in %s: %w", step, err)
+	}
+	return nil
 }
 
 // Ping checks that the engine answers.

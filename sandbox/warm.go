@@ -260,11 +260,17 @@ func (m *Manager) startWarmMember(ctx context.Context, wm *warmMember) error {
 	})
 	startCtx, cancel := context.WithTimeout(ctx, m.cfg.StartTimeout)
 	defer cancel()
+	if err := m.fault("create"); err != nil {
+		return err
+	}
 	id, err := m.docker.Create(startCtx, ContainerName(in.rec.ID), cfg, host)
 	if err != nil {
 		return err
 	}
 	in.containerID.Store(id)
+	if err := m.fault("start"); err != nil {
+		return err
+	}
 	if err := m.docker.Start(startCtx, id); err != nil {
 		return err
 	}
