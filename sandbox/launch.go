@@ -233,24 +233,37 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 	if err := m.docker.Start(ctx, id); err != nil {
 		return err
 	}
+	m.follow(in)
+	shim := newShimClient(in.runDir)
+	if err := shim.waitReady(ctx, in.exited); err != nil {
+		return err
+	}
+	if err := putAppFiles(ctx, shim, in, files); err != nil {
+		return err
+	}
+	if err := shim.start(ctx, plan.Command, appEnv(plan, userEnv)); err != nil {
+		return &LaunchError{PreviewID: in.rec.ID, Reason: "could not start the app: " + err.Error()}
+	}
+	return nil
+}
+
+// follow reads a just-started container's output and watches for its exit.
+func (m *Manager) follow(in *instance) {
 	// The engine keeps the output since the start: nothing printed before
 	// this attach is lost.
-	in.logs.Load().attach(id, time.Time{})
+	in.logs.Load().attach(in.container(), time.Time{})
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		m.watchExit(in, in.exited)
 	}()
+}
 
-	shim := newShimClient(in.runDir)
-	if err := shim.waitReady(ctx, in.exited); err != nil {
-		return err
-	}
+// putAppFiles hands the app's files to the shim; when that fails (an app too
+// big for its /app, say) the launch fails with the reason.
+func putAppFiles(ctx context.Context, shim *shimClient, in *instance, files []File) error {
 	if err := shim.putFiles(ctx, files); err != nil {
 		return &LaunchError{PreviewID: in.rec.ID, Reason: "could not copy the app's files into the container: " + err.Error()}
-	}
-	if err := shim.start(ctx, plan.Command, appEnv(plan, userEnv)); err != nil {
-		return &LaunchError{PreviewID: in.rec.ID, Reason: "could not start the app: " + err.Error()}
 	}
 	return nil
 }

@@ -472,15 +472,10 @@ func (m *Manager) loadWarm(ctx context.Context, in *instance, plan framework.Pla
 			return err
 		}
 	}
-	in.logs.Load().attach(id, time.Time{})
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		m.watchExit(in, in.exited)
-	}()
+	m.follow(in)
 	shim := newShimClient(in.runDir)
-	if err := shim.putFiles(ctx, files); err != nil {
-		return &LaunchError{PreviewID: in.rec.ID, Reason: "could not copy the app's files into the container: " + err.Error()}
+	if err := putAppFiles(ctx, shim, in, files); err != nil {
+		return err
 	}
 	dir, argv := plan.Dir, plan.Exec
 	if argv == nil {
