@@ -168,6 +168,7 @@ func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, me
 	if cfg.WarmPool > 0 {
 		m.pool = newWarmPool(cfg.WarmPool)
 	}
+	metrics.setWarm(cfg.Images, m.pool)
 	metrics.portsTotal.Set(float64(ports.Size()))
 	return m, nil
 }

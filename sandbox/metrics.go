@@ -64,6 +64,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.launches, m.phases, m.cleanups, m.portsInUse, m.portsTotal, m.logLines, m.warm, m.warmClaims, m.oomKills)
+	for _, result := range []string{"hit", "miss"} {
+		m.warmClaims.WithLabelValues(result)
+	}
 	return m
 }
 
@@ -75,9 +78,18 @@ func (m *Metrics) observePhase(framework, phase string, warm bool, d time.Durati
 	m.phases.WithLabelValues(framework, phase, path).Observe(d.Seconds())
 }
 
-// setWarm publishes the pool's counts; the pool's lock (Manager.mu) is held.
-func (m *Metrics) setWarm(p *warmPool) {
+// setWarm publishes the pool's counts, zero for the runtime images it has
+// none of (and for every runtime image when the pool is off). The pool's
+// lock (Manager.mu) is held.
+func (m *Metrics) setWarm(runtimeImages map[string]string, p *warmPool) {
 	m.warm.Reset()
+	for _, image := range runtimeImages {
+		m.warm.WithLabelValues(image, "ready")
+		m.warm.WithLabelValues(image, "loading")
+	}
+	if p == nil {
+		return
+	}
 	for image, list := range p.idle {
 		for _, wm := range list {
 			state := "loading"

@@ -241,7 +241,7 @@ func (m *Manager) reserveWarm(t warmTarget) *warmMember {
 	p.idle[t.image] = append(p.idle[t.image], wm)
 	p.byID[id] = wm
 	m.metrics.setPorts(m.ports.InUse())
-	m.metrics.setWarm(m.pool)
+	m.metrics.setWarm(m.cfg.Images, m.pool)
 	return wm
 }
 
@@ -314,7 +314,7 @@ func (m *Manager) watchWarm(ctx context.Context, wm *warmMember, exited chan str
 	if err == nil {
 		m.mu.Lock()
 		wm.ready = true
-		m.metrics.setWarm(m.pool)
+		m.metrics.setWarm(m.cfg.Images, m.pool)
 		m.mu.Unlock()
 		select {
 		case <-exited:
@@ -358,7 +358,7 @@ func (m *Manager) releaseWarmPort(wm *warmMember) {
 	wm.in.forward.listener.Close()
 	m.ports.Release(wm.in.rec.Port)
 	m.metrics.setPorts(m.ports.InUse())
-	m.metrics.setWarm(m.pool)
+	m.metrics.setWarm(m.cfg.Images, m.pool)
 }
 
 func (m *Manager) teardownWarm(wm *warmMember) {
@@ -387,7 +387,7 @@ func (m *Manager) claimWarm(image string, caps Caps) *warmMember {
 		m.pool.take(wm)
 		wm.cancel() // the launch watches it from now on
 		m.metrics.warmClaim("hit")
-		m.metrics.setWarm(m.pool)
+		m.metrics.setWarm(m.cfg.Images, m.pool)
 		m.pool.wake()
 		return wm
 	}
