@@ -69,6 +69,29 @@ func (s *Store) LastLogSeq(ctx context.Context, previewID string) (int64, error)
 	return seq, nil
 }
 
+// OutputEnd is where the stored lines of one output stream of a preview end.
+type OutputEnd struct {
+	Stream string    `db:"stream"`
+	TS     time.Time `db:"ts"`    // of the stream's last stored line
+	Lines  int64     `db:"lines"` // stored lines of the stream with that ts
+}
+
+// OutputEnds returns where the stored stdout and stderr of a preview end, one
+// entry per stream with stored lines: a restarted previewd reads the
+// container's log again from there without storing a line twice.
+func (s *Store) OutputEnds(ctx context.Context, previewID string) ([]OutputEnd, error) {
+	const query = `SELECT o.stream, last.ts,
+			(SELECT count(*) FROM preview_logs c WHERE c.preview_id = $1 AND c.stream = o.stream AND c.ts = last.ts) AS lines
+		FROM unnest(ARRAY['stdout', 'stderr']) AS o(stream)
+		CROSS JOIN LATERAL (SELECT ts FROM preview_logs
+			WHERE preview_id = $1 AND stream = o.stream ORDER BY seq DESC LIMIT 1) last`
+	ends := []OutputEnd{}
+	if err := s.db.SelectContext(ctx, &ends, query, previewID); err != nil {
+		return nil, fmt.Errorf("where the output of preview %s ends: %w", previewID, err)
+	}
+	return ends, nil
+}
+
 // DeleteLogs deletes the lines of a preview up to and including seq through,
 // the oldest ones, to keep its log under its cap. It returns how many it deleted.
 func (s *Store) DeleteLogs(ctx context.Context, previewID string, through int64) (int64, error) {

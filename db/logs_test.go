@@ -78,3 +78,59 @@ func TestLogs(t *testing.T) {
 		t.Fatalf("after deleting the generation: %d lines, %v", len(lines), err)
 	}
 }
+
+// TestOutputEnds: for stdout and stderr apart, the time of the last stored
+// line and how many stored lines of that stream have it; build and system
+// lines do not count, nor other previews, and a stream without lines is
+// absent.
+func TestOutputEnds(t *testing.T) {
+	s := migrated(t)
+	ctx := context.Background()
+	g := newGeneration(t, s, "alice")
+	p := newPreview(g, 4300)
+	if err := s.InsertPreview(ctx, p, session(p)); err != nil {
+		t.Fatal(err)
+	}
+	if ends, err := s.OutputEnds(ctx, p.ID); err != nil || len(ends) != 0 {
+		t.Fatalf("ends of an empty log = %+v, %v", ends, err)
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
+	us := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Microsecond) }
+	lines := []struct {
+		ts     time.Time
+		stream string
+	}{
+		{us(0), db.StreamStdout}, {us(1), db.StreamStdout}, {us(1), db.StreamStderr},
+		{us(2), db.StreamStdout}, {us(2), db.StreamStdout}, {us(2), db.StreamStdout},
+		{us(3), db.StreamSystem}, {us(0), db.StreamStderr}, {us(9), db.StreamBuild},
+	}
+	var batch []db.LogLine
+	for i, l := range lines {
+		batch = append(batch, db.LogLine{PreviewID: p.ID, Seq: int64(i + 1), TS: l.ts, Stream: l.stream, Line: fmt.Sprint(i)})
+	}
+	if err := s.AppendLogs(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	ends, err := s.OutputEnds(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]db.OutputEnd{}
+	for _, e := range ends {
+		got[e.Stream] = e
+	}
+	// stderr's last line is older than another of its lines: the last one
+	// stored counts.
+	want := map[string]db.OutputEnd{
+		db.StreamStdout: {Stream: db.StreamStdout, TS: us(2), Lines: 3},
+		db.StreamStderr: {Stream: db.StreamStderr, TS: us(0), Lines: 1},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ends %+v, want %+v", ends, want)
+	}
+	for stream, w := range want {
+		if g := got[stream]; !g.TS.Equal(w.TS) || g.Lines != w.Lines {
+			t.Errorf("%s ends %+v, want %+v", stream, g, w)
+		}
+	}
+}

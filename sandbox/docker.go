@@ -311,16 +311,41 @@ func lastLines(text string, n int) []string {
 	return lines
 }
 
-// FollowLogs copies a container's output, stdout and stderr kept apart, from
-// its start (or since, when not zero) until the container stops or ctx ends.
+// FollowLogs copies a container's log from since (from its start when since is
+// zero), stdout and stderr kept apart, until the follow stream ends or ctx
+// ends. The stream ends when the container stops, and on Docker 20.10 also
+// at some rotations of the engine's json log while it runs. Each entry of the
+// engine's log comes in one Write, "<time> <text>": the engine's RFC 3339
+// time with nanoseconds, a space, and a line with its newline or a part of a
+// longer line.
 func (d *Docker) FollowLogs(ctx context.Context, id string, since time.Time, stdout, stderr io.Writer) error {
-	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true}
+	return d.copyLogs(ctx, id, since, true, stdout, stderr)
+}
+
+// Logs is FollowLogs without following: it copies what the engine has now.
+func (d *Docker) Logs(ctx context.Context, id string, since time.Time, stdout, stderr io.Writer) error {
+	return d.copyLogs(ctx, id, since, false, stdout, stderr)
+}
+
+// LastLog copies the newest entry of a container's log, as FollowLogs does.
+func (d *Docker) LastLog(ctx context.Context, id string, stdout, stderr io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	return d.copyLogsOpts(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true, Tail: "1"}, stdout, stderr)
+}
+
+func (d *Docker) copyLogs(ctx context.Context, id string, since time.Time, follow bool, stdout, stderr io.Writer) error {
+	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Timestamps: true}
 	if !since.IsZero() {
 		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
 	}
+	return d.copyLogsOpts(ctx, id, opts, stdout, stderr)
+}
+
+func (d *Docker) copyLogsOpts(ctx context.Context, id string, opts container.LogsOptions, stdout, stderr io.Writer) error {
 	rc, err := d.c.ContainerLogs(ctx, id, opts)
 	if err != nil {
-		return fmt.Errorf("follow logs of container %s: %w", id, engineErr(err))
+		return fmt.Errorf("logs of container %s: %w", id, engineErr(err))
 	}
 	defer rc.Close()
 	stop := context.AfterFunc(ctx, func() { rc.Close() })
@@ -342,21 +367,4 @@ func (d *Docker) Stop(ctx context.Context, id string, grace time.Duration) error
 		return fmt.Errorf("stop container %s: %w", id, engineErr(err))
 	}
 	return nil
-}
-
-// Output returns the last n log entries of a container, stdout and stderr
-// apart, exactly as stored (a last line without newline stays so).
-func (d *Docker) Output(ctx context.Context, id string, n int) (stdout, stderr []byte, err error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	rc, err := d.c.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(n)})
-	if err != nil {
-		return nil, nil, fmt.Errorf("logs of container %s: %w", id, engineErr(err))
-	}
-	defer rc.Close()
-	var out, errOut bytes.Buffer
-	if _, err := stdcopy.StdCopy(&out, &errOut, rc); err != nil {
-		return nil, nil, fmt.Errorf("read logs of container %s: %w", id, err)
-	}
-	return out.Bytes(), errOut.Bytes(), nil
 }

@@ -178,8 +178,7 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 	in.restarts.Store(int64(rec.Restarts))
 	in.running.Store(true)
 	in.logs.Store(m.newLogPipeline(rec.ID, lastSeq))
-	in.logs.Load().system("previewd restarted and took the preview over; output printed while it was down is not in this log")
-	in.logs.Load().attach(containerID, time.Now())
+	in.logs.Load().takeOver(containerID)
 	close(in.launched)
 	m.mu.Lock()
 	m.live[rec.ID] = in

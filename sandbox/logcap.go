@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/previewd/previewd/db"
@@ -88,4 +89,32 @@ func (w *logWindow) push(s db.LogSegment, maxLines, maxBytes int64) {
 		return
 	}
 	w.segs = append(w.segs, s)
+}
+
+func lineCost(line string) int64 { return min(int64(len(line))+logLineOverhead, logIngestBytes) }
+
+// byteBudget is a counting semaphore of bytes.
+type byteBudget struct {
+	mu   sync.Mutex
+	cond sync.Cond
+	free int64
+}
+
+func (b *byteBudget) take(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.free < n {
+		b.cond.Wait()
+	}
+	b.free -= n
+}
+
+func (b *byteBudget) give(n int64) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.free += n
+	b.mu.Unlock()
+	b.cond.Broadcast()
 }

@@ -1,12 +1,14 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/containerd/errdefs"
 
 	"github.com/previewd/previewd/db"
 )
@@ -42,6 +44,16 @@ const (
 	// logReaderGrace is how long teardown waits for the container's output to
 	// be read to its end.
 	logReaderGrace = 5 * time.Second
+	// outputReorder is how far back a new read of a container's log starts
+	// before the latest entry delivered: the engine stamps an entry before it
+	// takes the log's lock to write it, so an entry of the other stream may
+	// follow one up to about that much younger.
+	outputReorder = 10 * time.Millisecond
+	// followCheck is how long a follow stream may deliver nothing before
+	// the reader checks that it has not stalled; the checks then space out
+	// to followCheckMax while nothing comes.
+	followCheck    = time.Second
+	followCheckMax = 8 * time.Second
 )
 
 // logPipeline numbers, stores and fans out the log lines of one preview. One
@@ -77,6 +89,8 @@ type logPipeline struct {
 	reported int64 // dropped, as last told in a system line
 	told     time.Time
 
+	out output // owned by the reader goroutine; one runs at a time
+
 	mu           sync.Mutex
 	subs         map[*LogSubscription]struct{}
 	ended        bool
@@ -106,6 +120,8 @@ func (m *Manager) newLogPipeline(previewID string, last int64) *logPipeline {
 		subs:       map[*LogSubscription]struct{}{},
 	}
 	p.budget.cond.L = &p.budget.mu
+	p.out.stdout.split.emit = func(l string, ts time.Time) { p.addAt(db.StreamStdout, l, ts) }
+	p.out.stderr.split.emit = func(l string, ts time.Time) { p.addAt(db.StreamStderr, l, ts) }
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -116,7 +132,10 @@ func (m *Manager) newLogPipeline(previewID string, last int64) *logPipeline {
 
 // add queues one line, waiting while the lines queued hold logIngestBytes.
 // Lines added after close are dropped: the preview has ended.
-func (p *logPipeline) add(stream, line string) {
+func (p *logPipeline) add(stream, line string) { p.addAt(stream, line, time.Now()) }
+
+// addAt is add for a line printed at ts.
+func (p *logPipeline) addAt(stream, line string, ts time.Time) {
 	if p == nil {
 		return
 	}
@@ -126,35 +145,7 @@ func (p *logPipeline) add(stream, line string) {
 		return
 	}
 	p.budget.take(lineCost(line))
-	p.in <- db.LogLine{PreviewID: p.previewID, TS: time.Now().UTC().Truncate(time.Microsecond), Stream: stream, Line: line}
-}
-
-func lineCost(line string) int64 { return min(int64(len(line))+logLineOverhead, logIngestBytes) }
-
-// byteBudget is a counting semaphore of bytes.
-type byteBudget struct {
-	mu   sync.Mutex
-	cond sync.Cond
-	free int64
-}
-
-func (b *byteBudget) take(n int64) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for b.free < n {
-		b.cond.Wait()
-	}
-	b.free -= n
-}
-
-func (b *byteBudget) give(n int64) {
-	if n == 0 {
-		return
-	}
-	b.mu.Lock()
-	b.free += n
-	b.mu.Unlock()
-	b.cond.Broadcast()
+	p.in <- db.LogLine{PreviewID: p.previewID, TS: ts.UTC().Truncate(time.Microsecond), Stream: stream, Line: line}
 }
 
 // system adds a runner event.
@@ -169,6 +160,32 @@ func (p *logPipeline) build(line string) { p.add(db.StreamBuild, cleanLine([]byt
 // start when since is zero) into the pipeline. The reader ends when the
 // container stops, when stopReader gives up waiting, or when the manager closes.
 func (p *logPipeline) attach(containerID string, since time.Time) {
+	p.startReader(func(ctx context.Context) error {
+		return p.readOutput(ctx, containerID, since)
+	})
+}
+
+// takeOver follows a running container that a previous previewd followed,
+// from where the stored output ends: what the app printed while no previewd
+// read it is stored, once, after a system line that says previewd took the
+// preview over and, when the engine no longer keeps all of it, that some may
+// be missing.
+func (p *logPipeline) takeOver(containerID string) {
+	p.startReader(func(ctx context.Context) error {
+		since, err := p.resumeStored(ctx, containerID)
+		if err != nil {
+			p.log.Warn("find where the stored output ends; what the app printed while previewd was down is not read",
+				"preview_id", p.previewID, "err", err)
+			p.system("previewd restarted and took the preview over; output printed while it was down is not in this log")
+			since = time.Now()
+		}
+		return p.readOutput(ctx, containerID, since)
+	})
+}
+
+// startReader runs read in the pipeline's one reader goroutine, unless one
+// runs or stopReader was called.
+func (p *logPipeline) startReader(read func(ctx context.Context) error) {
 	if p == nil {
 		return
 	}
@@ -185,14 +202,12 @@ func (p *logPipeline) attach(containerID string, since time.Time) {
 		defer p.wg.Done()
 		defer close(done)
 		defer cancel()
-		stdout := &lineSplitter{emit: func(l string) { p.add(db.StreamStdout, l) }}
-		stderr := &lineSplitter{emit: func(l string) { p.add(db.StreamStderr, l) }}
-		err := p.docker.FollowLogs(ctx, containerID, since, stdout, stderr)
-		if err == nil && ctx.Err() == nil {
-			err = p.recoverPartial(ctx, containerID, stdout, stderr)
+		err := read(ctx)
+		if p.base.Err() == nil {
+			// At a shutdown a line without its newline yet is left for the
+			// next previewd, which reads it whole.
+			p.out.flush()
 		}
-		stdout.Flush()
-		stderr.Flush()
 		if err != nil && ctx.Err() == nil {
 			p.log.Warn("reading preview output failed", "preview_id", p.previewID, "err", err)
 			p.system("previewd could not read the rest of the app's output")
@@ -200,28 +215,92 @@ func (p *logPipeline) attach(containerID string, since time.Time) {
 	}()
 }
 
-// recoverPartial adds a last line without newline that the follow stream
-// missed: the engine writes it when the container stops, and its follow
-// stream may end before sending it. A stream whose splitter holds a partial
-// line did receive it; for the others, the stored log's last entry tells.
-func (p *logPipeline) recoverPartial(ctx context.Context, containerID string, stdout, stderr *lineSplitter) error {
-	if stdout.pending() && stderr.pending() {
-		return nil
-	}
-	out, errOut, err := p.docker.Output(ctx, containerID, 200)
-	if err != nil {
-		return err
-	}
-	for _, s := range []struct {
-		split *lineSplitter
-		tail  []byte
-	}{{stdout, out}, {stderr, errOut}} {
-		if s.split.pending() || len(s.tail) == 0 || s.tail[len(s.tail)-1] == '\n' {
+// readOutput reads the container's output into the pipeline, from since,
+// until the container stops or ctx ends. When the engine ends the follow
+// stream while the container runs (Docker 20.10 may at a rotation of its
+// log), or the stream fails, it follows again from the latest entry
+// delivered. Once the container has stopped it reads once more, without
+// following, what the stream missed at its end: the engine writes a last
+// line without newline as the container stops, and the stream may end before
+// sending it. The output streams drop what is read twice.
+func (p *logPipeline) readOutput(ctx context.Context, containerID string, since time.Time) error {
+	var wait time.Duration
+	for {
+		p.out.newRead()
+		before := p.out.passed()
+		err := p.followWatched(ctx, containerID, since)
+		if ctx.Err() != nil {
+			return nil
+		}
+		since = p.out.resume(since)
+		st, stErr := p.docker.State(ctx, containerID)
+		switch {
+		case errdefs.IsNotFound(stErr):
+			return nil
+		case stErr != nil && !errors.Is(stErr, ErrEngineUnavailable):
+			return errors.Join(err, stErr)
+		case stErr == nil && !st.Running:
+			p.out.newRead()
+			err := p.docker.Logs(ctx, containerID, since, &p.out.stdout, &p.out.stderr)
+			if errdefs.IsNotFound(err) {
+				return nil // removed meanwhile
+			}
+			return err
+		}
+		// Running, or the engine is out of reach for now: follow again, at
+		// once after a stream that delivered, else after a growing pause so
+		// that an engine that ends streams at once does not make this spin.
+		if err = errors.Join(err, stErr); err == nil && p.out.passed() > before {
+			wait = 0
 			continue
 		}
-		s.split.Write(s.tail[bytes.LastIndexByte(s.tail, '\n')+1:])
+		if err != nil && wait == 0 {
+			p.log.Warn("following preview output failed; following it again", "preview_id", p.previewID, "err", err)
+		}
+		wait = min(max(2*wait, 50*time.Millisecond), 2*time.Second)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil
+		}
 	}
-	return nil
+}
+
+// resumeStored sets the output streams to pass over the lines stored before
+// previewd restarted, adds the system line that says previewd took the
+// preview over, and returns where to read the engine's log from.
+func (p *logPipeline) resumeStored(ctx context.Context, containerID string) (time.Time, error) {
+	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ends, err := p.records.OutputEnds(qctx, p.previewID)
+	cancel()
+	if err != nil {
+		return time.Time{}, err
+	}
+	var last time.Time
+	for _, end := range ends {
+		if s := p.out.stream(end.Stream); s != nil {
+			s.skipStored(end)
+			if end.TS.After(last) {
+				last = end.TS
+			}
+		}
+	}
+	if last.IsZero() {
+		// No output stored: all the engine keeps is new.
+		p.system("previewd restarted and took the preview over")
+		return time.Time{}, nil
+	}
+	oldest, err := p.oldestOutput(ctx, containerID)
+	switch {
+	case err != nil:
+		p.log.Warn("find the oldest output the engine keeps", "preview_id", p.previewID, "err", err)
+		p.system("previewd restarted and took the preview over")
+	case oldest.Truncate(time.Microsecond).After(last):
+		p.system("previewd restarted and took the preview over; some output printed while it was down may be missing: the engine no longer kept it")
+	default:
+		p.system("previewd restarted and took the preview over")
+	}
+	return last.Add(-outputReorder), nil
 }
 
 // stopReader waits up to grace for the container's output to be read to its

@@ -39,7 +39,7 @@ func TestLineSplitter(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			s := &lineSplitter{emit: func(l string) { got = append(got, l) }}
+			s := &lineSplitter{emit: func(l string, _ time.Time) { got = append(got, l) }}
 			for _, w := range tc.writes {
 				if n, err := s.Write([]byte(w)); n != len(w) || err != nil {
 					t.Fatalf("Write = %d, %v", n, err)
@@ -55,6 +55,131 @@ func TestLineSplitter(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOutputDedupe: entries the engine sends again (a new read from since, a
+// range repeated within one read, the stored lines replayed after a restart
+// of previewd) are dropped by their time and their position among the
+// entries with that time, and none is dropped twice over; lines keep the
+// time of their first entry.
+func TestOutputDedupe(t *testing.T) {
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	at := func(us, ns int64) time.Time { return base.Add(time.Duration(us)*time.Microsecond + time.Duration(ns)) }
+	type entry struct {
+		us, ns int64 // the entry's time: base + us µs + ns ns
+		text   string
+	}
+	e := func(us int64, text string) entry { return entry{us, 0, text} }
+	cases := []struct {
+		name  string
+		skip  *db.OutputEnd // lines stored before a restart
+		reads [][]entry     // each read of the log, from its since
+		want  []string      // lines, "text@µs"
+	}{
+		{name: "overlapping re-read",
+			reads: [][]entry{{e(1, "a\n"), e(2, "b\n"), e(3, "c\n")}, {e(2, "b\n"), e(3, "c\n"), e(4, "d\n")}},
+			want:  []string{"a@1", "b@2", "c@3", "d@4"}},
+		{name: "range repeated within a read",
+			reads: [][]entry{{e(1, "a\n"), e(2, "b\n"), e(3, "c\n"), e(2, "b\n"), e(3, "c\n"), e(4, "d\n")}},
+			want:  []string{"a@1", "b@2", "c@3", "d@4"}},
+		{name: "equal times, by position",
+			reads: [][]entry{{e(1, "a\n"), e(1, "b\n")}, {e(1, "a\n"), e(1, "b\n"), e(1, "c\n"), e(2, "d\n")}},
+			want:  []string{"a@1", "b@1", "c@1", "d@2"}},
+		{name: "entry sent twice in a row",
+			reads: [][]entry{{e(1, "a\n"), e(2, "b\n"), e(2, "b\n"), e(3, "c\n")}, {e(2, "b\n"), e(2, "b\n"), e(3, "c\n"), e(4, "d\n")}},
+			want:  []string{"a@1", "b@2", "c@3", "d@4"}},
+		{name: "equal parts of a line",
+			reads: [][]entry{{e(1, "LL"), e(1, "LL")}, {e(1, "LL"), e(1, "LL"), e(1, "LL"), e(1, "L\n")}, {e(1, "LL"), e(1, "LL"), e(1, "LL"), e(1, "L\n"), e(2, "x\n")}},
+			want:  []string{"LLLLLLL@1", "x@2"}},
+		{name: "line in parts across a re-read",
+			reads: [][]entry{{e(1, "aaa")}, {e(1, "aaa"), e(1, "bbb\n"), e(2, "c\n")}},
+			want:  []string{"aaabbb@1", "c@2"}},
+		{name: "nothing new",
+			reads: [][]entry{{e(1, "a\n")}, {e(1, "a\n")}, {}},
+			want:  []string{"a@1"}},
+		{name: "last line without newline",
+			reads: [][]entry{{e(1, "x\n"), e(2, "tail")}, {e(2, "tail")}},
+			want:  []string{"x@1", "tail@2"}},
+		{name: "restart: stored lines and others in their microsecond",
+			skip:  &db.OutputEnd{Stream: db.StreamStdout, TS: at(5, 0), Lines: 2},
+			reads: [][]entry{{e(3, "old\n"), {5, 100, "s1\n"}, {5, 200, "s2\n"}, {5, 300, "new\n"}, e(6, "n2\n")}},
+			want:  []string{"new@5", "n2@6"}},
+		{name: "restart: a stored line in parts",
+			skip:  &db.OutputEnd{Stream: db.StreamStdout, TS: at(5, 0), Lines: 1},
+			reads: [][]entry{{{5, 7, "AAAA"}, {5, 7, "BB\n"}, e(6, "next\n")}},
+			want:  []string{"next@6"}},
+		{name: "restart: re-read while passing over stored lines",
+			skip:  &db.OutputEnd{Stream: db.StreamStdout, TS: at(5, 0), Lines: 2},
+			reads: [][]entry{{{5, 1, "s1\n"}}, {{5, 1, "s1\n"}, {5, 2, "s2\n"}, {5, 3, "new\n"}}},
+			want:  []string{"new@5"}},
+		{name: "restart: the stored lines are no longer in the engine",
+			skip:  &db.OutputEnd{Stream: db.StreamStdout, TS: at(5, 0), Lines: 1},
+			reads: [][]entry{{e(7, "later\n"), e(8, "more\n")}},
+			want:  []string{"later@7", "more@8"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			var o output
+			o.stdout.split.emit = func(l string, ts time.Time) {
+				got = append(got, fmt.Sprintf("%s@%d", l, ts.Sub(base)/time.Microsecond))
+			}
+			if tc.skip != nil {
+				o.stdout.skipStored(*tc.skip)
+			}
+			for _, read := range tc.reads {
+				o.newRead()
+				for _, en := range read {
+					b := []byte(at(en.us, en.ns).Format("2006-01-02T15:04:05.000000000Z07:00") + " " + en.text)
+					if n, err := o.stdout.Write(b); n != len(b) || err != nil {
+						t.Fatalf("Write = %d, %v", n, err)
+					}
+				}
+			}
+			o.flush()
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("lines %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestOutputStreamsApart: each stream has its own cursor (an entry of one
+// stream may be older than the other's latest), and a new read starts
+// outputReorder before the latest entry delivered, never before the first
+// read's since.
+func TestOutputStreamsApart(t *testing.T) {
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var got []string
+	var o output
+	o.stdout.split.emit = func(l string, _ time.Time) { got = append(got, "out:"+l) }
+	o.stderr.split.emit = func(l string, _ time.Time) { got = append(got, "err:"+l) }
+	write := func(w io.Writer, ms int, text string) {
+		w.Write([]byte(base.Add(time.Duration(ms)*time.Millisecond).Format(time.RFC3339Nano) + " " + text + "\n"))
+	}
+	since := base.Add(-time.Hour)
+	if r := o.resume(since); !r.Equal(since) {
+		t.Errorf("resume before any entry = %v, want since", r)
+	}
+	o.newRead()
+	write(&o.stdout, 100, "a")
+	write(&o.stderr, 99, "late but new")
+	write(&o.stdout, 100, "b")
+	if r, want := o.resume(since), base.Add(100*time.Millisecond-outputReorder); !r.Equal(want) {
+		t.Errorf("resume = %v, want %v", r, want)
+	}
+	if r := o.resume(base.Add(95 * time.Millisecond)); !r.Equal(base.Add(95 * time.Millisecond)) {
+		t.Errorf("resume went back before since: %v", r)
+	}
+	o.newRead()
+	write(&o.stderr, 99, "late but new")
+	write(&o.stdout, 100, "a")
+	write(&o.stdout, 100, "b")
+	write(&o.stdout, 101, "c")
+	want := []string{"out:a", "err:late but new", "out:b", "out:c"}
+	if !slices.Equal(got, want) {
+		t.Errorf("lines %q, want %q", got, want)
 	}
 }
 
@@ -346,5 +471,26 @@ func TestLogPipelineBackPressure(t *testing.T) {
 	wg.Wait()
 	if lines, _ := recs.usage(); lines != n {
 		t.Errorf("stored %d lines, want %d", lines, n)
+	}
+}
+
+// BenchmarkOutputEntry measures what reading one entry of the engine's log
+// costs previewd: its time parsed, the cursor checked, the line split off.
+func BenchmarkOutputEntry(b *testing.B) {
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	entries := make([][]byte, 1000)
+	for i := range entries {
+		entries[i] = []byte(base.Add(time.Duration(i)*time.Microsecond).Format("2006-01-02T15:04:05.000000000Z07:00") +
+			fmt.Sprintf(" flood n=%d %s\n", i, strings.Repeat("x", 180)))
+	}
+	var s outputStream
+	s.split.emit = func(string, time.Time) {}
+	b.ReportAllocs()
+	for i := range b.N {
+		if i%len(entries) == 0 {
+			s.newRead() // read the same entries again: all but new ones are dropped
+			s.at, s.done = time.Time{}, 0
+		}
+		s.Write(entries[i%len(entries)])
 	}
 }

@@ -39,6 +39,7 @@ type Records interface {
 	LastLogSeq(ctx context.Context, previewID string) (int64, error)
 	DeleteLogs(ctx context.Context, previewID string, through int64) (int64, error)
 	LogSegments(ctx context.Context, previewID string, width int64) ([]db.LogSegment, error)
+	OutputEnds(ctx context.Context, previewID string) ([]db.OutputEnd, error)
 }
 
 var _ Records = (*db.Store)(nil)

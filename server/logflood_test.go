@@ -19,10 +19,12 @@ import (
 
 // TestLogFlood: an app prints long numbered lines as fast as it can for 20 s
 // under small caps. The stored log stays under its caps of lines and bytes
-// and keeps the newest lines, system lines say how many were dropped,
-// previewd's heap stays bounded, and another preview's stream keeps
-// delivering its lines promptly. It prints what it measured, including the
-// lines the engine lost when its json log rotated under a reader behind it.
+// and keeps the newest lines, in order (the engine's follow stream repeats
+// lines around rotations; none may be stored twice), system lines say how
+// many were dropped, previewd's heap stays bounded, and another preview's
+// stream keeps delivering its lines promptly. It prints what it measured,
+// including the lines the engine lost when its json log rotated under a
+// reader behind it.
 func TestLogFlood(t *testing.T) {
 	requireInfra(t, true)
 	const maxLines, maxBytes = 20_000, 2 << 20
@@ -239,6 +241,9 @@ func TestLogFlood(t *testing.T) {
 		}
 	}
 
+	if backwards > 0 {
+		t.Errorf("the stored window steps back %d times (lines stored twice): %v", backwards, jumps)
+	}
 	if heap := peakHeap.Load(); heap > baseHeap+heapBound {
 		t.Errorf("previewd's heap reached %.1f MiB, %.1f MiB over the %.1f MiB before the flood; bound %.0f MiB",
 			mib(heap), mib(heap-baseHeap), mib(baseHeap), mib(heapBound))
@@ -257,7 +262,7 @@ func TestLogFlood(t *testing.T) {
 		st.Printed-got, 100*float64(st.Printed-got)/float64(max(st.Printed, 1)))
 	t.Logf("stored: peak %d lines / %.2f MiB, at the end %d lines / %.2f MiB (caps %d / %.0f MiB); %d lines dropped, %d drop notices streamed",
 		peakLines.Load(), mib(uint64(peakBytes.Load())), len(lines), mib(uint64(bytes)), maxLines, mib(maxBytes), dropped, periodic)
-	t.Logf("stored window n=%d..%d: %d holes with %d lines missing, %d steps back (lines the engine sent twice): %v",
+	t.Logf("stored window n=%d..%d: %d holes with %d lines missing, %d steps back (lines stored twice): %v",
 		nums[0], nums[len(nums)-1], holes, holeLines, backwards, jumps)
 	t.Logf("heap: %.1f MiB before, peak %.1f MiB (+%.1f MiB; bound +%.0f MiB)",
 		mib(baseHeap), mib(peakHeap.Load()), mib(peakHeap.Load()-baseHeap), mib(heapBound))
