@@ -67,7 +67,7 @@ type Preview struct {
 	Error        string         `db:"error"`
 	LogTail      pq.StringArray `db:"log_tail"`
 	Timings      Timings        `db:"timings"`
-	Warm         bool           `db:"warm"` // launched into a warm container
+	Warm         bool           `db:"warm"`        // launched into a warm container
 	RestartMax   int            `db:"restart_max"` // restarts allowed after a crash
 	Restarts     int            `db:"restarts"`
 	OOMKills     int            `db:"oom_kills"` // processes killed for memory while it ran
@@ -188,24 +188,22 @@ func (s *Store) MarkPreviewRunning(ctx context.Context, id string, timings Timin
 // RecordRestart counts a restart of a running preview's app and returns the
 // new count.
 func (s *Store) RecordRestart(ctx context.Context, id string) (int, error) {
-	return s.increment(ctx, id, "restarts")
-}
-
-// RecordOOMKill counts a process of a running preview killed for memory and
-// returns the new count.
-func (s *Store) RecordOOMKill(ctx context.Context, id string) (int, error) {
-	return s.increment(ctx, id, "oom_kills")
-}
-
-// increment adds one to a counter column of a preview; column is one of
-// this file's constants, never input.
-func (s *Store) increment(ctx context.Context, id, column string) (int, error) {
-	update := `UPDATE previews SET ` + column + ` = ` + column + ` + 1 WHERE id = $1 RETURNING ` + column
+	const update = `UPDATE previews SET restarts = restarts + 1 WHERE id = $1 RETURNING restarts`
 	var n int
 	if err := s.db.GetContext(ctx, &n, update, id); err != nil {
-		return 0, fmt.Errorf("count %s of preview %s: %w", column, id, notFound(err))
+		return 0, fmt.Errorf("count restart of preview %s: %w", id, notFound(err))
 	}
 	return n, nil
+}
+
+// SetOOMKills records how many processes of a running preview were killed
+// for memory; the count never goes down.
+func (s *Store) SetOOMKills(ctx context.Context, id string, n int) error {
+	const update = `UPDATE previews SET oom_kills = GREATEST(oom_kills, $2) WHERE id = $1`
+	if _, err := s.db.ExecContext(ctx, update, id, n); err != nil {
+		return fmt.Errorf("count out-of-memory kills of preview %s: %w", id, err)
+	}
+	return nil
 }
 
 // Finish is how a preview ended.

@@ -149,6 +149,7 @@ type ExitState struct {
 	ExitCode  int
 	OOMKilled bool
 	Error     string
+	Pid       int // of the container's first process, on the host; 0 when not running
 }
 
 // State inspects a container's run state.
@@ -167,6 +168,7 @@ func (d *Docker) State(ctx context.Context, id string) (ExitState, error) {
 		ExitCode:  info.State.ExitCode,
 		OOMKilled: info.State.OOMKilled,
 		Error:     info.State.Error,
+		Pid:       info.State.Pid,
 	}, nil
 }
 

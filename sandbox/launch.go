@@ -46,6 +46,9 @@ type instance struct {
 	stats       atomic.Pointer[Stats]
 	lastActive  atomic.Int64 // unix nanoseconds of the last proxied request (or of the start)
 	restarts    atomic.Int64 // times the app was restarted after crashing
+	oomKills    atomic.Int64 // processes killed for memory while it ran
+	oomBase     atomic.Int64 // oomKills when the container's current run began
+	lastOOM     atomic.Int64 // unix nanoseconds of the last oom event
 	logs        atomic.Pointer[logPipeline]
 
 	endOnce sync.Once
@@ -124,8 +127,11 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		prep = &prepared{files: files, plan: plan, appFiles: appFiles}
 	}
 	plan := prep.plan
-	if err := makeRunDir(in.runDir); err != nil {
-		return fail(err)
+	if !in.rec.Warm {
+		if err := makeRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
+			return fail(err)
+		}
+		m.guard(in)
 	}
 	t = mark("prepare", t)
 
@@ -193,14 +199,14 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	return p, nil
 }
 
-func makeRunDir(dir string) error {
+func makeRunDir(dir string, uid int) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create run directory: %w", err)
 	}
-	// The shim runs as the sandbox user and creates its sockets here. When
+	// The shim runs as the preview's uid and creates its sockets here. When
 	// previewd is not root it cannot chown, and the directory is opened up
 	// instead; its parent still keeps other host users out.
-	if err := os.Chown(dir, sandboxUID, sandboxGID); err != nil {
+	if err := os.Chown(dir, uid, uid); err != nil {
 		if err := os.Chmod(dir, 0o777); err != nil {
 			return fmt.Errorf("open run directory: %w", err)
 		}
@@ -213,7 +219,7 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 		PreviewID: in.rec.ID, GenerationID: in.rec.GenerationID, Owner: in.rec.Owner, RunnerID: m.cfg.RunnerID,
 		Port: in.rec.Port, Image: image, RunDir: in.runDir,
 		Caps:      Caps{MemoryMB: in.rec.MemoryMB, CPUs: m.startCPUs(in.rec.CPUs), Pids: in.rec.Pids},
-		Env:       map[string]string{"PORT": strconv.Itoa(framework.AppPort), "HOST": "0.0.0.0"},
+		Env:       m.containerEnv(),
 		WorkdirMB: m.cfg.WorkdirMB, TmpMB: m.cfg.TmpMB, LogMaxBytes: m.cfg.LogMaxBytes, NoFile: m.cfg.NoFile,
 	})
 	if err := m.fault("create"); err != nil {
@@ -273,6 +279,16 @@ func (m *Manager) startCPUs(cpus float64) float64 { return max(cpus, m.cfg.Start
 
 // boosted reports whether a preview with cap cpus starts with more.
 func (m *Manager) boosted(cpus float64) bool { return m.startCPUs(cpus) != cpus }
+
+// containerEnv is the environment every preview container starts with: where
+// the app listens, and the shim's output pace.
+func (m *Manager) containerEnv() map[string]string {
+	env := map[string]string{"PORT": strconv.Itoa(framework.AppPort), "HOST": "0.0.0.0"}
+	if m.cfg.OutputLinesPerSec > 0 {
+		env["PREVIEW_OUTPUT_LINES"] = strconv.Itoa(m.cfg.OutputLinesPerSec)
+	}
+	return env
+}
 
 // appEnv is the environment the app gets on top of the image's: the plan's,
 // the user's, and where to listen.

@@ -176,10 +176,16 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 	in.containerID.Store(containerID)
 	in.lastActive.Store(rec.LastActiveAt.UnixNano())
 	in.restarts.Store(int64(rec.Restarts))
+	in.oomKills.Store(int64(rec.OOMKills))
+	// oomBase stays 0: the kernel's count for this run of the container
+	// already holds the kills recorded so far. (If the app had been
+	// restarted, earlier runs' kills are not in it, and new kills are
+	// recorded only once this run's count passes the recorded total.)
 	in.running.Store(true)
 	in.logs.Store(m.newLogPipeline(rec.ID, lastSeq))
 	in.logs.Load().takeOver(containerID)
 	close(in.launched)
+	m.guard(in)
 	m.mu.Lock()
 	m.live[rec.ID] = in
 	m.metrics.setPorts(m.ports.InUse())

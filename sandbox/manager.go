@@ -33,7 +33,7 @@ type Records interface {
 	SetPreviewContainer(ctx context.Context, id, containerID, image string) error
 	MarkPreviewRunning(ctx context.Context, id string, timings db.Timings) (db.Preview, error)
 	RecordRestart(ctx context.Context, id string) (int, error)
-	RecordOOMKill(ctx context.Context, id string) (int, error)
+	SetOOMKills(ctx context.Context, id string, n int) error
 	FinishPreview(ctx context.Context, id string, f db.Finish) (bool, error)
 	AppendLogs(ctx context.Context, lines []db.LogLine) error
 	LastLogSeq(ctx context.Context, previewID string) (int64, error)
@@ -76,6 +76,10 @@ type Config struct {
 	// WarmPool is how many warm containers to keep per runtime image; 0
 	// turns the warm pool off.
 	WarmPool int
+	// OutputLinesPerSec paces each preview's output (stdout and stderr
+	// together) in its container: an app printing faster is slowed down.
+	// 0 leaves it unpaced.
+	OutputLinesPerSec int
 	// Fault, when set, is asked before each container step ("create",
 	// "start", "health") and fails that step with its error. Tests use it to
 	// prove that every failure path cleans up; it is nil in production.

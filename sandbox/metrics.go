@@ -101,7 +101,7 @@ func (m *Metrics) setWarm(runtimeImages map[string]string, p *warmPool) {
 	}
 }
 
-func (m *Metrics) oomKilled() { m.oomKills.Inc() }
+func (m *Metrics) oomKilled(n int) { m.oomKills.Add(float64(n)) }
 
 func (m *Metrics) warmClaim(result string) { m.warmClaims.WithLabelValues(result).Inc() }
 

@@ -4,6 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/previewd/previewd/db"
@@ -100,6 +105,7 @@ func (m *Manager) rerun(ctx context.Context, in *instance) error {
 	}
 	id := in.container()
 	started := time.Now()
+	in.oomBase.Store(in.oomKills.Load())
 	if err := m.docker.Start(ctx, id); err != nil {
 		return err
 	}
@@ -130,16 +136,9 @@ func (m *Manager) rerun(ctx context.Context, in *instance) error {
 func (m *Manager) watchOOM(ctx context.Context) {
 	for ctx.Err() == nil {
 		err := m.docker.OOMEvents(ctx, func(containerID string) {
-			in := m.byContainer(containerID)
-			if in == nil || in.stopping.Load() {
-				return
+			if in := m.byContainer(containerID); in != nil && !in.stopping.Load() {
+				m.oomKilled(ctx, in)
 			}
-			n, err := m.records.RecordOOMKill(ctx, in.rec.ID)
-			if err != nil {
-				m.log.Warn("record out-of-memory kill", "preview_id", in.rec.ID, "err", err)
-			}
-			in.logs.Load().system("a process of the app was killed: out of memory (limit %d MiB; %d so far)", in.rec.MemoryMB, n)
-			m.metrics.oomKilled()
 		})
 		if ctx.Err() != nil {
 			return
@@ -150,6 +149,83 @@ func (m *Manager) watchOOM(ctx context.Context) {
 		case <-ctx.Done():
 		}
 	}
+}
+
+// oomKilled records what an oom event says. The engine may send several
+// events for one kill, so the kernel's own count of kills in the
+// container's memory cgroup is taken where previewd can read it; elsewhere
+// events less than oomDebounce apart count once.
+func (m *Manager) oomKilled(ctx context.Context, in *instance) {
+	prev := in.oomKills.Load()
+	n, ok := int64(0), false
+	if st, err := m.docker.State(ctx, in.container()); err == nil && st.Pid > 0 {
+		// The kernel counts per run of the container: a restart starts a
+		// new cgroup.
+		n, ok = kernelOOMKills(st.Pid)
+		n += in.oomBase.Load()
+	}
+	if !ok {
+		now := time.Now().UnixNano()
+		if last := in.lastOOM.Swap(now); now-last < int64(oomDebounce) {
+			return
+		}
+		n = prev + 1
+	}
+	if n <= prev || !in.oomKills.CompareAndSwap(prev, n) {
+		return // an event for a kill already counted
+	}
+	if err := m.records.SetOOMKills(ctx, in.rec.ID, int(n)); err != nil {
+		m.log.Warn("record out-of-memory kill", "preview_id", in.rec.ID, "err", err)
+	}
+	in.logs.Load().system("a process of the app was killed: out of memory (limit %d MiB; %d so far)", in.rec.MemoryMB, n)
+	m.metrics.oomKilled(int(n - prev))
+}
+
+// oomDebounce: oom events of one container closer than this are one kill,
+// when the kernel's count cannot be read.
+const oomDebounce = 500 * time.Millisecond
+
+// kernelOOMKills reads the kernel's count of processes killed for memory in
+// the memory cgroup of process pid (cgroup v1 memory.oom_control, or v2
+// memory.events).
+func kernelOOMKills(pid int) (int64, bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		var file string
+		switch {
+		case parts[0] == "0" && parts[1] == "":
+			file = filepath.Join("/sys/fs/cgroup", parts[2], "memory.events")
+		case slices.Contains(strings.Split(parts[1], ","), "memory"):
+			file = filepath.Join("/sys/fs/cgroup/memory", parts[2], "memory.oom_control")
+		default:
+			continue
+		}
+		if n, ok := readOOMKill(file); ok {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+func readOOMKill(file string) (int64, bool) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }
 
 // byContainer finds the live preview running in a container.

@@ -26,15 +26,24 @@ const (
 // ContainerNamePrefix starts the name of every preview container.
 const ContainerNamePrefix = "previewd-"
 
-// SandboxUser is the unprivileged uid:gid previews run as (created in the
-// runtime images).
-const SandboxUser = "10001:10001"
+// Each preview runs as an unprivileged uid of its own, derived from its host
+// port, which no other live preview on the host holds: per-user kernel
+// limits (inotify instances, message queues, keyrings) are then not shared
+// between previews. The runtime images' files belong to root and are
+// world-readable, so any uid runs them.
+const sandboxUIDBase = 100000
 
-const sandboxUID, sandboxGID = 10001, 10001
+// SandboxUID is the uid (and gid) of the preview on port.
+func SandboxUID(port int) int { return sandboxUIDBase + port }
 
 // RunDirInContainer is where the host's per-preview directory with the shim's
 // sockets is mounted.
 const RunDirInContainer = "/run/preview"
+
+// tmpfsInodes caps the files (and directories) in each writable tmpfs, so
+// that a million empty files end in ENOSPC rather than in the kernel's
+// memory for their inodes; an upload holds at most a few thousand.
+const tmpfsInodes = 32768
 
 // Caps are the resource limits of one preview.
 type Caps struct {
@@ -68,18 +77,21 @@ func ContainerName(previewID string) string { return ContainerNamePrefix + previ
 // The container has no network at all (only loopback); previewd reaches the app
 // through the shim's unix socket in RunDir.
 func ContainerSpec(s Spec) (*container.Config, *container.HostConfig) {
-	env := make([]string, 0, len(s.Env)+2)
+	// The preview's uid has no name in the images; programs that ask for the
+	// user's name find one here.
+	env := []string{"USER=preview", "LOGNAME=preview"}
 	for k, v := range s.Env {
 		env = append(env, k+"="+v)
 	}
 	sort.Strings(env)
+	uid := SandboxUID(s.Port)
 	memory := int64(s.Caps.MemoryMB) * units.MiB
 	pids := int64(s.Caps.Pids)
 	init := true
 
 	cfg := &container.Config{
 		Image:      s.Image,
-		User:       SandboxUser,
+		User:       fmt.Sprintf("%d:%d", uid, uid),
 		Env:        env,
 		WorkingDir: "/app",
 		Labels: map[string]string{
@@ -102,8 +114,8 @@ func ContainerSpec(s Spec) (*container.Config, *container.HostConfig) {
 		SecurityOpt:    []string{"no-new-privileges"},
 		Init:           &init,
 		Tmpfs: map[string]string{
-			"/app": fmt.Sprintf("rw,nosuid,nodev,noexec,size=%dm,uid=%d,gid=%d,mode=0755", s.WorkdirMB, sandboxUID, sandboxGID),
-			"/tmp": fmt.Sprintf("rw,nosuid,nodev,noexec,size=%dm,mode=1777", s.TmpMB),
+			"/app": fmt.Sprintf("rw,nosuid,nodev,noexec,size=%dm,nr_inodes=%d,uid=%d,gid=%d,mode=0755", s.WorkdirMB, tmpfsInodes, uid, uid),
+			"/tmp": fmt.Sprintf("rw,nosuid,nodev,noexec,size=%dm,nr_inodes=%d,mode=1777", s.TmpMB, tmpfsInodes),
 		},
 		ShmSize:       16 * units.MiB,
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},

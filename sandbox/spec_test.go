@@ -18,8 +18,8 @@ func TestContainerSpec(t *testing.T) {
 		ok   bool
 	}{
 		{"image", cfg.Image == "previewd/runtime-python:latest"},
-		{"non-root user", cfg.User == "10001:10001"},
-		{"env sorted", slices.Equal(cfg.Env, []string{"A=b", "PORT=8000"})},
+		{"a non-root user of its own, by port", cfg.User == "103005:103005"},
+		{"env sorted", slices.Equal(cfg.Env, []string{"A=b", "LOGNAME=preview", "PORT=8000", "USER=preview"})},
 		{"labels", cfg.Labels[LabelManaged] == "true" && cfg.Labels[LabelPreview] == "p1" &&
 			cfg.Labels[LabelGeneration] == "g1" && cfg.Labels[LabelOwner] == "alice" &&
 			cfg.Labels[LabelRunner] == "r1" && cfg.Labels[LabelPort] == "3005"},
@@ -35,8 +35,9 @@ func TestContainerSpec(t *testing.T) {
 		{"cpu cap", host.NanoCPUs == 500_000_000},
 		{"pids cap", host.PidsLimit != nil && *host.PidsLimit == 128},
 		{"nofile ulimit", len(host.Ulimits) == 1 && host.Ulimits[0].Name == "nofile" && host.Ulimits[0].Hard == 4096},
-		{"writable app dir, size-capped", strings.Contains(host.Tmpfs["/app"], "size=128m") && strings.Contains(host.Tmpfs["/app"], "uid=10001")},
+		{"writable app dir, size-capped", strings.Contains(host.Tmpfs["/app"], "size=128m") && strings.Contains(host.Tmpfs["/app"], "uid=103005")},
 		{"writable tmp, size-capped", strings.Contains(host.Tmpfs["/tmp"], "size=64m")},
+		{"tmpfs inodes capped", strings.Contains(host.Tmpfs["/tmp"], "nr_inodes=") && strings.Contains(host.Tmpfs["/app"], "nr_inodes=")},
 		{"run dir mounted", slices.Equal(host.Binds, []string{"/var/lib/previewd/run/p1:/run/preview:rw"})},
 		{"no restart policy", host.RestartPolicy.Name == "no"},
 		{"bounded engine log", host.LogConfig.Type == "json-file" && host.LogConfig.Config["max-size"] == "10485760" && host.LogConfig.Config["max-file"] == "2"},

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -248,13 +247,14 @@ func (m *Manager) reserveWarm(t warmTarget) *warmMember {
 // startWarmMember creates and starts a warm container and its preloader.
 func (m *Manager) startWarmMember(ctx context.Context, wm *warmMember) error {
 	in := wm.in
-	if err := makeRunDir(in.runDir); err != nil {
+	if err := makeRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
 		return err
 	}
+	m.guard(in)
 	cfg, host := ContainerSpec(Spec{
 		PreviewID: in.rec.ID, RunnerID: m.cfg.RunnerID, Port: in.rec.Port, Image: wm.image, RunDir: in.runDir,
 		Caps:      Caps{MemoryMB: in.rec.MemoryMB, CPUs: m.startCPUs(in.rec.CPUs), Pids: in.rec.Pids},
-		Env:       map[string]string{"PORT": strconv.Itoa(framework.AppPort), "HOST": "0.0.0.0"},
+		Env:       m.containerEnv(),
 		WorkdirMB: m.cfg.WorkdirMB, TmpMB: m.cfg.TmpMB, LogMaxBytes: m.cfg.LogMaxBytes, NoFile: m.cfg.NoFile,
 		Warm: true,
 	})
@@ -423,6 +423,16 @@ func (m *Manager) evictWarm(keep string) bool {
 		m.teardownWarm(victim)
 	}()
 	return true
+}
+
+// pooledMember returns the pooled container with this preview id, or nil.
+func (m *Manager) pooledMember(previewID string) *warmMember {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pool == nil {
+		return nil
+	}
+	return m.pool.byID[previewID]
 }
 
 // holdsWarm reports whether a container with this preview id is pooled.

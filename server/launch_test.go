@@ -106,6 +106,7 @@ func TestContainerHardening(t *testing.T) {
 	r := e.launch("alice", gen, map[string]any{"memory_mb": 192, "cpus": 0.25})
 	mustStatus(t, r, http.StatusCreated)
 	previewID := r.body["preview_id"].(string)
+	port := int(r.body["port"].(float64))
 
 	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
@@ -118,7 +119,7 @@ func TestContainerHardening(t *testing.T) {
 	}
 	h := info.HostConfig
 	checks := map[string]bool{
-		"non-root user":        info.Config.User == "10001:10001",
+		"non-root user":        info.Config.User == fmt.Sprintf("%d:%d", sandbox.SandboxUID(port), sandbox.SandboxUID(port)),
 		"caps dropped":         len(h.CapDrop) == 1 && h.CapDrop[0] == "ALL",
 		"no-new-privileges":    len(h.SecurityOpt) == 1 && h.SecurityOpt[0] == "no-new-privileges",
 		"read-only root":       h.ReadonlyRootfs,

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -72,8 +73,9 @@ func TestWarmLaunch(t *testing.T) {
 				t.Fatal(err)
 			}
 			h := info.HostConfig
+			port := int(r.body["port"].(float64))
 			checks := map[string]bool{
-				"non-root user":      info.Config.User == "10001:10001",
+				"own non-root user":  info.Config.User == fmt.Sprintf("%d:%d", sandbox.SandboxUID(port), sandbox.SandboxUID(port)),
 				"caps dropped":       len(h.CapDrop) == 1 && h.CapDrop[0] == "ALL",
 				"read-only root":     h.ReadonlyRootfs,
 				"no network":         string(h.NetworkMode) == "none",

@@ -55,22 +55,23 @@ func parseConfig(getenv func(string) string) (config, error) {
 			CPUs:     p.float("PREVIEW_MAX_CPUS", 2),
 			Pids:     p.integer("PREVIEW_MAX_PIDS", 1024),
 		},
-		MaxPreviews:    p.integer("PREVIEW_MAX_PREVIEWS", c.PortEnd-c.PortStart+1),
-		StartTimeout:   p.duration("PREVIEW_START_TIMEOUT", 30*time.Second),
-		MaxUptime:      p.duration("PREVIEW_MAX_UPTIME", time.Hour),
-		IdleTimeout:    p.duration("PREVIEW_IDLE_TIMEOUT", 30*time.Minute),
-		SweepEvery:     p.duration("PREVIEW_SWEEP_EVERY", 30*time.Second),
-		OrphanGrace:    p.duration("PREVIEW_ORPHAN_GRACE", time.Minute),
-		SessionTimeout: p.duration("PREVIEW_SESSION_TIMEOUT", 30*time.Minute),
-		StopGrace:      p.duration("PREVIEW_STOP_GRACE", 2*time.Second),
-		WorkdirMB:      p.integer("PREVIEW_WORKDIR_MB", 128),
-		TmpMB:          p.integer("PREVIEW_TMP_MB", 64),
-		LogMaxBytes:    int64(p.integer("PREVIEW_DOCKER_LOG_BYTES", 20<<20)),
-		NoFile:         int64(p.integer("PREVIEW_NOFILE", 4096)),
-		LogMaxLines:    p.integer("PREVIEW_LOG_MAX_LINES", 100_000),
-		LogStoreBytes:  int64(p.integer("PREVIEW_LOG_MAX_BYTES", 20<<20)),
-		WarmPool:       p.integer("PREVIEW_WARM_POOL", 2),
-		StartCPUs:      p.float("PREVIEW_START_CPUS", float64(runtime.NumCPU())),
+		MaxPreviews:       p.integer("PREVIEW_MAX_PREVIEWS", c.PortEnd-c.PortStart+1),
+		StartTimeout:      p.duration("PREVIEW_START_TIMEOUT", 30*time.Second),
+		MaxUptime:         p.duration("PREVIEW_MAX_UPTIME", time.Hour),
+		IdleTimeout:       p.duration("PREVIEW_IDLE_TIMEOUT", 30*time.Minute),
+		SweepEvery:        p.duration("PREVIEW_SWEEP_EVERY", 30*time.Second),
+		OrphanGrace:       p.duration("PREVIEW_ORPHAN_GRACE", time.Minute),
+		SessionTimeout:    p.duration("PREVIEW_SESSION_TIMEOUT", 30*time.Minute),
+		StopGrace:         p.duration("PREVIEW_STOP_GRACE", 2*time.Second),
+		WorkdirMB:         p.integer("PREVIEW_WORKDIR_MB", 128),
+		TmpMB:             p.integer("PREVIEW_TMP_MB", 64),
+		LogMaxBytes:       int64(p.integer("PREVIEW_DOCKER_LOG_BYTES", 20<<20)),
+		NoFile:            int64(p.integer("PREVIEW_NOFILE", 4096)),
+		LogMaxLines:       p.integer("PREVIEW_LOG_MAX_LINES", 100_000),
+		LogStoreBytes:     int64(p.integer("PREVIEW_LOG_MAX_BYTES", 20<<20)),
+		WarmPool:          p.integer("PREVIEW_WARM_POOL", 2),
+		OutputLinesPerSec: p.integer("PREVIEW_OUTPUT_LINES_PER_SEC", 5_000),
+		StartCPUs:         p.float("PREVIEW_START_CPUS", float64(runtime.NumCPU())),
 	}
 	c.Server = server.Config{
 		JWTSecret:      []byte(p.str("PREVIEW_JWT_SECRET", "")),
@@ -93,8 +94,8 @@ func parseConfig(getenv func(string) string) (config, error) {
 	if d.MemoryMB > mx.MemoryMB || d.CPUs > mx.CPUs || d.Pids > mx.Pids {
 		p.fail("the default caps (PREVIEW_MEMORY_MB, PREVIEW_CPUS, PREVIEW_PIDS) must not exceed the maxima (PREVIEW_MAX_*)")
 	}
-	if c.Sandbox.WarmPool < 0 || c.Sandbox.StartCPUs < 0 {
-		p.fail("PREVIEW_WARM_POOL and PREVIEW_START_CPUS must not be negative")
+	if c.Sandbox.WarmPool < 0 || c.Sandbox.StartCPUs < 0 || c.Sandbox.OutputLinesPerSec < 0 {
+		p.fail("PREVIEW_WARM_POOL, PREVIEW_START_CPUS and PREVIEW_OUTPUT_LINES_PER_SEC must not be negative")
 	}
 	if c.Sandbox.MaxPreviews < 1 {
 		p.fail("PREVIEW_MAX_PREVIEWS must be at least 1")

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // maxStartBody bounds the /start request; an argv and env never come near it.
@@ -55,6 +56,7 @@ const (
 type supervisor struct {
 	appDir  string
 	baseEnv []string
+	output  *lineLimiter // nil: the app writes to the shim's stdout and stderr directly
 
 	// exited receives the child's exit code; execFailed receives the code
 	// to exit with when the command could not be executed. One value is
@@ -121,6 +123,14 @@ func (s *supervisor) start(argv, extraEnv []string, warm bool) error {
 			Stdout:      os.Stdout,
 			Stderr:      os.Stderr,
 			SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		}
+		if s.output != nil {
+			cmd.Stdout = pacedWriter{os.Stdout, s.output}
+			cmd.Stderr = pacedWriter{os.Stderr, s.output}
+			// The output now goes through pipes the shim reads; a process
+			// the app left behind holding them must not keep the exit
+			// from being reported.
+			cmd.WaitDelay = 2 * time.Second
 		}
 		if warm {
 			readyR, err = s.warmPipes(cmd)

@@ -121,3 +121,34 @@ func TestForward(t *testing.T) {
 		t.Errorf("exit code %d, want %d", code, 128+int(syscall.SIGTERM))
 	}
 }
+
+func TestLineLimiterPaces(t *testing.T) {
+	var notice strings.Builder
+	l := newLineLimiter(100, &notice)
+	clock := time.Unix(0, 0)
+	var slept time.Duration
+	l.now = func() time.Time { return clock }
+	l.last = clock
+	l.sleep = func(d time.Duration) { slept += d; clock = clock.Add(d) }
+
+	l.wait(100) // the burst
+	if slept != 0 || notice.Len() != 0 {
+		t.Fatalf("within the burst: slept %s, notice %q", slept, notice.String())
+	}
+	l.wait(50) // half a second's worth over
+	if slept != 500*time.Millisecond {
+		t.Errorf("slept %s for 50 lines over at 100/s, want 500ms", slept)
+	}
+	if !strings.Contains(notice.String(), "slowed down") {
+		t.Errorf("no notice: %q", notice.String())
+	}
+	clock = clock.Add(10 * time.Second) // idle: the bucket refills to the burst only
+	slept = 0
+	l.wait(150)
+	if slept != 500*time.Millisecond {
+		t.Errorf("after idling slept %s, want 500ms (burst 100)", slept)
+	}
+	if strings.Count(notice.String(), "\n") != 1 {
+		t.Errorf("the notice is given once: %q", notice.String())
+	}
+}

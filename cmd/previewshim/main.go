@@ -29,6 +29,9 @@ type config struct {
 	runDir  string
 	appDir  string
 	appPort int
+	// outputLines is how many lines a second the app may print (stdout and
+	// stderr together); 0 leaves it unpaced.
+	outputLines int
 }
 
 func main() {
@@ -42,6 +45,13 @@ func loadConfig() (config, error) {
 		runDir:  envOr("PREVIEW_RUN_DIR", "/run/preview"),
 		appDir:  envOr("PREVIEW_APP_DIR", "/app"),
 		appPort: 8000,
+	}
+	if s := os.Getenv("PREVIEW_OUTPUT_LINES"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return config{}, fmt.Errorf("invalid PREVIEW_OUTPUT_LINES %q", s)
+		}
+		cfg.outputLines = n
 	}
 	if s := os.Getenv("PREVIEW_APP_PORT"); s != "" {
 		port, err := strconv.Atoi(s)
@@ -85,6 +95,9 @@ func run() int {
 	}
 
 	sup := newSupervisor(cfg.appDir, os.Environ())
+	if cfg.outputLines > 0 {
+		sup.output = newLineLimiter(cfg.outputLines, os.Stderr)
+	}
 	srv := &http.Server{
 		Handler:           newControlHandler(sup),
 		ReadHeaderTimeout: 10 * time.Second,

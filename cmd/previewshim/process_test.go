@@ -34,15 +34,17 @@ type shimProc struct {
 	appDir string
 	client *http.Client
 	stderr *strings.Builder
+	stdout *strings.Builder
 }
 
-func startShim(t *testing.T) *shimProc {
+func startShim(t *testing.T, env ...string) *shimProc {
 	t.Helper()
-	p := &shimProc{runDir: t.TempDir(), appDir: t.TempDir(), stderr: &strings.Builder{}}
+	p := &shimProc{runDir: t.TempDir(), appDir: t.TempDir(), stderr: &strings.Builder{}, stdout: &strings.Builder{}}
 	p.cmd = exec.Command(os.Args[0])
-	p.cmd.Env = append(os.Environ(), "SHIM_TEST_RUN_MAIN=1",
-		"PREVIEW_RUN_DIR="+p.runDir, "PREVIEW_APP_DIR="+p.appDir)
+	p.cmd.Env = append(append(os.Environ(), "SHIM_TEST_RUN_MAIN=1",
+		"PREVIEW_RUN_DIR="+p.runDir, "PREVIEW_APP_DIR="+p.appDir), env...)
 	p.cmd.Stderr = p.stderr
+	p.cmd.Stdout = p.stdout
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -236,4 +238,27 @@ func TestShimWarmRefusals(t *testing.T) {
 			t.Errorf("second POST /load = %d, want 409", code)
 		}
 	})
+}
+
+func TestShimPacesOutput(t *testing.T) {
+	p := startShim(t, "PREVIEW_OUTPUT_LINES=1000")
+	start := time.Now()
+	app := `i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done; echo err >&2; exit 4`
+	body, _ := json.Marshal(map[string]any{"argv": []string{"sh", "-c", app}})
+	if code, msg := p.do(t, http.MethodPost, "/start", bytes.NewReader(body)); code != http.StatusNoContent {
+		t.Fatalf("POST /start = %d %q", code, msg)
+	}
+	if code := p.exitCode(t); code != 4 {
+		t.Errorf("exit code %d, want 4", code)
+	}
+	// 3000 lines at 1000 a second with a burst of 1000: two seconds at least.
+	if took := time.Since(start); took < 1900*time.Millisecond {
+		t.Errorf("3000 lines took %s, want them paced to about 2 s", took)
+	}
+	if n := strings.Count(p.stdout.String(), "\n"); n != 3000 || !strings.HasSuffix(p.stdout.String(), "line 2999\n") {
+		t.Errorf("stdout has %d lines, want all 3000 in order", n)
+	}
+	if !strings.Contains(p.stderr.String(), "slowed down") || !strings.Contains(p.stderr.String(), "err\n") {
+		t.Errorf("stderr %q lacks the notice or the app's line", p.stderr)
+	}
 }
