@@ -54,6 +54,7 @@ bench: images
 	$(GO) test ./server -run '^$$' -bench Proxy -benchtime 2000x -timeout 20m
 	$(GO) test ./server -run '^$$' -bench LogFirstLine -benchtime 200x -timeout 20m
 	$(GO) test ./server -run '^$$' -bench LogIngest -benchtime 5x -timeout 20m
+	$(GO) test ./sandbox/endpoints -run '^$$' -bench Extract200Files -benchtime 50x
 
 clean:
 	rm -rf bin images/.build
