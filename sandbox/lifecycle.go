@@ -123,7 +123,7 @@ func (m *Manager) sweepOrphans(ctx context.Context, now time.Time) error {
 	}
 	var errs []error
 	for previewID, c := range byPreview {
-		if m.instance(previewID) != nil || m.holdsWarm(previewID) || now.Sub(time.Unix(c.Created, 0)) < m.cfg.OrphanGrace {
+		if m.instance(previewID) != nil || m.pooledMember(previewID) != nil || now.Sub(time.Unix(c.Created, 0)) < m.cfg.OrphanGrace {
 			continue
 		}
 		if err := m.docker.Teardown(ctx, c.ID, 0); err != nil {

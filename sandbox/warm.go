@@ -435,13 +435,6 @@ func (m *Manager) pooledMember(previewID string) *warmMember {
 	return m.pool.byID[previewID]
 }
 
-// holdsWarm reports whether a container with this preview id is pooled.
-func (m *Manager) holdsWarm(previewID string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.pool != nil && m.pool.byID[previewID] != nil
-}
-
 // noteWarmDemand records a launch from a dependency image, so the pool keeps
 // one of those warm for the next launch.
 func (m *Manager) noteWarmDemand(image, runtime string) {
