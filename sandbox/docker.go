@@ -242,22 +242,35 @@ func (d *Docker) ImageID(ctx context.Context, ref string) (string, error) {
 	return img.ID, nil
 }
 
-// ReadImageFile reads one file out of an image without running it: it creates
-// a container, copies the file and removes the container again.
+// ReadImageFile reads one file out of an image without running it.
 func (d *Docker) ReadImageFile(ctx context.Context, image, path string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, shortCall)
 	defer cancel()
+	var b []byte
+	err := d.CopyFromImage(ctx, image, path, func(r io.Reader) (err error) {
+		b, err = firstTarFile(r)
+		return err
+	})
+	return b, err
+}
+
+// CopyFromImage hands read a tar archive of path in image, without running
+// the image: it creates a container, copies from it and removes it again.
+func (d *Docker) CopyFromImage(ctx context.Context, image, path string, read func(io.Reader) error) error {
 	resp, err := d.c.ContainerCreate(ctx, &container.Config{Image: image, Entrypoint: []string{"/bin/true"}, Labels: map[string]string{LabelManaged: "scratch"}}, nil, nil, nil, "")
 	if err != nil {
-		return nil, fmt.Errorf("read %s from %s: %w", path, image, engineErr(err))
+		return fmt.Errorf("read %s from %s: %w", path, image, engineErr(err))
 	}
 	defer d.c.ContainerRemove(context.WithoutCancel(ctx), resp.ID, container.RemoveOptions{Force: true})
 	rc, _, err := d.c.CopyFromContainer(ctx, resp.ID, path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s from %s: %w", path, image, engineErr(err))
+		return fmt.Errorf("read %s from %s: %w", path, image, engineErr(err))
 	}
 	defer rc.Close()
-	return firstTarFile(rc)
+	if err := read(rc); err != nil {
+		return fmt.Errorf("read %s from %s: %w", path, image, err)
+	}
+	return nil
 }
 
 // Build builds an image from a tar build context, calling line for every line of

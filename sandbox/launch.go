@@ -215,9 +215,10 @@ func makeRunDir(dir string, uid int) error {
 }
 
 func (m *Manager) startContainer(ctx context.Context, in *instance, plan framework.Plan, image string, files []File, userEnv map[string]string) error {
+	from, binds := m.withTree(ctx, image)
 	cfg, host := ContainerSpec(Spec{
 		PreviewID: in.rec.ID, GenerationID: in.rec.GenerationID, Owner: in.rec.Owner, RunnerID: m.cfg.RunnerID,
-		Port: in.rec.Port, Image: image, RunDir: in.runDir,
+		Port: in.rec.Port, Image: from, RunDir: in.runDir, Binds: binds,
 		Caps:      Caps{MemoryMB: in.rec.MemoryMB, CPUs: m.startCPUs(in.rec.CPUs), Pids: in.rec.Pids},
 		Env:       m.containerEnv(),
 		WorkdirMB: m.cfg.WorkdirMB, TmpMB: m.cfg.TmpMB, LogMaxBytes: m.cfg.LogMaxBytes, NoFile: m.cfg.NoFile,

@@ -216,13 +216,16 @@ func (m *Manager) Run(ctx context.Context) error {
 		defer background.Done()
 		m.watchOOM(ctx)
 	}()
-	if m.pool != nil {
-		background.Add(1)
-		go func() {
-			defer background.Done()
+	background.Add(1)
+	go func() {
+		defer background.Done()
+		// The pool's containers are made with the trees, which an engine
+		// that has the images unpacks in seconds.
+		m.PrepareTrees(ctx)
+		if m.pool != nil {
 			m.fillPool(ctx)
-		}()
-	}
+		}
+	}()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	sweep := time.NewTicker(m.cfg.SweepEvery)

@@ -88,6 +88,10 @@ type Config struct {
 	// answers (or, in the warm pool, while it waits); then its own cap
 	// applies. 0, or less than the preview's cap, means no boost.
 	StartCPUs float64
+	// TreeDir is where the runtime images' /usr trees are unpacked, to be
+	// bind-mounted into their previews (see trees.go); empty reads every
+	// file through the engine's storage driver.
+	TreeDir string
 }
 
 // maxSocketPath is the longest unix socket path Linux accepts.
@@ -101,6 +105,7 @@ type Manager struct {
 	ports   *PortPool
 	metrics *Metrics
 	images  *imageCache
+	trees   *trees // nil without a TreeDir
 	log     *slog.Logger
 
 	base   context.Context // outlives requests: launches with wait=false, watchers
@@ -172,6 +177,9 @@ func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, me
 	}
 	if cfg.WarmPool > 0 {
 		m.pool = newWarmPool(cfg.WarmPool)
+	}
+	if cfg.TreeDir != "" {
+		m.trees = newTrees(cfg.TreeDir, docker, log)
 	}
 	metrics.setWarm(cfg.Images, m.pool)
 	metrics.portsTotal.Set(float64(ports.Size()))

@@ -60,7 +60,8 @@ type Spec struct {
 	RunnerID     string
 	Port         int
 	Image        string
-	RunDir       string // host directory mounted at RunDirInContainer
+	RunDir       string   // host directory mounted at RunDirInContainer
+	Binds        []string // more binds ("host:container:ro"): the runtime's tree
 	Caps         Caps
 	Env          map[string]string
 	WorkdirMB    int // size of the writable /app
@@ -108,7 +109,7 @@ func ContainerSpec(s Spec) (*container.Config, *container.HostConfig) {
 	}
 	host := &container.HostConfig{
 		NetworkMode:    "none",
-		Binds:          []string{s.RunDir + ":" + RunDirInContainer + ":rw"},
+		Binds:          append([]string{s.RunDir + ":" + RunDirInContainer + ":rw"}, s.Binds...),
 		ReadonlyRootfs: true,
 		CapDrop:        []string{"ALL"},
 		SecurityOpt:    []string{"no-new-privileges"},

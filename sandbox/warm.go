@@ -251,8 +251,9 @@ func (m *Manager) startWarmMember(ctx context.Context, wm *warmMember) error {
 		return err
 	}
 	m.guard(in)
+	from, binds := m.withTree(ctx, wm.image)
 	cfg, host := ContainerSpec(Spec{
-		PreviewID: in.rec.ID, RunnerID: m.cfg.RunnerID, Port: in.rec.Port, Image: wm.image, RunDir: in.runDir,
+		PreviewID: in.rec.ID, RunnerID: m.cfg.RunnerID, Port: in.rec.Port, Image: from, RunDir: in.runDir, Binds: binds,
 		Caps:      Caps{MemoryMB: in.rec.MemoryMB, CPUs: m.startCPUs(in.rec.CPUs), Pids: in.rec.Pids},
 		Env:       m.containerEnv(),
 		WorkdirMB: m.cfg.WorkdirMB, TmpMB: m.cfg.TmpMB, LogMaxBytes: m.cfg.LogMaxBytes, NoFile: m.cfg.NoFile,

@@ -83,6 +83,10 @@ func requireInfra(t testing.TB, docker bool) {
 	}
 }
 
+// sharedTreeDir holds the runtime images' unpacked trees for every test
+// (and every test package): each image is unpacked once per machine.
+var sharedTreeDir = filepath.Join(os.TempDir(), "previewd-trees")
+
 const (
 	pythonImage = "previewd/runtime-python:latest"
 	nodeImage   = "previewd/runtime-node:latest"
@@ -155,6 +159,7 @@ func newEnvOn(t testing.TB, url string, opts ...envOption) *env {
 		StopGrace:      time.Second,
 		WorkdirMB:      64, TmpMB: 32, LogMaxBytes: 4 << 20, NoFile: 4096,
 		StartCPUs: 2, // as on a 2-core machine by default
+		TreeDir:   sharedTreeDir,
 	}
 	scfg := server.Config{
 		JWTSecret: []byte(testSecret), MaxFiles: 50, MaxUploadBytes: 1 << 20,

@@ -1,11 +1,18 @@
 package server_test
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,6 +109,12 @@ func (e *env) waitStatus(user, gen string, ok func(map[string]any) bool) map[str
 func TestContainerHardening(t *testing.T) {
 	requireInfra(t, true)
 	e := newEnv(t)
+	e.mgr.PrepareTrees(context.Background())
+	imageID, err := e.docker.ImageID(context.Background(), pythonImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := filepath.Join(e.cfg.TreeDir, strings.TrimPrefix(imageID, "sha256:"), "usr")
 	gen := e.upload("alice", "fastapi")
 	r := e.launch("alice", gen, map[string]any{"memory_mb": 192, "cpus": 0.25})
 	mustStatus(t, r, http.StatusCreated)
@@ -135,11 +148,73 @@ func TestContainerHardening(t *testing.T) {
 		"bounded engine log":   h.LogConfig.Config["max-size"] != "" && h.LogConfig.Config["max-file"] == "2",
 		"writable /app capped": strings.Contains(h.Tmpfs["/app"], "size="),
 		"running":              info.State.Running,
+		"created from the id":  info.Config.Image == imageID,
+		"tree /usr/lib":        slices.Contains(h.Binds, tree+"/lib:/usr/lib:ro"),
+		"tree /usr/bin":        slices.Contains(h.Binds, tree+"/bin:/usr/bin:ro"),
+		"image's /usr/sbin":    !slices.ContainsFunc(h.Binds, func(b string) bool { return strings.Contains(b, ":/usr/sbin") }),
 	}
 	for name, ok := range checks {
 		if !ok {
 			t.Errorf("%s: no (host config %+v)", name, h)
 		}
+	}
+}
+
+// TestRuntimeTree checks the unpacked tree against the image it came from:
+// the same bytes, modification times (Python trusts its bytecode by them) and
+// modes, less setuid.
+func TestRuntimeTree(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mgr.PrepareTrees(ctx)
+	for _, image := range []string{pythonImage, nodeImage} {
+		id, err := e.docker.ImageID(ctx, image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree := filepath.Join(e.cfg.TreeDir, strings.TrimPrefix(id, "sha256:"))
+		checked := 0
+		err = e.docker.CopyFromImage(ctx, id, "/usr/bin", func(r io.Reader) error {
+			tr := tar.NewReader(r)
+			for {
+				hdr, err := tr.Next()
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				if hdr.Typeflag != tar.TypeReg {
+					continue
+				}
+				want, err := io.ReadAll(tr)
+				if err != nil {
+					return err
+				}
+				path := filepath.Join(tree, "usr/bin", strings.TrimPrefix(hdr.Name, "bin/"))
+				got, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				info, err := os.Stat(path)
+				if err != nil {
+					return err
+				}
+				if !bytes.Equal(got, want) || !info.ModTime().Equal(hdr.ModTime) || info.Mode().Perm() != os.FileMode(hdr.Mode)&0o755 || info.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 {
+					t.Errorf("%s: %d bytes, mtime %v, mode %v in the tree; %d bytes, mtime %v, mode %o in %s",
+						hdr.Name, len(got), info.ModTime(), info.Mode(), len(want), hdr.ModTime, hdr.Mode, image)
+				}
+				checked++
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if checked < 10 {
+			t.Fatalf("%s: only %d files checked in /usr/bin", image, checked)
+		}
+		t.Logf("%s: %d files of /usr/bin match the image", image, checked)
 	}
 }
 

@@ -58,6 +58,8 @@ func main() {
 	fws := flag.String("frameworks", "fastapi,flask,express", "sample apps (testdata/samples/<name>) to launch")
 	only := flag.String("paths", "naive,subprocess,cold,warm", "paths to measure")
 	samples := flag.String("samples", "testdata/samples", "directory of the sample apps")
+	flag.StringVar(&treeDir, "trees", filepath.Join(os.TempDir(), "previewd-trees"),
+		"where previewd unpacks the runtime images' trees; empty: previews read the images' own files")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

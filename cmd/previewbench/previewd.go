@@ -35,6 +35,9 @@ type previewd struct {
 	http   *http.Client
 }
 
+// treeDir is previewd's TreeDir in the benchmark (flag -trees).
+var treeDir string
+
 func newPreviewd(ctx context.Context, label string, warm int, log *slog.Logger) (path, func(), error) {
 	var closers []func()
 	cleanup := func() {
@@ -103,10 +106,13 @@ func newPreviewd(ctx context.Context, label string, warm int, log *slog.Logger) 
 		StopGrace:      time.Second,
 		WorkdirMB:      64, TmpMB: 32, LogMaxBytes: 4 << 20, NoFile: 4096,
 		WarmPool: warm, StartCPUs: float64(runtime.NumCPU()),
+		TreeDir: treeDir,
 	}, docker, store, ports, sandbox.NewMetrics(reg), log)
 	if err != nil {
 		return fail(err)
 	}
+	// As a long-running previewd would have them: the trees unpacked.
+	mgr.PrepareTrees(ctx)
 	runCtx, stopRun := context.WithCancel(context.Background())
 	ran := make(chan struct{})
 	go func() {

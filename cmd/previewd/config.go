@@ -72,6 +72,7 @@ func parseConfig(getenv func(string) string) (config, error) {
 		WarmPool:          p.integer("PREVIEW_WARM_POOL", 2),
 		OutputLinesPerSec: p.integer("PREVIEW_OUTPUT_LINES_PER_SEC", 5_000),
 		StartCPUs:         p.float("PREVIEW_START_CPUS", float64(runtime.NumCPU())),
+		TreeDir:           p.str("PREVIEW_TREE_DIR", "/var/lib/previewd/trees"),
 	}
 	c.Server = server.Config{
 		JWTSecret:      []byte(p.str("PREVIEW_JWT_SECRET", "")),

@@ -145,6 +145,7 @@ func startDaemon(t *testing.T) *daemon {
 			fmt.Sprintf("PREVIEW_LISTEN_ADDR=127.0.0.1:%d", listen),
 			fmt.Sprintf("PREVIEW_PORT_RANGE=%d-%d", ports, ports+9),
 			"PREVIEW_RUN_DIR="+runDir,
+			"PREVIEW_TREE_DIR="+filepath.Join(os.TempDir(), "previewd-trees"),
 			"PREVIEW_RUNNER_ID="+runner,
 			"PREVIEW_WARM_POOL=0",
 			"PREVIEW_LOG_LEVEL=warn",
