@@ -309,7 +309,7 @@ func TestLaunchFailures(t *testing.T) {
 				t.Fatalf("log_tail lacks %q: %v", c.inTail, tail)
 			}
 			st := e.call("GET", "/api/v1/generations/"+gen+"/preview/status", "alice", "", nil)
-			if st.body["status"] != "failed" || st.body["error"] == nil {
+			if st.body["status"] != "failed" || st.body["error"] == nil || fmt.Sprint(st.body["log_tail"]) != fmt.Sprint(tail) {
 				t.Fatalf("status after failure: %s", st.raw)
 			}
 			if n := e.containers(); n != 0 {
@@ -413,6 +413,21 @@ func TestLaunchBodyValidation(t *testing.T) {
 	}
 	if n := e.countRows("previews"); n != 0 {
 		t.Fatalf("%d preview rows after refused launches", n)
+	}
+}
+
+// TestLaunchWithoutWaitFails: a launch that answered 202 and then crashed
+// tells why in its status, with the output's last lines.
+func TestLaunchWithoutWaitFails(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	gen := e.upload("alice", "crash")
+	r := e.launch("alice", gen, map[string]any{"wait": false})
+	mustStatus(t, r, http.StatusAccepted)
+	st := e.waitStatus("alice", gen, func(s map[string]any) bool { return s["status"] != "starting" })
+	tail, _ := st["log_tail"].([]any)
+	if st["status"] != "failed" || st["exit_code"] != 1.0 || !strings.Contains(fmt.Sprint(tail), "boom on import") || len(tail) > 50 {
+		t.Fatalf("status: %v", st)
 	}
 }
 

@@ -225,6 +225,7 @@ func (s *Server) status(c *gin.Context) {
 		"exit_code":          p.ExitCode,
 		"oom_killed":         p.OOMKilled,
 		"error":              nullable(p.Error),
+		"log_tail":           nonNil(p.LogTail),
 		"endpoint_count":     endpointCount,
 		"stopped_at":         p.StoppedAt,
 		"timings_ms":         timingsJSON(p.Timings),
