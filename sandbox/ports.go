@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 )
 
@@ -99,4 +100,25 @@ func (p *PortPool) listen(port int) (*net.TCPListener, error) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return l, nil
+}
+
+// FreeRange finds n consecutive ports on host, at or above from, that
+// nothing listens on now: a port range of its own for a test or a benchmark.
+// Another program may take a port after it looked; PortPool skips those.
+func FreeRange(host string, from, n int) (int, error) {
+	for start := from; start+n <= 65536; start += n {
+		free := true
+		for p := start; p < start+n && free; p++ {
+			l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+			if err != nil {
+				free = false
+				continue
+			}
+			l.Close()
+		}
+		if free {
+			return start, nil
+		}
+	}
+	return 0, fmt.Errorf("no %d free consecutive ports from %d", n, from)
 }

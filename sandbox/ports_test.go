@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -125,5 +126,27 @@ func TestNewPortPoolRejectsBadRange(t *testing.T) {
 		if _, err := NewPortPool("127.0.0.1", r[0], r[1]); err == nil {
 			t.Errorf("range %v accepted", r)
 		}
+	}
+}
+
+func TestFreeRangeSkipsHeldPorts(t *testing.T) {
+	start, err := FreeRange("127.0.0.1", 30000+os.Getpid()%5000, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(start+2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	again, err := FreeRange("127.0.0.1", start, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again <= start+2 && start+2 < again+4 {
+		t.Fatalf("range %d–%d holds the taken port %d", again, again+3, start+2)
+	}
+	if _, err := FreeRange("127.0.0.1", 65535, 4); err == nil {
+		t.Fatal("a range past 65535 was found")
 	}
 }

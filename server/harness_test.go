@@ -8,12 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -277,22 +275,11 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 func freePortRange(t testing.TB, n int) int {
 	t.Helper()
-	for start := 20000 + int(time.Now().UnixNano()%20000); start < 64000; start += n {
-		ok := true
-		for p := start; p < start+n; p++ {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			return start
-		}
+	start, err := sandbox.FreeRange("127.0.0.1", 20000+int(time.Now().UnixNano()%20000), n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port range")
-	return 0
+	return start
 }
 
 // token mints a bearer token for user.

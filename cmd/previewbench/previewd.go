@@ -77,7 +77,7 @@ func newPreviewd(ctx context.Context, label string, warm int, log *slog.Logger) 
 	}
 	closers = append(closers, func() { docker.Close() })
 
-	portStart, err := freeRange(10)
+	portStart, err := sandbox.FreeRange("127.0.0.1", 41000, 10)
 	if err != nil {
 		return fail(err)
 	}
@@ -235,25 +235,6 @@ func (p *previewd) call(ctx context.Context, method, path string, body any, want
 		return json.Unmarshal(b, out)
 	}
 	return nil
-}
-
-// freeRange finds n consecutive free loopback ports.
-func freeRange(n int) (int, error) {
-	for start := 41000; start < 60000; start += n {
-		ok := true
-		for port := start; port < start+n && ok; port++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-			if err != nil {
-				ok = false
-				continue
-			}
-			l.Close()
-		}
-		if ok {
-			return start, nil
-		}
-	}
-	return 0, fmt.Errorf("no %d free consecutive ports", n)
 }
 
 // removeRunner removes every container the bench's previewd left.

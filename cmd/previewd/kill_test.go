@@ -291,20 +291,9 @@ func freePort(t *testing.T) int {
 
 // freeRange finds n consecutive free loopback ports.
 func freeRange(t *testing.T, n int) int {
-	for start := 42000 + os.Getpid()%2000*5; start < 65000-n; start += n {
-		ok := true
-		for p := start; p < start+n && ok; p++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				continue
-			}
-			l.Close()
-		}
-		if ok {
-			return start
-		}
+	start, err := sandbox.FreeRange("127.0.0.1", 42000+os.Getpid()%2000*5, n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port range")
-	return 0
+	return start
 }
