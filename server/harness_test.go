@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -430,4 +432,25 @@ func (e *env) countRows(table string) int {
 		e.t.Fatal(err)
 	}
 	return n
+}
+
+// inspectCapped inspects a preview's container once its CPU cap is cpus: a
+// preview starts with the start-up boost, which is dropped just after its
+// launch answers.
+func (e *env) inspectCapped(t *testing.T, previewID string, cpus float64) container.InspectResponse {
+	t.Helper()
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		info, err := c.ContainerInspect(context.Background(), sandbox.ContainerName(previewID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.HostConfig.NanoCPUs == int64(cpus*1e9) || time.Now().After(deadline) {
+			return info
+		}
+	}
 }

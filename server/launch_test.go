@@ -121,15 +121,7 @@ func TestContainerHardening(t *testing.T) {
 	previewID := r.body["preview_id"].(string)
 	port := int(r.body["port"].(float64))
 
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	info, err := c.ContainerInspect(context.Background(), "previewd-"+previewID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	info := e.inspectCapped(t, previewID, 0.25)
 	h := info.HostConfig
 	checks := map[string]bool{
 		"non-root user":        info.Config.User == fmt.Sprintf("%d:%d", sandbox.SandboxUID(port), sandbox.SandboxUID(port)),

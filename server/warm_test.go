@@ -1,14 +1,11 @@
 package server_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/docker/docker/client"
 
 	"github.com/previewd/previewd/sandbox"
 	"github.com/previewd/previewd/server"
@@ -45,11 +42,6 @@ func TestWarmLaunch(t *testing.T) {
 		t.Fatalf("%d containers with a pool of 1 per runtime, want 2", n)
 	}
 
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	for _, fw := range []string{"fastapi", "flask", "express", "django"} {
 		t.Run(fw, func(t *testing.T) {
 			gen := e.upload("alice", fw)
@@ -68,10 +60,7 @@ func TestWarmLaunch(t *testing.T) {
 			}
 			e.checkLogSays(t, gen, "in a warm container")
 
-			info, err := c.ContainerInspect(context.Background(), "previewd-"+r.body["preview_id"].(string))
-			if err != nil {
-				t.Fatal(err)
-			}
+			info := e.inspectCapped(t, r.body["preview_id"].(string), 0.75)
 			h := info.HostConfig
 			port := int(r.body["port"].(float64))
 			checks := map[string]bool{
