@@ -44,13 +44,18 @@ type trees struct {
 	docker *Docker
 	log    *slog.Logger
 
-	mu    sync.Mutex
-	ready map[string][]string // image id → its bind mounts
-	busy  map[string]bool     // image ids being unpacked
+	mu     sync.Mutex
+	ready  map[string][]string  // image id → its bind mounts
+	busy   map[string]bool      // image ids being unpacked
+	failed map[string]time.Time // image ids whose unpack failed, and when
 }
 
+// retryUnpack is how long after a failed unpack launches of that image go
+// without its tree before another is tried: an unpack costs seconds of CPU.
+const retryUnpack = 10 * time.Minute
+
 func newTrees(root string, docker *Docker, log *slog.Logger) *trees {
-	return &trees{root: root, docker: docker, log: log, ready: map[string][]string{}, busy: map[string]bool{}}
+	return &trees{root: root, docker: docker, log: log, ready: map[string][]string{}, busy: map[string]bool{}, failed: map[string]time.Time{}}
 }
 
 // binds returns the bind mounts that give a container of imageID the
@@ -69,7 +74,7 @@ func (t *trees) binds(imageID string) []string {
 // run (or another previewd sharing root) already did.
 func (t *trees) prepare(ctx context.Context, imageID string) error {
 	t.mu.Lock()
-	if t.ready[imageID] != nil || t.busy[imageID] {
+	if t.ready[imageID] != nil || t.busy[imageID] || time.Since(t.failed[imageID]) < retryUnpack {
 		t.mu.Unlock()
 		return nil
 	}
@@ -81,6 +86,9 @@ func (t *trees) prepare(ctx context.Context, imageID string) error {
 	defer t.mu.Unlock()
 	delete(t.busy, imageID)
 	if err != nil {
+		if ctx.Err() == nil {
+			t.failed[imageID] = time.Now()
+		}
 		return err
 	}
 	t.ready[imageID] = binds

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"archive/tar"
 	"bytes"
+	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,5 +124,23 @@ func TestUntarTreeRefusesEscapes(t *testing.T) {
 				t.Error("wrote next to the tree")
 			}
 		})
+	}
+}
+
+func TestTreeUnpackFailureNotRetriedAtOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr := newTrees(filepath.Join(file, "trees"), nil, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	if err := tr.prepare(ctx, "sha256:abc"); err == nil {
+		t.Fatal("a tree was unpacked under a file")
+	}
+	if err := tr.prepare(ctx, "sha256:abc"); err != nil {
+		t.Fatalf("the unpack was tried again at once: %v", err)
+	}
+	if b := tr.binds("sha256:abc"); b != nil {
+		t.Fatalf("binds %q for a tree that failed", b)
 	}
 }
