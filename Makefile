@@ -5,7 +5,7 @@ GO ?= go
 
 # Integration tests launch real containers; keep them one package at a time
 # on a 2-core machine.
-TEST_FLAGS ?= -race -timeout 20m -p 2
+TEST_FLAGS ?= -race -timeout 30m -p 2
 
 .PHONY: all build images compose-images run test vet fmt-check bench clean
 
