@@ -290,42 +290,36 @@ func (h *hostile) watch(d time.Duration, each func(st map[string]any)) map[strin
 }
 
 // kernelPidsRefused reads how many forks the pids cgroup of the preview's
-// container refused at its cap ("max" in pids.events; cgroupfs layouts of
-// cgroup v1 and v2); known is false where that file is not found.
+// container refused at its cap ("max" in pids.events); known is false where
+// that file is not found.
 func (h *hostile) kernelPidsRefused() (n int, known bool) {
-	list, err := h.e.docker.Managed(h.t.Context())
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	for _, c := range list {
-		if c.Labels[sandbox.LabelPreview] != h.id {
-			continue
+	return h.cgroupCount("max", func(id string) []string {
+		return []string{
+			"/sys/fs/cgroup/pids/docker/" + id + "/pids.events",
+			"/sys/fs/cgroup/pids/system.slice/docker-" + id + ".scope/pids.events",
+			"/sys/fs/cgroup/docker/" + id + "/pids.events",
+			"/sys/fs/cgroup/system.slice/docker-" + id + ".scope/pids.events",
 		}
-		for _, f := range []string{
-			"/sys/fs/cgroup/pids/docker/" + c.ID + "/pids.events",
-			"/sys/fs/cgroup/pids/system.slice/docker-" + c.ID + ".scope/pids.events",
-			"/sys/fs/cgroup/docker/" + c.ID + "/pids.events",
-			"/sys/fs/cgroup/system.slice/docker-" + c.ID + ".scope/pids.events",
-		} {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				continue
-			}
-			for _, line := range strings.Split(string(b), "\n") {
-				if v, ok := strings.CutPrefix(line, "max "); ok {
-					n, err := strconv.Atoi(v)
-					return n, err == nil
-				}
-			}
-		}
-	}
-	return 0, false
+	})
 }
 
 // kernelOOMKills reads the kernel's count of processes it killed for memory
-// in the preview's container, from its memory cgroup (cgroupfs layouts of
-// cgroup v1 and v2); known is false where that file is not found.
+// in the preview's container, from its memory cgroup; known is false where
+// that file is not found.
 func (h *hostile) kernelOOMKills() (n int, known bool) {
+	return h.cgroupCount("oom_kill", func(id string) []string {
+		return []string{
+			"/sys/fs/cgroup/memory/docker/" + id + "/memory.oom_control",
+			"/sys/fs/cgroup/docker/" + id + "/memory.events",
+			"/sys/fs/cgroup/system.slice/docker-" + id + ".scope/memory.events",
+		}
+	})
+}
+
+// cgroupCount reads the "key N" line of the first of files (the places of
+// one cgroup file under cgroupfs layouts of cgroup v1 and v2) that exists for
+// the preview's container.
+func (h *hostile) cgroupCount(key string, files func(containerID string) []string) (n int, known bool) {
 	list, err := h.e.docker.Managed(h.t.Context())
 	if err != nil {
 		h.t.Fatal(err)
@@ -334,17 +328,13 @@ func (h *hostile) kernelOOMKills() (n int, known bool) {
 		if c.Labels[sandbox.LabelPreview] != h.id {
 			continue
 		}
-		for _, f := range []string{
-			"/sys/fs/cgroup/memory/docker/" + c.ID + "/memory.oom_control",
-			"/sys/fs/cgroup/docker/" + c.ID + "/memory.events",
-			"/sys/fs/cgroup/system.slice/docker-" + c.ID + ".scope/memory.events",
-		} {
+		for _, f := range files(c.ID) {
 			b, err := os.ReadFile(f)
 			if err != nil {
 				continue
 			}
 			for _, line := range strings.Split(string(b), "\n") {
-				if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
+				if v, ok := strings.CutPrefix(line, key+" "); ok {
 					n, err := strconv.Atoi(v)
 					return n, err == nil
 				}
