@@ -110,6 +110,19 @@ func depsTag(runtime, runtimeID string, missing []framework.Requirement) (tag, h
 	return "previewd/deps-" + runtime + ":" + hash[:16], hash
 }
 
+// learn reads what each runtime image has installed ahead of the launches
+// that need it: reading it takes a container, 250-300 ms on a slow engine,
+// which would otherwise fall to the first launch of an app with a
+// dependency file. An image that cannot be read is left to those launches,
+// which fail with the reason.
+func (c *imageCache) learn(ctx context.Context, images map[string]string) {
+	for _, ref := range images {
+		if id, err := c.docker.ImageID(ctx, ref); err == nil {
+			c.installedIn(ctx, id)
+		}
+	}
+}
+
 func (c *imageCache) installedIn(ctx context.Context, imageID string) (map[string]string, error) {
 	c.mu.Lock()
 	pkgs, ok := c.installed[imageID]

@@ -221,7 +221,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		defer background.Done()
 		// The pool's containers are made with the trees, which an engine
 		// that has the images unpacks in seconds.
-		m.PrepareTrees(ctx)
+		m.Prepare(ctx)
 		if m.pool != nil {
 			m.fillPool(ctx)
 		}

@@ -307,9 +307,17 @@ func (m *Manager) isRuntimeImage(ref string) bool {
 	return false
 }
 
-// PrepareTrees prunes the trees of removed images and unpacks those of the
-// runtime images.
-func (m *Manager) PrepareTrees(ctx context.Context) {
+// Prepare does what the first launches of each runtime image would otherwise
+// wait for: it reads what the images have installed, prunes the trees of
+// removed images and unpacks those of the runtime images. Run does it before
+// filling the warm pool; a caller that wants it done before the first launch
+// calls it before Run.
+func (m *Manager) Prepare(ctx context.Context) {
+	m.images.learn(ctx, m.cfg.Images)
+	m.prepareTrees(ctx)
+}
+
+func (m *Manager) prepareTrees(ctx context.Context) {
 	if m.trees == nil {
 		return
 	}

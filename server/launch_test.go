@@ -109,7 +109,7 @@ func (e *env) waitStatus(user, gen string, ok func(map[string]any) bool) map[str
 func TestContainerHardening(t *testing.T) {
 	requireInfra(t, true)
 	e := newEnv(t)
-	e.mgr.PrepareTrees(context.Background())
+	e.mgr.Prepare(context.Background())
 	imageID, err := e.docker.ImageID(context.Background(), pythonImage)
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func TestRuntimeTree(t *testing.T) {
 	requireInfra(t, true)
 	e := newEnv(t)
 	ctx := context.Background()
-	e.mgr.PrepareTrees(ctx)
+	e.mgr.Prepare(ctx)
 	for _, image := range []string{pythonImage, nodeImage} {
 		id, err := e.docker.ImageID(ctx, image)
 		if err != nil {

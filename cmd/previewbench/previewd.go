@@ -111,8 +111,9 @@ func newPreviewd(ctx context.Context, label string, warm int, log *slog.Logger) 
 	if err != nil {
 		return fail(err)
 	}
-	// As a long-running previewd would have them: the trees unpacked.
-	mgr.PrepareTrees(ctx)
+	// As a long-running previewd would have them: the images' packages read
+	// and their trees unpacked.
+	mgr.Prepare(ctx)
 	runCtx, stopRun := context.WithCancel(context.Background())
 	ran := make(chan struct{})
 	go func() {
