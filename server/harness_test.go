@@ -434,6 +434,25 @@ func (e *env) countRows(table string) int {
 	return n
 }
 
+// processes lists the command lines of the processes in a preview's container.
+func (e *env) processes(t *testing.T, previewID string) []string {
+	t.Helper()
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	top, err := c.ContainerTop(context.Background(), sandbox.ContainerName(previewID), []string{"-o", "pid,args"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range top.Processes {
+		out = append(out, p[len(p)-1])
+	}
+	return out
+}
+
 // inspectCapped inspects a preview's container once its CPU cap is cpus: a
 // preview starts with the start-up boost, which is dropped just after its
 // launch answers.

@@ -186,3 +186,59 @@ func joinAny(xs []any) string {
 	}
 	return b.String()
 }
+
+// TestWarmGunicornInProcess: a warm gunicorn with one worker runs that worker
+// in the preloaded process, with no fork; one whose worker must be replaced
+// after some requests (--max-requests, through GUNICORN_CMD_ARGS) gets
+// gunicorn's own arbiter and a forked worker. Both answer and stop cleanly.
+func TestWarmGunicornInProcess(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t, withWarmPool(1))
+	cases := []struct {
+		name  string
+		body  map[string]any
+		procs int // Python processes in the container
+	}{
+		{"one worker", nil, 1},
+		{"max requests", map[string]any{"env": map[string]string{"GUNICORN_CMD_ARGS": "--max-requests 1000"}}, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.waitWarm(1)
+			gen := e.upload("alice", "flask")
+			r := e.launch("alice", gen, c.body)
+			mustStatus(t, r, http.StatusCreated)
+			if r.body["warm"] != true {
+				t.Fatalf("warm=%v, want a warm launch: %s", r.body["warm"], r.raw)
+			}
+			if code, body := get(t, r.body["base_url"].(string)+"/api/items/7"); code != 200 || !strings.Contains(body, `"id":7`) {
+				t.Fatalf("base_url: %d %q", code, body)
+			}
+			id := r.body["preview_id"].(string)
+			var python []string
+			// Gunicorn's arbiter forks its workers just after it answers.
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				python = python[:0]
+				for _, p := range e.processes(t, id) {
+					if strings.HasPrefix(p, "python3 ") || strings.HasPrefix(p, "gunicorn") {
+						python = append(python, p)
+					}
+				}
+				if len(python) == c.procs || time.Now().After(deadline) {
+					break
+				}
+			}
+			if len(python) != c.procs {
+				t.Errorf("%d Python processes %q, want %d", len(python), python, c.procs)
+			}
+			mustStatus(t, e.call("DELETE", "/api/v1/generations/"+gen+"/preview", "alice", "", nil), http.StatusOK)
+			st := e.waitStatus("alice", gen, func(b map[string]any) bool { return b["status"] == "stopped" })
+			if st["error"] != nil {
+				t.Errorf("stopped with error %v", st["error"])
+			}
+			if logs := e.call("GET", "/api/v1/generations/"+gen+"/preview/logs?limit=1000", "alice", "", nil); !strings.Contains(string(logs.raw), "Worker exiting") {
+				t.Errorf("gunicorn did not say its worker stopped: %s", logs.raw)
+			}
+		})
+	}
+}
