@@ -34,7 +34,7 @@ func TestHostile(t *testing.T) {
 	requireInfra(t, true)
 	e := newEnv(t, func(c *sandboxConfig, _ *serverConfig) {
 		c.LogMaxLines, c.LogStoreBytes = floodMaxLines, floodMaxBytes
-		c.OutputLinesPerSec = 1_000 // previewd's default
+		c.OutputLinesPerSec = 500 // previewd's default
 	})
 	nb := e.launch("alice", e.upload("alice", "fastapi"), nil)
 	mustStatus(t, nb, http.StatusCreated)

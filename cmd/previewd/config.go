@@ -70,7 +70,7 @@ func parseConfig(getenv func(string) string) (config, error) {
 		LogMaxLines:       p.integer("PREVIEW_LOG_MAX_LINES", 100_000),
 		LogStoreBytes:     int64(p.integer("PREVIEW_LOG_MAX_BYTES", 20<<20)),
 		WarmPool:          p.integer("PREVIEW_WARM_POOL", 2),
-		OutputLinesPerSec: p.integer("PREVIEW_OUTPUT_LINES_PER_SEC", 1_000),
+		OutputLinesPerSec: p.integer("PREVIEW_OUTPUT_LINES_PER_SEC", 500),
 		StartCPUs:         p.float("PREVIEW_START_CPUS", float64(runtime.NumCPU())),
 		TreeDir:           p.str("PREVIEW_TREE_DIR", "/var/lib/previewd/trees"),
 	}
