@@ -568,3 +568,58 @@ func TestOrphanSweep(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 }
+
+// TestPythonRuntimeDefersDNSResolver checks the Python runtime's deferred
+// import (images/python/previewd_lazy.py): importing FastAPI no longer loads
+// dnspython's resolver and, through it, httpx and requests, while the
+// resolver and pydantic's EmailStr still work when used.
+func TestPythonRuntimeDefersDNSResolver(t *testing.T) {
+	requireInfra(t, true)
+	const script = `
+import sys
+import fastapi, email_validator
+eager = sorted(m for m in ("dns.query", "httpx", "requests") if m in sys.modules)
+assert not eager, "loaded with fastapi: %s" % eager
+from pydantic import BaseModel, EmailStr
+class User(BaseModel):
+    email: EmailStr
+assert User(email="ada@example.com").email == "ada@example.com"
+from dns.resolver import Resolver, NXDOMAIN
+Resolver(configure=False)
+assert "dns.query" in sys.modules
+print("ok")
+`
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	created, err := c.ContainerCreate(ctx, &container.Config{
+		Image: pythonImage, Entrypoint: []string{"python3", "-c", script}, User: "10001:10001",
+	}, &container.HostConfig{NetworkMode: "none"}, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true})
+	if err := c.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitC, errC := c.ContainerWait(ctx, created.ID, container.WaitConditionNotRunning)
+	var code int64
+	select {
+	case w := <-waitC:
+		code = w.StatusCode
+	case err := <-errC:
+		t.Fatal(err)
+	}
+	logs, err := c.ContainerLogs(ctx, created.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	out, _ := io.ReadAll(logs)
+	if code != 0 || !bytes.Contains(out, []byte("ok")) {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+}
