@@ -434,14 +434,22 @@ func (e *env) countRows(table string) int {
 	return n
 }
 
-// processes lists the command lines of the processes in a preview's container.
-func (e *env) processes(t *testing.T, previewID string) []string {
+// dockerClient is an engine client for inspecting what previewd made, closed
+// when the test ends.
+func dockerClient(t testing.TB) *client.Client {
 	t.Helper()
 	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// processes lists the command lines of the processes in a preview's container.
+func (e *env) processes(t *testing.T, previewID string) []string {
+	t.Helper()
+	c := dockerClient(t)
 	top, err := c.ContainerTop(context.Background(), sandbox.ContainerName(previewID), []string{"-o", "pid,args"})
 	if err != nil {
 		t.Fatal(err)
@@ -458,11 +466,7 @@ func (e *env) processes(t *testing.T, previewID string) []string {
 // launch answers.
 func (e *env) inspectCapped(t *testing.T, previewID string, cpus float64) container.InspectResponse {
 	t.Helper()
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dockerClient(t)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		info, err := c.ContainerInspect(context.Background(), sandbox.ContainerName(previewID))
 		if err != nil {

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/client"
 	"github.com/google/uuid"
 
 	"github.com/previewd/previewd/sandbox"
@@ -544,11 +543,7 @@ func TestAppWritesNextToItsCode(t *testing.T) {
 func TestOrphanSweep(t *testing.T) {
 	requireInfra(t, true)
 	e := newEnv(t, func(c *sandboxConfig, _ *serverConfig) { c.OrphanGrace = 0 })
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dockerClient(t)
 	ctx := context.Background()
 	created, err := c.ContainerCreate(ctx, &container.Config{
 		Image: pythonImage,
@@ -589,11 +584,7 @@ Resolver(configure=False)
 assert "dns.query" in sys.modules
 print("ok")
 `
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dockerClient(t)
 	ctx := context.Background()
 	created, err := c.ContainerCreate(ctx, &container.Config{
 		Image: pythonImage, Entrypoint: []string{"python3", "-c", script}, User: "10001:10001",
