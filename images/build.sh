@@ -87,7 +87,7 @@ build_shim() {
 input_hash() {
 	local runtime=$1 base_id=$2
 	{
-		(cd "$images_dir/$runtime" && find . -type f | LC_ALL=C sort | xargs sha256sum)
+		(cd "$images_dir/$runtime" && find . -maxdepth 1 -type f | LC_ALL=C sort | xargs sha256sum)
 		sha256sum <"$build_dir/previewshim"
 		echo "$base_id"
 	} | sha256sum | cut -d' ' -f1
@@ -99,7 +99,9 @@ build_runtime() {
 	local runtime=$1 hash=$2 ctx="$build_dir/$1" tag="previewd/runtime-$1:latest" old start=$EPOCHREALTIME
 	rm -rf "$ctx"
 	mkdir -p "$ctx"
-	cp "$images_dir/$runtime"/* "$build_dir/previewshim" "$ctx/"
+	# The directory's files only: not a __pycache__ left by running them.
+	find "$images_dir/$runtime" -maxdepth 1 -type f -exec cp {} "$ctx/" +
+	cp "$build_dir/previewshim" "$ctx/"
 	old="$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
 	# The classic builder: the Dockerfiles use nothing BuildKit-only, and
 	# engines without BuildKit must build them too.
