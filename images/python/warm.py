@@ -168,7 +168,7 @@ def run_gunicorn():
         app.cfg.post_fork(arbiter, worker)
         worker.init_process()
     except SystemExit as e:
-        status = e.code if isinstance(e.code, int) else 1
+        status = 0 if e.code is None else e.code if isinstance(e.code, int) else 1
     except AppImportError as e:
         print("%s" % e, file=sys.stderr, flush=True)
         status = arbiter.APP_LOAD_ERROR
