@@ -100,7 +100,7 @@ build_runtime() {
 	rm -rf "$ctx"
 	mkdir -p "$ctx"
 	# The directory's files only: not a __pycache__ left by running them.
-	find "$images_dir/$runtime" -maxdepth 1 -type f -exec cp {} "$ctx/" +
+	find "$images_dir/$runtime" -maxdepth 1 -type f -exec cp -t "$ctx/" {} +
 	cp "$build_dir/previewshim" "$ctx/"
 	old="$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
 	# The classic builder: the Dockerfiles use nothing BuildKit-only, and
