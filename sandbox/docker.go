@@ -383,3 +383,30 @@ func (d *Docker) Stop(ctx context.Context, id string, grace time.Duration) error
 	}
 	return nil
 }
+
+// StorageDriver is the name of the engine's storage driver (overlay2,
+// fuse-overlayfs, ...).
+func (d *Docker) StorageDriver(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	info, err := d.c.Info(ctx)
+	if err != nil {
+		return "", engineErr(err)
+	}
+	return info.Driver, nil
+}
+
+// WritableLayer is the storage driver of container id and, for the overlay
+// drivers, the host directory of its writable layer.
+func (d *Docker) WritableLayer(ctx context.Context, id string) (driver, upperDir string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	info, err := d.c.ContainerInspect(ctx, id)
+	if err != nil {
+		return "", "", fmt.Errorf("inspect container %s: %w", id, engineErr(err))
+	}
+	if info.GraphDriver.Data == nil {
+		return info.GraphDriver.Name, "", nil
+	}
+	return info.GraphDriver.Name, info.GraphDriver.Data["UpperDir"], nil
+}

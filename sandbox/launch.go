@@ -256,6 +256,7 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 	if err := m.records.SetPreviewContainer(ctx, in.rec.ID, id, image); err != nil {
 		return err
 	}
+	m.roots.clearGroupBits(ctx, m.docker, id, m.log)
 	if err := m.fault("start"); err != nil {
 		return err
 	}

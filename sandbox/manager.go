@@ -106,6 +106,7 @@ type Manager struct {
 	metrics *Metrics
 	images  *imageCache
 	trees   *trees // nil without a TreeDir
+	roots   rootModes
 	log     *slog.Logger
 
 	base   context.Context // outlives requests: launches with wait=false, watchers

@@ -269,6 +269,7 @@ func (m *Manager) startWarmMember(ctx context.Context, wm *warmMember) error {
 		return err
 	}
 	in.containerID.Store(id)
+	m.roots.clearGroupBits(startCtx, m.docker, id, m.log)
 	if err := m.fault("start"); err != nil {
 		return err
 	}

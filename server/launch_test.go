@@ -149,6 +149,20 @@ func TestContainerHardening(t *testing.T) {
 			t.Errorf("%s: no (host config %+v)", name, h)
 		}
 	}
+
+	// On fuse-overlayfs the root directory loses its group bits (see
+	// sandbox/rootmode.go); on other drivers it stays as the engine made it.
+	root, err := dockerClient(t).ContainerStatPath(context.Background(), info.ID, "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := os.FileMode(0o755)
+	if info.GraphDriver.Name == "fuse-overlayfs" {
+		want = 0o705
+	}
+	if root.Mode.Perm() != want {
+		t.Errorf("root directory of a %s container: mode %v, want %v", info.GraphDriver.Name, root.Mode.Perm(), want)
+	}
 }
 
 // TestRuntimeTree checks the unpacked tree against the image it came from:
