@@ -22,6 +22,10 @@ import (
 // Docker makes the engine calls previewd needs, and nothing else.
 type Docker struct {
 	c *client.Client
+	// runner labels the scratch containers CopyFromImage creates, so that
+	// the next start of the same runner can remove those a killed process
+	// left (see Manager.sweepScratch). NewManager sets it.
+	runner string
 }
 
 // NewDocker connects to the engine named by the environment (DOCKER_HOST, or the
@@ -231,6 +235,22 @@ func (d *Docker) Managed(ctx context.Context) ([]container.Summary, error) {
 	return list, nil
 }
 
+// managedScratch is the LabelManaged value of CopyFromImage's containers.
+const managedScratch = "scratch"
+
+// Scratch lists the scratch containers of CopyFromImage, of every runner.
+func (d *Docker) Scratch(ctx context.Context) ([]container.Summary, error) {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	list, err := d.c.ContainerList(ctx, container.ListOptions{
+		All: true, Filters: filters.NewArgs(filters.Arg("label", LabelManaged+"="+managedScratch)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", engineErr(err))
+	}
+	return list, nil
+}
+
 // ImageID returns the id of an image, or an error satisfying errdefs.IsNotFound.
 func (d *Docker) ImageID(ctx context.Context, ref string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, shortCall)
@@ -255,9 +275,11 @@ func (d *Docker) ReadImageFile(ctx context.Context, image, path string) ([]byte,
 }
 
 // CopyFromImage hands read a tar archive of path in image, without running
-// the image: it creates a container, copies from it and removes it again.
+// the image: it creates a scratch container (never started), copies from it
+// and removes it again.
 func (d *Docker) CopyFromImage(ctx context.Context, image, path string, read func(io.Reader) error) error {
-	resp, err := d.c.ContainerCreate(ctx, &container.Config{Image: image, Entrypoint: []string{"/bin/true"}, Labels: map[string]string{LabelManaged: "scratch"}}, nil, nil, nil, "")
+	labels := map[string]string{LabelManaged: managedScratch, LabelRunner: d.runner}
+	resp, err := d.c.ContainerCreate(ctx, &container.Config{Image: image, Entrypoint: []string{"/bin/true"}, Labels: labels}, nil, nil, nil, "")
 	if err != nil {
 		return fmt.Errorf("read %s from %s: %w", path, image, engineErr(err))
 	}

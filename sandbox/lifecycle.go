@@ -136,6 +136,36 @@ func (m *Manager) sweepOrphans(ctx context.Context, now time.Time) error {
 	return errors.Join(errs...)
 }
 
+// staleScratch is how old another runner's scratch container must be before
+// any previewd removes it: one lives for the seconds of a copy.
+const staleScratch = time.Hour
+
+// sweepScratch removes the scratch containers (see Docker.CopyFromImage)
+// that a previewd killed during a copy left behind: this runner's made before
+// this process started, and any runner's once stale.
+func (m *Manager) sweepScratch(ctx context.Context, now time.Time) error {
+	list, err := m.docker.Scratch(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, c := range list {
+		// Created is in whole seconds: one made in this process's first
+		// second is left for the stale rule.
+		created := time.Unix(c.Created, 0)
+		leftover := c.Labels[LabelRunner] == m.cfg.RunnerID && created.Before(m.started.Truncate(time.Second))
+		if !leftover && now.Sub(created) < staleScratch {
+			continue
+		}
+		if err := m.docker.Teardown(ctx, c.ID, 0); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m.log.Info("removed a scratch container left by an earlier run", "container_id", c.ID, "runner_id", c.Labels[LabelRunner])
+	}
+	return errors.Join(errs...)
+}
+
 // endUnowned ends a record this process holds no instance for.
 func (m *Manager) endUnowned(ctx context.Context, rec db.Preview, containerID, reason, cleanup string) error {
 	if containerID != "" {
@@ -237,6 +267,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		case now := <-sweep.C:
 			if err := m.sweepOrphans(ctx, now); err != nil && ctx.Err() == nil {
 				m.log.Error("sweep orphan containers", "err", err)
+			}
+			if err := m.sweepScratch(ctx, now); err != nil && ctx.Err() == nil {
+				m.log.Error("sweep scratch containers", "err", err)
 			}
 		case now := <-t.C:
 			for _, in := range m.snapshot() {

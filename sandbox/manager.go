@@ -118,6 +118,7 @@ type Manager struct {
 	pool *warmPool            // nil when off; guarded by mu
 
 	launching keyedMutex // by generation id
+	started   time.Time  // when NewManager made this manager
 }
 
 // keyedMutex is a mutex per key, held only while someone uses it.
@@ -169,12 +170,16 @@ func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, me
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = 30 * time.Second
 	}
+	if docker != nil { // nil in tests of the bookkeeping alone
+		docker.runner = cfg.RunnerID
+	}
 	base, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		cfg: cfg, docker: docker, records: records, ports: ports, metrics: metrics, log: log,
 		images: newImageCache(docker),
 		base:   base, cancel: cancel,
-		live: map[string]*instance{},
+		live:    map[string]*instance{},
+		started: time.Now(),
 	}
 	if cfg.WarmPool > 0 {
 		m.pool = newWarmPool(cfg.WarmPool)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 )
@@ -62,7 +63,7 @@ func (r *rootModes) clearGroupBits(ctx context.Context, docker *Docker, id strin
 	if err := clearGroupBits(upper); err != nil {
 		r.on.Store(false)
 		r.warn.Do(func() {
-			log.Warn("cannot change the root directory of containers on this fuse-overlayfs engine; path lookups in previews are slower", "err", err)
+			log.Warn("cannot change the root directory of containers on this fuse-overlayfs engine, so path lookups in previews are slower; previewd needs to run as root with the engine's storage directory at the same path (under compose, mount it)", "dir", filepath.Dir(filepath.Dir(upper)), "err", err)
 		})
 	}
 }

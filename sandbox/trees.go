@@ -310,10 +310,14 @@ func (m *Manager) isRuntimeImage(ref string) bool {
 // Prepare does what the first launches of each runtime image would otherwise
 // wait for: it learns the engine's storage driver, reads what the images have
 // installed, prunes the trees of removed images and unpacks those of the
-// runtime images. Run does it before
+// runtime images. First it removes the scratch containers of image copies
+// that an earlier run of this runner did not finish. Run does it before
 // filling the warm pool; a caller that wants it done before the first launch
 // calls it before Run.
 func (m *Manager) Prepare(ctx context.Context) {
+	if err := m.sweepScratch(ctx, time.Now()); err != nil {
+		m.log.Warn("could not remove scratch containers left by an earlier run", "err", err)
+	}
 	if err := m.roots.detect(ctx, m.docker); err != nil {
 		m.log.Warn("could not ask the engine for its storage driver", "err", err)
 	}

@@ -234,7 +234,8 @@ func (e *env) removeContainers() {
 	if err != nil {
 		return
 	}
-	for _, c := range list {
+	scratch, _ := e.docker.Scratch(ctx)
+	for _, c := range append(list, scratch...) {
 		if c.Labels[sandbox.LabelRunner] == e.runner {
 			e.docker.Teardown(ctx, c.ID, 0)
 		}

@@ -578,6 +578,52 @@ func TestOrphanSweep(t *testing.T) {
 	}
 }
 
+// TestScratchSweep checks that a start removes the scratch containers (of
+// image copies) an earlier run of its runner left, and only those.
+func TestScratchSweep(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	c := dockerClient(t)
+	ctx := context.Background()
+	scratch := func(runner string) string {
+		created, err := c.ContainerCreate(ctx, &container.Config{
+			Image: pythonImage, Entrypoint: []string{"/bin/true"},
+			Labels: map[string]string{sandbox.LabelManaged: "scratch", sandbox.LabelRunner: runner},
+		}, nil, nil, nil, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true}) })
+		return created.ID
+	}
+	exists := func(id string) bool {
+		_, err := c.ContainerInspect(ctx, id)
+		return err == nil
+	}
+	left := scratch(e.runner)
+	other := scratch("another-" + e.runner)
+	// The running previewd made neither: it leaves both (they are younger
+	// than an hour, and not older than it).
+	e.mgr.Prepare(ctx)
+	if !exists(left) || !exists(other) {
+		t.Fatalf("a previewd removed scratch containers made after it started: ours %v, another runner's %v", exists(left), exists(other))
+	}
+	// A restart of the runner removes its own leftover, not the other's.
+	time.Sleep(1100 * time.Millisecond) // container times are whole seconds
+	e.stop()
+	e.start()
+	deadline := time.Now().Add(15 * time.Second)
+	for exists(left) {
+		if time.Now().After(deadline) {
+			t.Fatal("this runner's scratch container is still there 15 s after a restart")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !exists(other) {
+		t.Fatal("another runner's fresh scratch container was removed")
+	}
+}
+
 // TestPythonRuntimeDefersDNSResolver checks the Python runtime's deferred
 // import (images/python/previewd_lazy.py): importing FastAPI no longer loads
 // dnspython's resolver and, through it, httpx and requests, while the
