@@ -278,12 +278,19 @@ func (d *Docker) ReadImageFile(ctx context.Context, image, path string) ([]byte,
 // the image: it creates a scratch container (never started), copies from it
 // and removes it again.
 func (d *Docker) CopyFromImage(ctx context.Context, image, path string, read func(io.Reader) error) error {
+	// The create is not cancelled with ctx: the engine would go on creating
+	// a container whose id nobody learns, and so nobody removes.
 	labels := map[string]string{LabelManaged: managedScratch, LabelRunner: d.runner}
-	resp, err := d.c.ContainerCreate(ctx, &container.Config{Image: image, Entrypoint: []string{"/bin/true"}, Labels: labels}, nil, nil, nil, "")
+	createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shortCall)
+	resp, err := d.c.ContainerCreate(createCtx, &container.Config{Image: image, Entrypoint: []string{"/bin/true"}, Labels: labels}, nil, nil, nil, "")
+	cancel()
 	if err != nil {
 		return fmt.Errorf("read %s from %s: %w", path, image, engineErr(err))
 	}
 	defer d.c.ContainerRemove(context.WithoutCancel(ctx), resp.ID, container.RemoveOptions{Force: true})
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("read %s from %s: %w", path, image, err)
+	}
 	rc, _, err := d.c.CopyFromContainer(ctx, resp.ID, path)
 	if err != nil {
 		return fmt.Errorf("read %s from %s: %w", path, image, engineErr(err))

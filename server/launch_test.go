@@ -624,6 +624,30 @@ func TestScratchSweep(t *testing.T) {
 	}
 }
 
+// TestCancelledImageReadLeavesNoContainer cancels reads of a file out of an
+// image at every stage, the engine's create of the scratch container
+// included, and checks that none of those containers is left.
+func TestCancelledImageReadLeavesNoContainer(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	ctx := context.Background()
+	for i := range 40 {
+		readCtx, cancel := context.WithTimeout(ctx, time.Duration(i)*2*time.Millisecond)
+		e.docker.ReadImageFile(readCtx, pythonImage, "/etc/hostname")
+		cancel()
+	}
+	time.Sleep(time.Second) // creates the engine was still finishing
+	list, err := e.docker.Scratch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list {
+		if c.Labels[sandbox.LabelRunner] == e.runner {
+			t.Errorf("scratch container %s left by a cancelled read", c.ID[:12])
+		}
+	}
+}
+
 // TestPythonRuntimeDefersDNSResolver checks the Python runtime's deferred
 // import (images/python/previewd_lazy.py): importing FastAPI no longer loads
 // dnspython's resolver and, through it, httpx and requests, while the
