@@ -63,9 +63,12 @@ func (d *Docker) Ping(ctx context.Context) error {
 	return engineErr(err)
 }
 
-// Create creates a container and returns its id.
+// Create creates a container and returns its id. The create is not
+// cancelled with ctx: the engine would go on creating a container whose id
+// the caller never learns, and so never removes; a cancelled caller gets the
+// id, and its next call fails.
 func (d *Docker) Create(ctx context.Context, name string, cfg *container.Config, host *container.HostConfig) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shortCall)
 	defer cancel()
 	resp, err := d.c.ContainerCreate(ctx, cfg, host, nil, nil, name)
 	if err != nil {
