@@ -437,8 +437,5 @@ func (d *Docker) WritableLayer(ctx context.Context, id string) (driver, upperDir
 	if err != nil {
 		return "", "", fmt.Errorf("inspect container %s: %w", id, engineErr(err))
 	}
-	if info.GraphDriver.Data == nil {
-		return info.GraphDriver.Name, "", nil
-	}
-	return info.GraphDriver.Name, info.GraphDriver.Data["UpperDir"], nil
+	return info.GraphDriver.Name, info.GraphDriver.Data["UpperDir"], nil // a nil map reads as ""
 }
