@@ -155,6 +155,15 @@ func startDaemon(t *testing.T) *daemon {
 		if d.cmd != nil {
 			d.cmd.Process.Signal(syscall.SIGTERM)
 			d.cmd.Wait()
+			// A graceful stop finishes (and cleans up) what it was
+			// copying out of an image.
+			scratch, _ := docker.Scratch(context.Background())
+			for _, c := range scratch {
+				if c.Labels[sandbox.LabelRunner] == runner {
+					t.Errorf("scratch container %s left after SIGTERM", c.ID[:12])
+					docker.Teardown(context.Background(), c.ID, 0)
+				}
+			}
 		}
 		list, _ := docker.Managed(context.Background())
 		for _, c := range list {

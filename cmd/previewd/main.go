@@ -84,7 +84,11 @@ func run() error {
 	}
 	httpServer.RegisterOnShutdown(api.Close)
 	errc := make(chan error, 2)
-	go func() { errc <- mgr.Run(ctx) }()
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		errc <- mgr.Run(ctx)
+	}()
 	go func() {
 		log.Info("previewd listening", "addr", cfg.ListenAddr, "ports", fmt.Sprintf("%d-%d", cfg.PortStart, cfg.PortEnd), "runner_id", cfg.Sandbox.RunnerID)
 		if err := httpServer.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
@@ -102,6 +106,12 @@ func run() error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
 	shutdownErr := httpServer.Shutdown(shutdownCtx)
+	// Run's background work (an image copy at start, say) ends with ctx and
+	// cleans up after itself; exiting before it would leave its container.
+	select {
+	case <-runDone:
+	case <-shutdownCtx.Done():
+	}
 	mgr.Close()
 	return errors.Join(err, shutdownErr)
 }
