@@ -177,6 +177,11 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	timings["total"] = time.Since(start).Milliseconds()
 	m.metrics.observePhase(in.framework, "total", in.rec.Warm, time.Since(start))
 
+	// The runner event is queued before the status changes and stored
+	// before the launch answers, so a client that reads the log once the
+	// preview runs finds it.
+	logs := in.logs.Load()
+	logs.system("healthy: the app answers HTTP (launch took %d ms)", timings["total"])
 	p, err := m.records.MarkPreviewRunning(m.base, in.rec.ID, timings)
 	if err != nil {
 		// Stopped while starting: Stop tears down; nothing more to do here.
@@ -191,7 +196,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 			m.dropBoost(in)
 		}()
 	}
-	in.logs.Load().system("healthy: the app answers HTTP (launch took %d ms)", timings["total"])
+	logs.flush(logFlushWait)
 	m.metrics.launchFinished(in.framework, "success")
 	m.wg.Add(1)
 	go func() {

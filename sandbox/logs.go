@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -44,6 +45,9 @@ const (
 	// logReaderGrace is how long teardown waits for the container's output to
 	// be read to its end.
 	logReaderGrace = 5 * time.Second
+	// logFlushWait bounds how long a launch waits for its "healthy" line to
+	// be stored: under a flood the line waits behind what the app printed.
+	logFlushWait = 2 * time.Second
 	// outputReorder is how far back a new read of a container's log starts
 	// before the latest entry delivered: the engine stamps an entry before it
 	// takes the log's lock to write it, so an entry of the other stream may
@@ -83,6 +87,14 @@ type logPipeline struct {
 	closed bool         // in is closed; guarded by sendMu
 	done   chan struct{}
 
+	// queued counts the lines sent on in, handled those of them that run has
+	// stored (or given up storing); progress is closed and replaced each time
+	// handled grows. They let flush wait for the lines queued before it.
+	queued     atomic.Int64
+	handled    atomic.Int64
+	progressMu sync.Mutex
+	progress   chan struct{}
+
 	// Owned by run.
 	stored   logWindow
 	dropped  int64 // lines deleted to stay under the cap
@@ -117,6 +129,7 @@ func (m *Manager) newLogPipeline(previewID string, last int64) *logPipeline {
 		in:         make(chan db.LogLine, logIngestBuffer),
 		budget:     byteBudget{free: logIngestBytes},
 		done:       make(chan struct{}),
+		progress:   make(chan struct{}),
 		subs:       map[*LogSubscription]struct{}{},
 	}
 	p.budget.cond.L = &p.budget.mu
@@ -146,6 +159,43 @@ func (p *logPipeline) addAt(stream, line string, ts time.Time) {
 	}
 	p.budget.take(lineCost(line))
 	p.in <- db.LogLine{PreviewID: p.previewID, TS: ts.UTC().Truncate(time.Microsecond), Stream: stream, Line: line}
+	p.queued.Add(1)
+}
+
+// flush waits, up to timeout, until every line added before it is stored, so
+// that a reader of the stored log sees them; a runner event that ends a
+// request (the launch's "healthy") is flushed before the request answers.
+func (p *logPipeline) flush(timeout time.Duration) {
+	if p == nil {
+		return
+	}
+	want := p.queued.Load()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		p.progressMu.Lock()
+		progress := p.progress
+		p.progressMu.Unlock()
+		if p.handled.Load() >= want {
+			return
+		}
+		select {
+		case <-progress:
+		case <-p.done:
+			return
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// advance records that n more queued lines were handled and wakes flush.
+func (p *logPipeline) advance(n int64) {
+	p.handled.Add(n)
+	p.progressMu.Lock()
+	close(p.progress)
+	p.progress = make(chan struct{})
+	p.progressMu.Unlock()
 }
 
 // system adds a runner event.
@@ -358,7 +408,7 @@ func (p *logPipeline) run(last int64) {
 	p.stored = p.storedWindow(last)
 	batch := make([]db.LogLine, 0, p.batchLines)
 	next := last
-	var bytes, cost int64 // of the batch: its text, and what it holds of the budget
+	var bytes, cost, queued int64 // of the batch: its text, what it holds of the budget, its lines from in
 	take := func(l db.LogLine, fromIn bool) {
 		next++
 		l.Seq = next
@@ -366,6 +416,7 @@ func (p *logPipeline) run(last int64) {
 		bytes += int64(len(l.Line))
 		if fromIn {
 			cost += lineCost(l.Line)
+			queued++
 		}
 	}
 	// notice fires when dropped lines are due to be told.
@@ -411,7 +462,8 @@ func (p *logPipeline) run(last int64) {
 		}
 		p.store(batch, bytes)
 		p.budget.give(cost)
-		batch, bytes, cost = batch[:0], 0, 0
+		p.advance(queued)
+		batch, bytes, cost, queued = batch[:0], 0, 0, 0
 	}
 }
 

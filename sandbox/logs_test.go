@@ -474,6 +474,37 @@ func TestLogPipelineBackPressure(t *testing.T) {
 	}
 }
 
+// TestLogPipelineFlush: flush returns once every line added before it is
+// stored, and gives up after its timeout while the store is stuck.
+func TestLogPipelineFlush(t *testing.T) {
+	recs := &memRecords{delay: 20 * time.Millisecond}
+	p, wg := testPipeline(t, recs, 0, 0)
+	for i := range 50 {
+		p.add(db.StreamStdout, fmt.Sprint("line ", i))
+	}
+	p.system("healthy")
+	p.flush(10 * time.Second)
+	if lines, _ := recs.usage(); lines != 51 {
+		t.Errorf("after flush %d lines are stored, want 51", lines)
+	}
+
+	recs.mu.Lock()
+	recs.gate = make(chan struct{})
+	recs.mu.Unlock()
+	p.system("stuck")
+	start := time.Now()
+	p.flush(100 * time.Millisecond)
+	if waited := time.Since(start); waited < 100*time.Millisecond || waited > 5*time.Second {
+		t.Errorf("flush with the store stuck returned after %v, want its timeout", waited)
+	}
+	close(recs.gate)
+	p.close()
+	wg.Wait()
+	if lines, _ := recs.usage(); lines != 52 {
+		t.Errorf("stored %d lines, want 52", lines)
+	}
+}
+
 // BenchmarkOutputEntry measures what reading one entry of the engine's log
 // costs previewd: its time parsed, the cursor checked, the line split off.
 func BenchmarkOutputEntry(b *testing.B) {
