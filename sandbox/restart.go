@@ -174,10 +174,13 @@ func (m *Manager) oomKilled(ctx context.Context, in *instance) {
 	if n <= prev || !in.oomKills.CompareAndSwap(prev, n) {
 		return // an event for a kill already counted
 	}
+	// The log says it before the status counts it, as a launch's "healthy".
+	logs := in.logs.Load()
+	logs.system("a process of the app was killed: out of memory (limit %d MiB; %d so far)", in.rec.MemoryMB, n)
+	logs.flush(logFlushWait)
 	if err := m.records.SetOOMKills(ctx, in.rec.ID, int(n)); err != nil {
 		m.log.Warn("record out-of-memory kill", "preview_id", in.rec.ID, "err", err)
 	}
-	in.logs.Load().system("a process of the app was killed: out of memory (limit %d MiB; %d so far)", in.rec.MemoryMB, n)
 	m.metrics.oomKilled(int(n - prev))
 }
 

@@ -86,15 +86,24 @@ func (e *env) checkReleased(t *testing.T, port int) {
 	l.Close()
 }
 
+// checkLogSays fails unless a system line of gen's log mentions want within
+// a few seconds: runner events that follow no status change (a restart that
+// answers again) are stored while the test goes on.
 func (e *env) checkLogSays(t *testing.T, gen, want string) {
 	t.Helper()
-	r := e.call("GET", "/api/v1/generations/"+gen+"/preview/logs?limit=1000", "alice", "", nil)
-	mustStatus(t, r, http.StatusOK)
-	for _, l := range r.body["lines"].([]any) {
-		line := l.(map[string]any)
-		if line["stream"] == "system" && strings.Contains(line["line"].(string), want) {
-			return
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := e.call("GET", "/api/v1/generations/"+gen+"/preview/logs?limit=1000", "alice", "", nil)
+		mustStatus(t, r, http.StatusOK)
+		for _, l := range r.body["lines"].([]any) {
+			line := l.(map[string]any)
+			if line["stream"] == "system" && strings.Contains(line["line"].(string), want) {
+				return
+			}
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no system log line mentions %q: %s", want, r.raw)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("no system log line mentions %q: %s", want, r.raw)
 }
