@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -81,6 +82,38 @@ func (f *forwarder) relay(c *net.TCPConn) {
 	io.Copy(c, up)
 	c.CloseWrite()
 	<-done
+}
+
+// dial connects to the shim's socket for previewd's own proxy, which so skips
+// the relay through the host port. The connection is tracked like a relayed
+// one: close ends it.
+func (f *forwarder) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", f.socket)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	f.conns[c] = struct{}{}
+	return &trackedConn{Conn: c, f: f}, nil
+}
+
+// trackedConn is a connection from dial; closing it stops its tracking.
+type trackedConn struct {
+	net.Conn
+	f *forwarder
+}
+
+func (c *trackedConn) Close() error {
+	c.f.mu.Lock()
+	delete(c.f.conns, c.Conn)
+	c.f.mu.Unlock()
+	return c.Conn.Close()
 }
 
 // close stops accepting, ends open connections (both ends, so that no copy

@@ -525,11 +525,35 @@ func (m *Manager) unreserve(in *instance) {
 	}
 }
 
-// Instance looks up a preview this manager runs.
+// instance looks up a preview this manager runs.
 func (m *Manager) instance(id string) *instance {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.live[id]
+}
+
+// ErrNoApp is DialApp's error when no preview of this manager has the port.
+var ErrNoApp = errors.New("no preview of this previewd listens on that port")
+
+// DialApp connects to the app of the preview on host port port the way the
+// port itself would, minus the relay: straight to the shim's socket. It
+// returns ErrNoApp when no preview of this manager has the port (one being
+// torn down, or a previewd that shares the host), and the caller dials the
+// port instead.
+func (m *Manager) DialApp(ctx context.Context, port int) (net.Conn, error) {
+	m.mu.Lock()
+	var f *forwarder
+	for _, in := range m.live {
+		if in.rec.Port == port {
+			f = in.forward
+			break
+		}
+	}
+	m.mu.Unlock()
+	if f == nil {
+		return nil, ErrNoApp
+	}
+	return f.dial(ctx)
 }
 
 // planFor works out how to start the generation's app from its files.

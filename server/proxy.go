@@ -55,9 +55,23 @@ type target struct {
 type targetKey struct{}
 
 func newProxy(s *Server, reg prometheus.Registerer) *proxy {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	transport := &http.Transport{
-		Proxy:                 nil, // never through HTTP_PROXY: the upstream is on this host
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		Proxy: nil, // never through HTTP_PROXY: the upstream is on this host
+		// A preview's port is relayed by previewd itself to the app's
+		// socket; previewd's own connections go to the socket directly,
+		// which takes a TCP round trip and a copy off every request.
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if _, port, err := net.SplitHostPort(addr); err == nil {
+				if n, err := strconv.Atoi(port); err == nil {
+					c, err := s.sandbox.DialApp(ctx, n)
+					if !errors.Is(err, sandbox.ErrNoApp) {
+						return c, err
+					}
+				}
+			}
+			return dialer.DialContext(ctx, network, addr)
+		},
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   32,
 		IdleConnTimeout:       90 * time.Second,
@@ -78,11 +92,21 @@ func newProxy(s *Server, reg prometheus.Registerer) *proxy {
 		Rewrite:        p.rewrite,
 		Transport:      transport,
 		FlushInterval:  -1, // streams and server-sent events flow as the app writes them
+		BufferPool:     copyBuffers{},
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.errorHandler,
 	}
 	return p
 }
+
+// copyBuffers lends ReverseProxy the buffers it copies bodies with; without
+// it each request allocates one of 32 KiB.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+func (copyBuffers) Get() []byte  { return copyBufferPool.Get().(*[32 << 10]byte)[:] }
+func (copyBuffers) Put(b []byte) { copyBufferPool.Put((*[32 << 10]byte)(b)) }
 
 // route sends requests for a preview's host, or under /p/<id>/, to the
 // proxy, and everything else to the API.

@@ -16,8 +16,14 @@ import (
 func BenchmarkProxy(b *testing.B) {
 	requireInfra(b, true)
 	e := newEnv(b, withProxy)
-	p := e.launchEcho("bench", "bench")
-	r := e.call("GET", "/api/v1/generations/"+p.gen+"/preview/status", "bench", "", nil)
+	// The app gets two CPUs: under its default half CPU, requests sent back
+	// to back use up its quota and a throttled period (about 20 ms) lands
+	// in the p99 of whichever route was being timed.
+	gen := e.upload("bench", "proxy-echo")
+	r := e.launch("bench", gen, map[string]any{"cpus": 2, "env": map[string]string{"PREVIEW_NAME": "bench"}})
+	mustStatus(b, r, http.StatusCreated)
+	p := preview{gen: gen, id: r.body["preview_id"].(string), token: r.body["session_token"].(string)}
+	r = e.call("GET", "/api/v1/generations/"+p.gen+"/preview/status", "bench", "", nil)
 	base := r.body["base_url"].(string)
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 10 * time.Second,

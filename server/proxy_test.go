@@ -465,3 +465,35 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// TestProxyPortReused: previewd's proxy keeps connections to a preview's app
+// open between requests; once the preview stops and another takes its port,
+// both proxies reach the new app, never the old one's connections.
+func TestProxyPortReused(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t, withProxy, func(c *sandboxConfig, _ *serverConfig) { c.MaxPreviews = 1 })
+	br := newBrowser(e)
+	check := func(p preview, name string) {
+		t.Helper()
+		for range 3 {
+			if echo := echoOf(t, e.appRequest("alice", p, p.token, map[string]any{"method": "GET", "path": "/echo"})); echo["name"] != name {
+				t.Fatalf("POST /request reached %v, want %s", echo["name"], name)
+			}
+			cookie := br.sessionCookie(t, p, false)
+			resp, raw := br.send("GET", p.host(), "/echo", withCookie(cookie), nil)
+			if echo := decodeEcho(t, resp, raw); echo["name"] != name {
+				t.Fatalf("the browser proxy reached %v, want %s", echo["name"], name)
+			}
+		}
+	}
+	a := e.launchEcho("alice", "A")
+	check(a, "A")
+	pa := e.call("GET", "/api/v1/generations/"+a.gen+"/preview/status", "alice", "", nil).body["port"]
+	mustStatus(t, e.call("DELETE", "/api/v1/generations/"+a.gen+"/preview", "alice", "", nil), http.StatusOK)
+	b := e.launchEcho("alice", "B")
+	pb := e.call("GET", "/api/v1/generations/"+b.gen+"/preview/status", "alice", "", nil).body["port"]
+	if pa != pb {
+		t.Fatalf("the second preview has port %v, the first had %v: the test needs the same", pb, pa)
+	}
+	check(b, "B")
+}

@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -45,6 +46,9 @@ type Sandbox interface {
 	Config() sandbox.Config
 	PortRange() (start, end, free int)
 	SubscribeLogs(previewID string) *sandbox.LogSubscription
+	// DialApp connects to the app on a preview's port without going through
+	// the port; sandbox.ErrNoApp means no preview here has it.
+	DialApp(ctx context.Context, port int) (net.Conn, error)
 }
 
 var (
