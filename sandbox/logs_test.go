@@ -211,8 +211,11 @@ type memRecords struct {
 
 func (r *memRecords) AppendLogs(_ context.Context, lines []db.LogLine) error {
 	time.Sleep(r.delay)
-	if r.gate != nil {
-		<-r.gate
+	r.mu.Lock()
+	gate := r.gate
+	r.mu.Unlock()
+	if gate != nil {
+		<-gate
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
