@@ -72,6 +72,9 @@ func (d *Docker) Create(ctx context.Context, name string, cfg *container.Config,
 	defer cancel()
 	resp, err := d.c.ContainerCreate(ctx, cfg, host, nil, nil, name)
 	if err != nil {
+		if name == "" {
+			return "", fmt.Errorf("create container: %w", engineErr(err))
+		}
 		return "", fmt.Errorf("create container %s: %w", name, engineErr(err))
 	}
 	return resp.ID, nil
@@ -281,20 +284,16 @@ func (d *Docker) ReadImageFile(ctx context.Context, image, path string) ([]byte,
 // the image: it creates a scratch container (never started), copies from it
 // and removes it again.
 func (d *Docker) CopyFromImage(ctx context.Context, image, path string, read func(io.Reader) error) error {
-	// The create is not cancelled with ctx: the engine would go on creating
-	// a container whose id nobody learns, and so nobody removes.
 	labels := map[string]string{LabelManaged: managedScratch, LabelRunner: d.runner}
-	createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shortCall)
-	resp, err := d.c.ContainerCreate(createCtx, &container.Config{Image: image, Entrypoint: []string{"/bin/true"}, Labels: labels}, nil, nil, nil, "")
-	cancel()
+	id, err := d.Create(ctx, "", &container.Config{Image: image, Entrypoint: []string{"/bin/true"}, Labels: labels}, nil)
 	if err != nil {
-		return fmt.Errorf("read %s from %s: %w", path, image, engineErr(err))
+		return fmt.Errorf("read %s from %s: %w", path, image, err)
 	}
-	defer d.c.ContainerRemove(context.WithoutCancel(ctx), resp.ID, container.RemoveOptions{Force: true})
+	defer d.c.ContainerRemove(context.WithoutCancel(ctx), id, container.RemoveOptions{Force: true})
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("read %s from %s: %w", path, image, err)
 	}
-	rc, _, err := d.c.CopyFromContainer(ctx, resp.ID, path)
+	rc, _, err := d.c.CopyFromContainer(ctx, id, path)
 	if err != nil {
 		return fmt.Errorf("read %s from %s: %w", path, image, engineErr(err))
 	}
