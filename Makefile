@@ -7,7 +7,7 @@ GO ?= go
 # on a 2-core machine.
 TEST_FLAGS ?= -race -timeout 30m -p 2
 
-.PHONY: all build images compose-images run test vet fmt-check bench clean
+.PHONY: all build deps images compose-images run test vet fmt-check bench clean
 
 all: build
 
@@ -34,9 +34,15 @@ compose-images: images
 run: images build
 	bin/previewdev
 
-## test: every test, including integration tests against Docker and a throwaway PostgreSQL
-test: images fmt-check vet
-	$(GO) test $(TEST_FLAGS) ./...
+## deps: install what the tests need and is missing (Debian packages; says what it installs)
+deps:
+	bash .ci/deps
+
+## test: every test, including integration tests against Docker and a throwaway PostgreSQL;
+## ends with every skipped test and why, and a count (the raw events: test-artifacts/go-test.json)
+test: deps images fmt-check vet
+	@mkdir -p test-artifacts
+	set -o pipefail; $(GO) test $(TEST_FLAGS) -json ./... | tee test-artifacts/go-test.json | $(GO) run .ci/testsummary/main.go
 
 vet:
 	$(GO) vet ./...

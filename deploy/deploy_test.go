@@ -102,9 +102,16 @@ func TestComposeConfig(t *testing.T) {
 		t.Errorf("docker-compose --profile grafana config --services: %v\n%s", err, out)
 	}
 
-	// Without a JWT secret previewd cannot start: compose says so at once.
-	if out, err := composeConfig(t, nil, "config"); err == nil || !strings.Contains(out, "PREVIEW_JWT_SECRET") {
-		t.Errorf("config without PREVIEW_JWT_SECRET: err %v\n%s", err, out)
+	// Without a JWT secret the development setup starts anyway: previewd
+	// keeps a secret of its own in the mounted /var/lib/previewd.
+	out, err = composeConfig(t, nil, "config")
+	if err != nil {
+		t.Fatalf("config without PREVIEW_JWT_SECRET: %v\n%s", err, out)
+	}
+	for _, want := range []string{"PREVIEW_ENV: development", "PREVIEW_DEV_SECRET_FILE: /var/lib/previewd/dev/jwt-secret"} {
+		if !strings.Contains(serviceBlock(out, "previewd"), want) {
+			t.Errorf("development setup lacks %q:\n%s", want, out)
+		}
 	}
 }
 

@@ -24,6 +24,11 @@ type config struct {
 	PortStart    int
 	PortEnd      int
 	LogLevel     string
+	// Env is PREVIEW_ENV: "production" never falls back to a development secret.
+	Env string
+	// DevSecretFile, when set and PREVIEW_JWT_SECRET is not, keeps a
+	// generated JWT secret for a development setup (docker compose).
+	DevSecretFile string
 }
 
 // parseConfig reads the configuration from getenv, reporting every problem at once.
@@ -35,7 +40,9 @@ func parseConfig(getenv func(string) string) (config, error) {
 		ListenAddr:   p.str("PREVIEW_LISTEN_ADDR", ":8080"),
 		PublicDomain: p.str("PREVIEW_PUBLIC_DOMAIN", "preview.localhost"),
 		LogLevel:     p.str("PREVIEW_LOG_LEVEL", "info"),
+		Env:          p.str("PREVIEW_ENV", "development"),
 	}
+	c.DevSecretFile = p.str("PREVIEW_DEV_SECRET_FILE", "")
 	c.PortStart, c.PortEnd = p.portRange("PREVIEW_PORT_RANGE", "3001-3100")
 	c.Sandbox = sandbox.Config{
 		RunnerID: p.str("PREVIEW_RUNNER_ID", hostname),
@@ -88,7 +95,12 @@ func parseConfig(getenv func(string) string) (config, error) {
 	if c.DatabaseURL == "" {
 		p.fail("DATABASE_URL is required")
 	}
-	if len(c.Server.JWTSecret) < 16 {
+	switch {
+	case len(c.Server.JWTSecret) == 0 && c.Env == "production":
+		p.fail("PREVIEW_JWT_SECRET is required when PREVIEW_ENV=production")
+	case len(c.Server.JWTSecret) == 0 && c.DevSecretFile != "":
+		// useDevSecret fills it in from the file.
+	case len(c.Server.JWTSecret) < 16:
 		p.fail("PREVIEW_JWT_SECRET is required and must be at least 16 bytes")
 	}
 	d, mx := c.Sandbox.Defaults, c.Sandbox.Max

@@ -33,6 +33,9 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
+	if err := useDevSecret(&cfg, os.Stderr, time.Now()); err != nil {
+		return err
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		return fmt.Errorf("PREVIEW_LOG_LEVEL: %w", err)

@@ -20,12 +20,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/previewd/previewd/cmd/internal/devtoken"
 	"github.com/previewd/previewd/db/localpg"
 )
-
-// tokenTTL is how long the dev token stays valid: long enough not to expire
-// during a week of work, short enough to be a dev token.
-const tokenTTL = 30 * 24 * time.Hour
 
 func main() {
 	os.Exit(run())
@@ -57,24 +54,24 @@ func run() int {
 
 	secret := os.Getenv("PREVIEW_JWT_SECRET")
 	if secret == "" {
-		if secret, err = loadOrCreateSecret(filepath.Join(*dataDir, "jwt-secret")); err != nil {
+		if secret, err = devtoken.LoadOrCreateSecret(filepath.Join(*dataDir, "jwt-secret")); err != nil {
 			log("%v", err)
 			return 1
 		}
 		env = append(env, "PREVIEW_JWT_SECRET="+secret)
 	}
-	token, err := mintToken([]byte(secret), tokenClaims{
+	token, err := devtoken.Mint([]byte(secret), devtoken.Claims{
 		Subject:  *user,
 		Issuer:   os.Getenv("PREVIEW_JWT_ISSUER"),
 		Audience: os.Getenv("PREVIEW_JWT_AUDIENCE"),
-		TTL:      tokenTTL,
+		TTL:      devtoken.TTL,
 	}, time.Now())
 	if err != nil {
 		log("%v", err)
 		return 1
 	}
 	tokenFile := filepath.Join(*dataDir, "dev-token")
-	if err := writePrivate(tokenFile, token+"\n"); err != nil {
+	if err := devtoken.WritePrivate(tokenFile, token+"\n"); err != nil {
 		log("write dev token: %v", err)
 		return 1
 	}

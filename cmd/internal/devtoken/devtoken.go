@@ -1,4 +1,7 @@
-package main
+// Package devtoken makes what a development setup needs to call previewd: a
+// JWT secret kept in a file and tokens signed with it. previewdev (make run)
+// and previewd's compose development mode share it.
+package devtoken
 
 import (
 	"crypto/rand"
@@ -13,16 +16,20 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// tokenClaims says whom a dev token is for and who may accept it.
-type tokenClaims struct {
+// TTL is how long a dev token stays valid: long enough not to expire
+// during a week of work, short enough to be a dev token.
+const TTL = 30 * 24 * time.Hour
+
+// Claims says whom a dev token is for and who may accept it.
+type Claims struct {
 	Subject  string
 	Issuer   string // left out of the token when empty
 	Audience string // left out of the token when empty
 	TTL      time.Duration
 }
 
-// mintToken returns an HS256 JWT for c, signed with secret, valid from now.
-func mintToken(secret []byte, c tokenClaims, now time.Time) (string, error) {
+// Mint returns an HS256 JWT for c, signed with secret, valid from now.
+func Mint(secret []byte, c Claims, now time.Time) (string, error) {
 	if len(secret) == 0 {
 		return "", errors.New("mint token: empty secret")
 	}
@@ -46,10 +53,10 @@ func mintToken(secret []byte, c tokenClaims, now time.Time) (string, error) {
 	return s, nil
 }
 
-// loadOrCreateSecret returns the secret kept in path, first writing 32 random
+// LoadOrCreateSecret returns the secret kept in path, first writing 32 random
 // bytes there, hex-encoded and readable by the owner only, when it is missing.
 // Keeping it means tokens minted by an earlier run stay valid.
-func loadOrCreateSecret(path string) (string, error) {
+func LoadOrCreateSecret(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
 		s := strings.TrimSpace(string(b))
@@ -69,15 +76,15 @@ func loadOrCreateSecret(path string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return "", fmt.Errorf("write jwt secret: %w", err)
 	}
-	if err := writePrivate(path, secret+"\n"); err != nil {
+	if err := WritePrivate(path, secret+"\n"); err != nil {
 		return "", fmt.Errorf("write jwt secret: %w", err)
 	}
 	return secret, nil
 }
 
-// writePrivate writes content to path with mode 0600, also when path exists
+// WritePrivate writes content to path with mode 0600, also when path exists
 // with a looser mode.
-func writePrivate(path, content string) error {
+func WritePrivate(path, content string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package main
+package devtoken
 
 import (
 	"os"
@@ -15,14 +15,14 @@ func TestMintToken(t *testing.T) {
 	now := time.Now()
 	tests := []struct {
 		name   string
-		claims tokenClaims
+		claims Claims
 	}{
-		{"subject only", tokenClaims{Subject: "dev", TTL: tokenTTL}},
-		{"issuer and audience", tokenClaims{Subject: "alice", Issuer: "previewd-dev", Audience: "previewd", TTL: tokenTTL}},
+		{"subject only", Claims{Subject: "dev", TTL: TTL}},
+		{"issuer and audience", Claims{Subject: "alice", Issuer: "previewd-dev", Audience: "previewd", TTL: TTL}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := mintToken(secret, tt.claims, now)
+			s, err := Mint(secret, tt.claims, now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,7 +44,7 @@ func TestMintToken(t *testing.T) {
 			if got.Subject != tt.claims.Subject {
 				t.Errorf("sub = %q, want %q", got.Subject, tt.claims.Subject)
 			}
-			if want := now.Add(tokenTTL).Unix(); got.ExpiresAt == nil || got.ExpiresAt.Unix() != want {
+			if want := now.Add(TTL).Unix(); got.ExpiresAt == nil || got.ExpiresAt.Unix() != want {
 				t.Errorf("exp = %v, want %d", got.ExpiresAt, want)
 			}
 			if tt.claims.Issuer == "" && got.Issuer != "" {
@@ -59,14 +59,14 @@ func TestMintToken(t *testing.T) {
 			}
 		})
 	}
-	if _, err := mintToken(nil, tokenClaims{Subject: "dev", TTL: time.Hour}, now); err == nil {
+	if _, err := Mint(nil, Claims{Subject: "dev", TTL: time.Hour}, now); err == nil {
 		t.Error("minted a token with an empty secret")
 	}
 }
 
 func TestLoadOrCreateSecret(t *testing.T) {
 	path := filepath.Join(t.TempDir(), ".data", "jwt-secret")
-	first, err := loadOrCreateSecret(path)
+	first, err := LoadOrCreateSecret(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestLoadOrCreateSecret(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("secret file mode = %v, want 0600", fi.Mode().Perm())
 	}
-	second, err := loadOrCreateSecret(path)
+	second, err := LoadOrCreateSecret(path)
 	if err != nil {
 		t.Fatal(err)
 	}
