@@ -254,12 +254,30 @@ func (p *proxy) authorize(w http.ResponseWriter, r *http.Request, id, prefix str
 	http.SetCookie(w, cookie)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	loc := r.URL.EscapedPath()
+	loc := samePathLocation(r.URL.EscapedPath())
 	if q := withoutToken(r.URL.RawQuery); q != "" {
 		loc += "?" + q
 	}
-	http.Redirect(w, r, loc, http.StatusSeeOther)
+	// Not http.Redirect: it would clean the path, and the browser must come
+	// back to exactly the address it asked for.
+	w.Header().Set("Location", loc)
+	w.WriteHeader(http.StatusSeeOther)
 	return db.Preview{}, nil, false
+}
+
+// samePathLocation makes a request's escaped path safe to send back as a
+// relative Location. A path such as //evil.example/ (or /\evil.example/,
+// which browsers read the same way) would be a protocol-relative URL to
+// another host; a leading "/." keeps it on this host with the same path,
+// since a browser drops the "." segment when it resolves the address.
+func samePathLocation(escapedPath string) string {
+	if !strings.HasPrefix(escapedPath, "/") {
+		return "/" + escapedPath
+	}
+	if len(escapedPath) > 1 && (escapedPath[1] == '/' || escapedPath[1] == '\\') {
+		return "/." + escapedPath
+	}
+	return escapedPath
 }
 
 // secureContext reports whether a browser treats the request's origin as
@@ -325,6 +343,12 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	// The app sees the address the browser uses, so the URLs it makes work there.
 	pr.Out.Host = pr.In.Host
 	pr.SetXForwarded()
+	// Apps read X-Real-IP as the client's address, as they read
+	// X-Forwarded-For: previewd sets it from the connection, never from the client.
+	pr.Out.Header.Del("X-Real-IP")
+	if ip := pr.Out.Header.Get("X-Forwarded-For"); ip != "" {
+		pr.Out.Header.Set("X-Real-IP", ip)
+	}
 	pr.Out.Header.Del("Authorization")
 	pr.Out.Header.Del("X-Preview-Token")
 	stripSessionCookies(pr.Out.Header)

@@ -142,6 +142,7 @@ func TestProxy(t *testing.T) {
 		h.Set("X-Hop", "1")
 		h.Set("X-Forwarded-Host", b.host())
 		h.Set("X-Forwarded-For", "6.6.6.6")
+		h.Set("X-Real-IP", "6.6.6.6")
 		resp, raw := br.send("GET", a.host(), "/echo/in?a=1", h, nil)
 		echo := decodeEcho(t, resp, raw)
 		hd := echo["headers"].(map[string]any)
@@ -153,7 +154,7 @@ func TestProxy(t *testing.T) {
 				t.Fatalf("%s reached the app: %v", name, hd)
 			}
 		}
-		if hd["x-forwarded-host"] != a.host() || hd["x-forwarded-proto"] != "http" || hd["x-forwarded-for"] != "127.0.0.1" || hd["host"] != a.host() {
+		if hd["x-forwarded-host"] != a.host() || hd["x-forwarded-proto"] != "http" || hd["x-forwarded-for"] != "127.0.0.1" || hd["x-real-ip"] != "127.0.0.1" || hd["host"] != a.host() {
 			t.Fatalf("forwarding headers: %v", hd)
 		}
 		cookies := echo["cookies"].(map[string]any)
@@ -198,6 +199,32 @@ func TestProxy(t *testing.T) {
 		}
 		if n := br.seen(t, a, ca); n != before+1 {
 			t.Fatalf("the app saw %v requests, want %v: something reached A", n, before+1)
+		}
+	})
+
+	t.Run("TokenRedirectStaysOnHost", func(t *testing.T) {
+		// A path that a browser would read as another host (//evil.example/,
+		// and /\evil.example/, which browsers treat alike) comes back on the
+		// preview's host with the same path.
+		base, _ := url.Parse("http://" + a.host() + "/")
+		for _, path := range []string{"//evil.example/", "/\\evil.example/", "///evil.example/x"} {
+			resp := rawResponse(t, e, "GET "+path+"?token="+a.token+"&q=1 HTTP/1.1\r\nHost: "+a.host()+"\r\n\r\n")
+			loc := resp.Header.Get("Location")
+			if resp.StatusCode != http.StatusSeeOther || loc == "" {
+				t.Fatalf("GET %s?token=: %d %q", path, resp.StatusCode, loc)
+			}
+			u, err := url.Parse(loc)
+			if err != nil {
+				t.Fatalf("GET %s?token=: Location %q: %v", path, loc, err)
+			}
+			to := base.ResolveReference(u)
+			if to.Host != a.host() || to.RawQuery != "q=1" || !strings.Contains(to.EscapedPath(), "evil.example") || strings.HasPrefix(loc, "//") || strings.HasPrefix(loc, "/\\") {
+				t.Fatalf("GET %s?token=: Location %q leads to %s", path, loc, to)
+			}
+		}
+		resp := rawResponse(t, e, "GET //evil.example/?token="+a.token+" HTTP/1.1\r\nHost: "+a.host()+"\r\n\r\n")
+		if loc := resp.Header.Get("Location"); loc != "/.//evil.example/" {
+			t.Fatalf("Location %q, want /.//evil.example/ (the same path on this host)", loc)
 		}
 	})
 
@@ -426,6 +453,13 @@ func TestProxy(t *testing.T) {
 // answer's status.
 func rawRequest(t *testing.T, e *env, req string) int {
 	t.Helper()
+	return rawResponse(t, e, req).StatusCode
+}
+
+// rawResponse sends req as written, byte for byte, and returns the response
+// with its body closed.
+func rawResponse(t *testing.T, e *env, req string) *http.Response {
+	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(e.api.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -440,7 +474,7 @@ func rawRequest(t *testing.T, e *env, req string) int {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp
 }
 
 // readEvent reads one server-sent event.
