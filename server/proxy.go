@@ -49,7 +49,7 @@ type proxy struct {
 // target is where a proxied request goes, set by serve for rewrite.
 type target struct {
 	upstream *url.URL
-	prefix   string // "/p/<id>" for path routing, "" for host routing
+	prefix   string // "/p/<id>/~<token>" for path routing, "" for host routing
 }
 
 type targetKey struct{}

@@ -275,6 +275,11 @@ func TestProxy(t *testing.T) {
 		if csp := resp.Header.Values("Content-Security-Policy"); len(csp) != 1 || !strings.HasPrefix(csp[0], "sandbox ") || strings.Contains(csp[0], "allow-same-origin") {
 			t.Fatalf("path-routed Content-Security-Policy: %q", csp)
 		}
+		// An app's own policy stays, and the sandbox is enforced beside it.
+		resp, _ = br.send("GET", "", sp+"/csp", nil, nil)
+		if csp := resp.Header.Values("Content-Security-Policy"); len(csp) != 2 || !strings.HasPrefix(csp[0], "sandbox ") || csp[1] != "default-src 'self'" {
+			t.Fatalf("path-routed Content-Security-Policy beside the app's: %q", csp)
+		}
 		resp, _ = br.send("GET", "", sp+"/redirect", nil, nil)
 		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != sp+"/echo/redirected" {
 			t.Fatalf("path-routed redirect: %d %q", resp.StatusCode, resp.Header.Get("Location"))
