@@ -33,7 +33,7 @@ func TestExpiry(t *testing.T) {
 	t.Run("idle", func(t *testing.T) {
 		p := e.launchEcho("alice", "idle")
 		b := newBrowser(e)
-		c := b.sessionCookie(t, p, false)
+		c := b.sessionCookie(t, p)
 		// Proxied traffic for longer than the idle timeout keeps it running.
 		for end := time.Now().Add(6 * time.Second); time.Now().Before(end); time.Sleep(time.Second) {
 			if resp, raw := b.send("GET", p.host(), "/echo/keepalive", withCookie(c), nil); resp.StatusCode != http.StatusOK {

@@ -49,7 +49,7 @@ type proxy struct {
 // target is where a proxied request goes, set by serve for rewrite.
 type target struct {
 	upstream *url.URL
-	prefix   string // "/p/<id>" for path routing, "" for host routing
+	prefix   string // "/p/<id>/~<token>" for path routing, "" for host routing
 }
 
 type targetKey struct{}
@@ -112,23 +112,21 @@ func (copyBuffers) Put(b []byte) { copyBufferPool.Put((*[32 << 10]byte)(b)) }
 // proxy, and everything else to the API.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	if id, ok := s.previewHost(r.Host); ok {
-		s.proxy.serve(w, r, id, "")
+		s.proxy.serve(w, r, id, nil)
 		return
 	}
-	if rest, ok := strings.CutPrefix(r.URL.Path, "/p/"); ok {
-		id, _, slash := strings.Cut(rest, "/")
-		if _, err := uuid.Parse(id); err == nil && len(id) == 36 {
-			if !slash {
-				// Cookies are scoped to /p/<id>/, so the app's root needs the slash.
-				u := *r.URL
-				u.Path += "/"
-				u.RawPath = ""
-				http.Redirect(w, r, u.RequestURI(), http.StatusPermanentRedirect)
-				return
-			}
-			s.proxy.serve(w, r, strings.ToLower(id), "/p/"+id)
+	if pr, addSlash, ok := parsePathRoute(r.URL.Path); ok {
+		if addSlash {
+			// The page's relative URLs resolve against its address, which
+			// must end in a slash for them to stay under the prefix.
+			u := *r.URL
+			u.Path += "/"
+			u.RawPath = ""
+			http.Redirect(w, r, u.RequestURI(), http.StatusPermanentRedirect)
 			return
 		}
+		s.proxy.serve(w, r, pr.id, &pr)
+		return
 	}
 	s.engine.ServeHTTP(w, r)
 }
@@ -174,15 +172,23 @@ func (s *Server) upstream(p db.Preview) *url.URL {
 	return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, strconv.Itoa(p.Port))}
 }
 
-// serve authorises a browser request for preview id and proxies it.
-func (p *proxy) serve(w http.ResponseWriter, r *http.Request, id, prefix string) {
+// serve authorises a browser request for preview id and proxies it; path is
+// nil under host routing.
+func (p *proxy) serve(w http.ResponseWriter, r *http.Request, id string, path *pathRoute) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 	defer func() {
 		p.metrics.requests.WithLabelValues(strconv.Itoa(rec.code)).Inc()
 		p.metrics.duration.Observe(time.Since(start).Seconds())
 	}()
-	pv, tokenHash, ok := p.authorize(rec, r, id, prefix)
+	prefix := ""
+	if path != nil {
+		prefix = path.prefix
+		// On every answer, previewd's own included. ReverseProxy adds the
+		// app's headers beside it, so an app's own policy cannot replace it.
+		rec.Header().Set("Content-Security-Policy", pathSandboxPolicy)
+	}
+	pv, tokenHash, ok := p.authorize(rec, r, id, path)
 	if !ok {
 		return
 	}
@@ -191,25 +197,35 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request, id, prefix string)
 		return
 	}
 	p.touch(r.Context(), pv.ID, tokenHash)
+	if path != nil && opaqueOriginCORS(rec, r) {
+		return
+	}
 	r.Body = http.MaxBytesReader(rec, r.Body, maxProxyRequestBody)
 	ctx := context.WithValue(r.Context(), targetKey{}, target{upstream: p.s.upstream(pv), prefix: prefix})
 	p.rp.ServeHTTP(rec, r.WithContext(ctx))
 }
 
-// authorize checks the request's session for preview id. A ?token= is traded
-// for a cookie and a redirect to the same address without it; the answer is
-// then written and ok is false.
-func (p *proxy) authorize(w http.ResponseWriter, r *http.Request, id, prefix string) (pv db.Preview, tokenHash []byte, ok bool) {
+// authorize checks the request's session for preview id: its cookie under
+// host routing, the token in its address under path routing. A ?token= is
+// traded for a cookie (host routing) or a session address (path routing)
+// and a redirect to the same address without it; the answer is then
+// written and ok is false.
+func (p *proxy) authorize(w http.ResponseWriter, r *http.Request, id string, path *pathRoute) (pv db.Preview, tokenHash []byte, ok bool) {
 	name := sessionCookiePrefix + id[:8]
 	tok := r.URL.Query().Get("token")
 	fromQuery := tok != ""
-	if !fromQuery {
-		c, err := r.Cookie(name)
-		if err != nil || c.Value == "" {
-			page(w, http.StatusUnauthorized, "Open this preview through the link previewd gives you: it carries a session token.")
-			return db.Preview{}, nil, false
+	switch {
+	case fromQuery:
+	case path != nil:
+		tok = path.token
+	default:
+		if c, err := r.Cookie(name); err == nil {
+			tok = c.Value
 		}
-		tok = c.Value
+	}
+	if tok == "" {
+		page(w, http.StatusUnauthorized, "Open this preview through the link previewd gives you: it carries a session token.")
+		return db.Preview{}, nil, false
 	}
 	tokenHash = sandbox.HashToken(tok)
 	now := time.Now()
@@ -238,11 +254,14 @@ func (p *proxy) authorize(w http.ResponseWriter, r *http.Request, id, prefix str
 		}
 		return pv, tokenHash, true
 	}
-	path := "/"
-	if prefix != "" {
-		path = prefix + "/"
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if path != nil {
+		w.Header().Set("Location", path.sessionLocation(r, tok))
+		w.WriteHeader(http.StatusSeeOther)
+		return db.Preview{}, nil, false
 	}
-	cookie := &http.Cookie{Name: name, Value: tok, Path: path, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	cookie := &http.Cookie{Name: name, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
 	if secureContext(r) {
 		// The preview is usually shown in an iframe of another site (the
 		// frontend): browsers keep a cookie set there only when it is
@@ -252,14 +271,30 @@ func (p *proxy) authorize(w http.ResponseWriter, r *http.Request, id, prefix str
 		cookie.SameSite, cookie.Secure, cookie.Partitioned = http.SameSiteNoneMode, true, true
 	}
 	http.SetCookie(w, cookie)
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	loc := r.URL.EscapedPath()
+	loc := samePathLocation(r.URL.EscapedPath())
 	if q := withoutToken(r.URL.RawQuery); q != "" {
 		loc += "?" + q
 	}
-	http.Redirect(w, r, loc, http.StatusSeeOther)
+	// Not http.Redirect: it would clean the path, and the browser must come
+	// back to exactly the address it asked for.
+	w.Header().Set("Location", loc)
+	w.WriteHeader(http.StatusSeeOther)
 	return db.Preview{}, nil, false
+}
+
+// samePathLocation makes a request's escaped path safe to send back as a
+// relative Location. A path such as //evil.example/ (or /\evil.example/,
+// which browsers read the same way) would be a protocol-relative URL to
+// another host; a leading "/." keeps it on this host with the same path,
+// since a browser drops the "." segment when it resolves the address.
+func samePathLocation(escapedPath string) string {
+	if !strings.HasPrefix(escapedPath, "/") {
+		return "/" + escapedPath
+	}
+	if len(escapedPath) > 1 && (escapedPath[1] == '/' || escapedPath[1] == '\\') {
+		return "/." + escapedPath
+	}
+	return escapedPath
 }
 
 // secureContext reports whether a browser treats the request's origin as
@@ -325,6 +360,12 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	// The app sees the address the browser uses, so the URLs it makes work there.
 	pr.Out.Host = pr.In.Host
 	pr.SetXForwarded()
+	// Apps read X-Real-IP as the client's address, as they read
+	// X-Forwarded-For: previewd sets it from the connection, never from the client.
+	pr.Out.Header.Del("X-Real-IP")
+	if ip := pr.Out.Header.Get("X-Forwarded-For"); ip != "" {
+		pr.Out.Header.Set("X-Real-IP", ip)
+	}
 	pr.Out.Header.Del("Authorization")
 	pr.Out.Header.Del("X-Preview-Token")
 	stripSessionCookies(pr.Out.Header)
@@ -360,10 +401,13 @@ func (p *proxy) modifyResponse(resp *http.Response) error {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
+	if t.prefix != "" {
+		sandboxPathResponse(resp)
+	}
 	if lines := resp.Header.Values("Set-Cookie"); len(lines) > 0 {
 		resp.Header.Del("Set-Cookie")
 		for _, line := range lines {
-			if allowedSetCookie(line, host, t.prefix == "") {
+			if allowedSetCookie(line, host) {
 				resp.Header.Add("Set-Cookie", line)
 			}
 		}
@@ -375,17 +419,13 @@ func (p *proxy) modifyResponse(resp *http.Response) error {
 }
 
 // allowedSetCookie reports whether an app's cookie stays within the
-// preview's own host. Under path routing the preview shares previewd's host,
-// so no Domain attribute is allowed at all.
-func allowedSetCookie(line, host string, hostRouted bool) bool {
+// preview's own host. (Under path routing none is kept.)
+func allowedSetCookie(line, host string) bool {
 	c, err := http.ParseSetCookie(line)
 	if err != nil || strings.HasPrefix(c.Name, sessionCookiePrefix) {
 		return false
 	}
-	if c.Domain == "" {
-		return true
-	}
-	return hostRouted && strings.EqualFold(strings.TrimPrefix(c.Domain, "."), host)
+	return c.Domain == "" || strings.EqualFold(strings.TrimPrefix(c.Domain, "."), host)
 }
 
 // rewriteLocation turns a redirect to the upstream address into one the
@@ -456,51 +496,6 @@ func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-// recent remembers a value per session for a while, in bounded memory.
-type recent[V any] struct {
-	mu  sync.Mutex
-	ttl time.Duration
-	max int
-	m   map[string]recentEntry[V]
-}
-
-type recentEntry[V any] struct {
-	v  V
-	at time.Time
-}
-
-func newRecent[V any](ttl time.Duration, size int) recent[V] {
-	return recent[V]{ttl: ttl, max: size, m: map[string]recentEntry[V]{}}
-}
-
-// get returns the value put under key less than ttl ago.
-func (r *recent[V]) get(key string, now time.Time) (V, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e, ok := r.m[key]
-	if !ok || now.Sub(e.at) >= r.ttl {
-		var zero V
-		return zero, false
-	}
-	return e.v, true
-}
-
-func (r *recent[V]) put(key string, v V, now time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.m) >= r.max {
-		for k, e := range r.m {
-			if now.Sub(e.at) >= r.ttl {
-				delete(r.m, k)
-			}
-		}
-		if len(r.m) >= r.max {
-			clear(r.m) // a flood of sessions: a few extra queries beat unbounded memory
-		}
-	}
-	r.m[key] = recentEntry[V]{v: v, at: now}
-}
 
 // proxyMetrics count requests proxied into previews.
 type proxyMetrics struct {

@@ -44,14 +44,14 @@ func BenchmarkProxy(b *testing.B) {
 		b.Fatalf("no cookie from %s: %d", path, resp.StatusCode)
 		return ""
 	}
-	hostCookie, pathCookie := cookie("/"), cookie("/p/"+p.id+"/")
+	hostCookie := cookie("/")
 
 	kinds := []struct {
 		name, url, host, cookie string
 	}{
 		{"direct", base + "/", "", ""},
 		{"host", e.api.URL + "/", p.host(), hostCookie},
-		{"path", e.api.URL + "/p/" + p.id + "/", "", pathCookie},
+		{"path", e.api.URL + "/p/" + p.id + "/~" + p.token + "/", "", ""},
 	}
 	get := func(i int) time.Duration {
 		k := kinds[i]

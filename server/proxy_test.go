@@ -56,32 +56,20 @@ func (b *browser) send(method, host, path string, header http.Header, body io.Re
 }
 
 // sessionCookie returns the previewd cookie of p, after trading its token.
-func (b *browser) sessionCookie(t *testing.T, p preview, pathRouted bool) *http.Cookie {
+func (b *browser) sessionCookie(t *testing.T, p preview) *http.Cookie {
 	t.Helper()
-	host, path := p.host(), "/echo/in?a=1&token="+p.token+"&b=2"
-	if pathRouted {
-		host, path = "", "/p/"+p.id+path
-	}
-	resp, raw := b.send("GET", host, path, nil, nil)
+	resp, raw := b.send("GET", p.host(), "/echo/in?a=1&token="+p.token+"&b=2", nil, nil)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("token request: %d %s", resp.StatusCode, raw)
 	}
-	wantLoc := "/echo/in?a=1&b=2"
-	if pathRouted {
-		wantLoc = "/p/" + p.id + wantLoc
-	}
-	if loc := resp.Header.Get("Location"); loc != wantLoc {
-		t.Fatalf("Location %q, want %q", loc, wantLoc)
+	if loc := resp.Header.Get("Location"); loc != "/echo/in?a=1&b=2" {
+		t.Fatalf("Location %q, want %q", loc, "/echo/in?a=1&b=2")
 	}
 	for _, c := range resp.Cookies() {
 		if c.Name == "previewd_session_"+p.id[:8] {
-			wantPath := "/"
-			if pathRouted {
-				wantPath = "/p/" + p.id + "/"
-			}
 			// Test hosts are localhost ones, which browsers treat as secure:
 			// the cookie is set so that a cross-site iframe keeps it.
-			if !c.HttpOnly || c.SameSite != http.SameSiteNoneMode || !c.Secure || !c.Partitioned || c.Path != wantPath || c.Value != p.token {
+			if !c.HttpOnly || c.SameSite != http.SameSiteNoneMode || !c.Secure || !c.Partitioned || c.Path != "/" || c.Value != p.token {
 				t.Fatalf("session cookie: %+v", c)
 			}
 			return c
@@ -89,6 +77,25 @@ func (b *browser) sessionCookie(t *testing.T, p preview, pathRouted bool) *http.
 	}
 	t.Fatalf("no session cookie in %v", resp.Header["Set-Cookie"])
 	return nil
+}
+
+// sessionPath trades p's token under path routing and returns the session's
+// address prefix, /p/<id>/~<token>. No cookie is set: a sandboxed page could
+// not send it, and it would belong to previewd's own origin.
+func (b *browser) sessionPath(t *testing.T, p preview) string {
+	t.Helper()
+	resp, raw := b.send("GET", "", "/p/"+p.id+"/echo/in?a=1&token="+p.token+"&b=2", nil, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("path-routed token request: %d %s", resp.StatusCode, raw)
+	}
+	prefix := "/p/" + p.id + "/~" + p.token
+	if loc := resp.Header.Get("Location"); loc != prefix+"/echo/in?a=1&b=2" {
+		t.Fatalf("Location %q, want %q", loc, prefix+"/echo/in?a=1&b=2")
+	}
+	if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
+		t.Fatalf("path-routed token request set cookies: %q", sc)
+	}
+	return prefix
 }
 
 func withCookie(c *http.Cookie, more ...string) http.Header {
@@ -131,8 +138,8 @@ func TestProxy(t *testing.T) {
 	if r.body["proxy_url"] != a.proxyURL {
 		t.Fatalf("status proxy_url: %s", r.raw)
 	}
-	ca := br.sessionCookie(t, a, false)
-	cb := br.sessionCookie(t, b, false)
+	ca := br.sessionCookie(t, a)
+	cb := br.sessionCookie(t, b)
 
 	t.Run("HostRoutingStripsHeaders", func(t *testing.T) {
 		h := withCookie(ca, "app=1", "other=2")
@@ -142,6 +149,7 @@ func TestProxy(t *testing.T) {
 		h.Set("X-Hop", "1")
 		h.Set("X-Forwarded-Host", b.host())
 		h.Set("X-Forwarded-For", "6.6.6.6")
+		h.Set("X-Real-IP", "6.6.6.6")
 		resp, raw := br.send("GET", a.host(), "/echo/in?a=1", h, nil)
 		echo := decodeEcho(t, resp, raw)
 		hd := echo["headers"].(map[string]any)
@@ -153,7 +161,7 @@ func TestProxy(t *testing.T) {
 				t.Fatalf("%s reached the app: %v", name, hd)
 			}
 		}
-		if hd["x-forwarded-host"] != a.host() || hd["x-forwarded-proto"] != "http" || hd["x-forwarded-for"] != "127.0.0.1" || hd["host"] != a.host() {
+		if hd["x-forwarded-host"] != a.host() || hd["x-forwarded-proto"] != "http" || hd["x-forwarded-for"] != "127.0.0.1" || hd["x-real-ip"] != "127.0.0.1" || hd["host"] != a.host() {
 			t.Fatalf("forwarding headers: %v", hd)
 		}
 		cookies := echo["cookies"].(map[string]any)
@@ -201,6 +209,32 @@ func TestProxy(t *testing.T) {
 		}
 	})
 
+	t.Run("TokenRedirectStaysOnHost", func(t *testing.T) {
+		// A path that a browser would read as another host (//evil.example/,
+		// and /\evil.example/, which browsers treat alike) comes back on the
+		// preview's host with the same path.
+		base, _ := url.Parse("http://" + a.host() + "/")
+		for _, path := range []string{"//evil.example/", "/\\evil.example/", "///evil.example/x"} {
+			resp := rawResponse(t, e, "GET "+path+"?token="+a.token+"&q=1 HTTP/1.1\r\nHost: "+a.host()+"\r\n\r\n")
+			loc := resp.Header.Get("Location")
+			if resp.StatusCode != http.StatusSeeOther || loc == "" {
+				t.Fatalf("GET %s?token=: %d %q", path, resp.StatusCode, loc)
+			}
+			u, err := url.Parse(loc)
+			if err != nil {
+				t.Fatalf("GET %s?token=: Location %q: %v", path, loc, err)
+			}
+			to := base.ResolveReference(u)
+			if to.Host != a.host() || to.RawQuery != "q=1" || !strings.Contains(to.EscapedPath(), "evil.example") || strings.HasPrefix(loc, "//") || strings.HasPrefix(loc, "/\\") {
+				t.Fatalf("GET %s?token=: Location %q leads to %s", path, loc, to)
+			}
+		}
+		resp := rawResponse(t, e, "GET //evil.example/?token="+a.token+" HTTP/1.1\r\nHost: "+a.host()+"\r\n\r\n")
+		if loc := resp.Header.Get("Location"); loc != "/.//evil.example/" {
+			t.Fatalf("Location %q, want /.//evil.example/ (the same path on this host)", loc)
+		}
+	})
+
 	t.Run("SpoofedHostCannotReachAnotherPreview", func(t *testing.T) {
 		beforeA, beforeB := br.seen(t, a, ca), br.seen(t, b, cb)
 		// X-Forwarded-Host does not route.
@@ -231,24 +265,71 @@ func TestProxy(t *testing.T) {
 	})
 
 	t.Run("PathRouting", func(t *testing.T) {
-		c := br.sessionCookie(t, a, true)
-		resp, raw := br.send("GET", "", "/p/"+a.id+"/echo/in?a=1", withCookie(c, "app=1"), nil)
+		sp := br.sessionPath(t, a)
+		resp, raw := br.send("GET", "", sp+"/echo/in?a=1", http.Header{"Cookie": {"app=1"}}, nil)
 		echo := decodeEcho(t, resp, raw)
 		if echo["name"] != "A" || echo["url"] != "/echo/in?a=1" || len(echo["cookies"].(map[string]any)) != 1 {
 			t.Fatalf("path-routed echo: %v", echo)
 		}
-		resp, _ = br.send("GET", "", "/p/"+a.id+"/redirect", withCookie(c), nil)
-		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/p/"+a.id+"/echo/redirected" {
+		// The app runs sandboxed, with an opaque origin, whatever policy it sends.
+		if csp := resp.Header.Values("Content-Security-Policy"); len(csp) != 1 || !strings.HasPrefix(csp[0], "sandbox ") || strings.Contains(csp[0], "allow-same-origin") {
+			t.Fatalf("path-routed Content-Security-Policy: %q", csp)
+		}
+		// An app's own policy stays, and the sandbox is enforced beside it.
+		resp, _ = br.send("GET", "", sp+"/csp", nil, nil)
+		if csp := resp.Header.Values("Content-Security-Policy"); len(csp) != 2 || !strings.HasPrefix(csp[0], "sandbox ") || csp[1] != "default-src 'self'" {
+			t.Fatalf("path-routed Content-Security-Policy beside the app's: %q", csp)
+		}
+		resp, _ = br.send("GET", "", sp+"/redirect", nil, nil)
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != sp+"/echo/redirected" {
 			t.Fatalf("path-routed redirect: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		resp, _ = br.send("GET", "", "/p/"+a.id, nil, nil)
 		if resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != "/p/"+a.id+"/" {
 			t.Fatalf("/p/<id> without slash: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		// A Domain cookie would reach previewd's own host: dropped under path routing.
-		resp, _ = br.send("GET", "", "/p/"+a.id+"/evil-cookie", withCookie(c), nil)
-		if sc := resp.Header.Values("Set-Cookie"); len(sc) != 1 || !strings.HasPrefix(sc[0], "good=1") {
-			t.Fatalf("path-routed Set-Cookie: %q", sc)
+		resp, _ = br.send("GET", "", sp, nil, nil)
+		if resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != sp+"/" {
+			t.Fatalf("/p/<id>/~<token> without slash: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		// No app cookie lands on previewd's origin: not a Domain one, not
+		// even one with Path=/.
+		for _, path := range []string{"/evil-cookie", "/set-cookie"} {
+			resp, _ = br.send("GET", "", sp+path, nil, nil)
+			if sc := resp.Header.Values("Set-Cookie"); resp.StatusCode != http.StatusOK || len(sc) != 0 {
+				t.Fatalf("path-routed %s: %d, Set-Cookie %q", path, resp.StatusCode, sc)
+			}
+		}
+		// Without the session in the address, or with another preview's: refused.
+		for path, want := range map[string]int{
+			"/p/" + a.id + "/echo":              http.StatusUnauthorized,
+			"/p/" + a.id + "/~nope/echo":        http.StatusUnauthorized,
+			"/p/" + a.id + "/~" + b.token + "/": http.StatusForbidden,
+		} {
+			resp, _ = br.send("GET", "", path, nil, nil)
+			if resp.StatusCode != want || !strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "sandbox ") {
+				t.Fatalf("%s: %d (want %d), Content-Security-Policy %q", path, resp.StatusCode, want, resp.Header.Get("Content-Security-Policy"))
+			}
+		}
+		// The page's opaque origin ("null") may read its own answers and
+		// send them what its scripts send, credentials never.
+		resp, _ = br.send("GET", "", sp+"/echo", http.Header{"Origin": {"null"}}, nil)
+		if resp.Header.Get("Access-Control-Allow-Origin") != "null" || resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+			t.Fatalf("CORS for the page's own origin: %v", resp.Header)
+		}
+		before := br.seen(t, a, ca)
+		resp, _ = br.send("OPTIONS", "", sp+"/echo", http.Header{"Origin": {"null"},
+			"Access-Control-Request-Method": {"PUT"}, "Access-Control-Request-Headers": {"content-type"}}, nil)
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "null" ||
+			resp.Header.Get("Access-Control-Allow-Methods") != "PUT" || resp.Header.Get("Access-Control-Allow-Headers") != "content-type" {
+			t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+		}
+		if n := br.seen(t, a, ca); n != before+1 {
+			t.Fatalf("the preflight reached the app (seen %v, want %v)", n, before+1)
+		}
+		resp, _ = br.send("OPTIONS", "", "/p/"+a.id+"/~nope/echo", http.Header{"Origin": {"null"}, "Access-Control-Request-Method": {"PUT"}}, nil)
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("preflight without a session: %d", resp.StatusCode)
 		}
 	})
 
@@ -368,7 +449,7 @@ func TestProxy(t *testing.T) {
 		mustStatus(t, r, http.StatusOK)
 		b2 := b
 		b2.token = r.body["session_token"].(string)
-		cb := br.sessionCookie(t, b2, false)
+		cb := br.sessionCookie(t, b2)
 		lastActive := func() (time.Time, time.Time) {
 			var at, exp time.Time
 			row := e.sql.QueryRow(`SELECT p.last_active_at, s.expires_at FROM previews p JOIN preview_sessions s ON s.preview_id = p.id
@@ -426,6 +507,13 @@ func TestProxy(t *testing.T) {
 // answer's status.
 func rawRequest(t *testing.T, e *env, req string) int {
 	t.Helper()
+	return rawResponse(t, e, req).StatusCode
+}
+
+// rawResponse sends req as written, byte for byte, and returns the response
+// with its body closed.
+func rawResponse(t *testing.T, e *env, req string) *http.Response {
+	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(e.api.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -440,7 +528,7 @@ func rawRequest(t *testing.T, e *env, req string) int {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp
 }
 
 // readEvent reads one server-sent event.
@@ -479,7 +567,7 @@ func TestProxyPortReused(t *testing.T) {
 			if echo := echoOf(t, e.appRequest("alice", p, p.token, map[string]any{"method": "GET", "path": "/echo"})); echo["name"] != name {
 				t.Fatalf("POST /request reached %v, want %s", echo["name"], name)
 			}
-			cookie := br.sessionCookie(t, p, false)
+			cookie := br.sessionCookie(t, p)
 			resp, raw := br.send("GET", p.host(), "/echo", withCookie(cookie), nil)
 			if echo := decodeEcho(t, resp, raw); echo["name"] != name {
 				t.Fatalf("the browser proxy reached %v, want %s", echo["name"], name)

@@ -40,10 +40,12 @@ var (
 )
 
 // headersSetByPreviewd are not taken from the caller: the transport sets them,
-// or they concern only the hop to the app.
+// they concern only the hop to the app, or they name the client's address,
+// which previewd sets from the connection as the browser proxy does.
 var headersSetByPreviewd = map[string]bool{
 	"Connection": true, "Content-Length": true, "Transfer-Encoding": true, "Te": true, "Trailer": true,
 	"Upgrade": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authorization": true,
+	"X-Real-Ip": true, "X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true, "Forwarded": true,
 }
 
 // request sends one request to the generation's running preview and answers
@@ -86,6 +88,10 @@ func (s *Server) request(c *gin.Context) {
 	if err != nil {
 		s.abort(c, err)
 		return
+	}
+	if ip, _, err := net.SplitHostPort(c.Request.RemoteAddr); err == nil {
+		out.Header.Set("X-Forwarded-For", ip)
+		out.Header.Set("X-Real-IP", ip)
 	}
 	s.proxy.touch(ctx, p.ID, tokenHash)
 

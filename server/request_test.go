@@ -99,14 +99,16 @@ func TestRequest(t *testing.T) {
 		echo := echoOf(t, e.appRequest("alice", a, a.token, map[string]any{
 			"method": "GET", "path": "/echo/q?z=0",
 			"query":   map[string][]string{"x": {"1", "2"}, "y": {"a b&c"}},
-			"headers": map[string]string{"X-Custom": "1", "Cookie": "app=1"},
+			"headers": map[string]string{"X-Custom": "1", "Cookie": "app=1", "X-Real-IP": "6.6.6.6", "X-Forwarded-For": "6.6.6.6", "Forwarded": "for=6.6.6.6"},
 		}))
 		q := echo["query"].(map[string]any)
 		if xs, _ := q["x"].([]any); len(xs) != 2 || xs[0] != "1" || xs[1] != "2" || q["y"] != "a b&c" || q["z"] != "0" {
 			t.Fatalf("query: %v", q)
 		}
 		h := echo["headers"].(map[string]any)
-		if h["x-custom"] != "1" || h["authorization"] != nil || h["x-preview-token"] != nil {
+		// The client's address comes from its connection, not from what it claims.
+		if h["x-custom"] != "1" || h["authorization"] != nil || h["x-preview-token"] != nil ||
+			h["x-real-ip"] != "127.0.0.1" || h["x-forwarded-for"] != "127.0.0.1" || h["forwarded"] != nil {
 			t.Fatalf("headers: %v", h)
 		}
 		if echo["cookies"].(map[string]any)["app"] != "1" {

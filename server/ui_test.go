@@ -107,7 +107,13 @@ func TestUIPreviewTab(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#token-input"), token(t, "alice")),
 		chromedp.Click(chromedp.CSS("#signin-submit"))))
 	waitPage(t, ctx, 10*time.Second, "the signed-in page",
-		`document.getElementById('whoami').textContent.includes('alice') && localStorage.getItem('previewd.token') !== null`)
+		`document.getElementById('whoami').textContent.includes('alice')`)
+	// The token is in the page's memory only: nothing a script of this
+	// origin could read later.
+	if stored := within(t, ctx, 5*time.Second, "read the storage", chromedp.Evaluate[string](
+		`JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.cookie`)); stored != "{}{}" {
+		t.Errorf("the page stored something: %s", stored)
+	}
 	screenshot(t, ctx, "ui-2-signed-in")
 
 	// 2. Upload the sample folder through the page's directory input.
@@ -185,9 +191,14 @@ func TestUIPreviewTab(t *testing.T) {
 	waitPage(t, ctx, 5*time.Second, "the app's address", `document.getElementById('app-address').textContent.startsWith('http://`+previewID+`.`+publicDomain+`')`)
 	screenshot(t, ctx, "ui-7-app")
 
-	// 7. A reload keeps the sign-in, and picking the running generation
-	// attaches to its preview: a fresh session, the log followed again.
+	// 7. A reload forgets the token; signing in again and picking the
+	// running generation attaches to its preview: a fresh session, the log
+	// followed again.
 	within(t, ctx, 20*time.Second, "reload", chromedp.Reload())
+	waitPage(t, ctx, 10*time.Second, "the sign-in form after the reload", `!document.getElementById('signin-view').hidden`)
+	within(t, ctx, 10*time.Second, "sign in again", chromedp.Steps(
+		chromedp.SetValue(chromedp.CSS("#token-input"), token(t, "alice")),
+		chromedp.Click(chromedp.CSS("#signin-submit"))))
 	waitPage(t, ctx, 10*time.Second, "the signed-in page after the reload",
 		`document.getElementById('whoami').textContent.includes('alice') && document.querySelectorAll('#gens .gen-item').length === 1`)
 	within(t, ctx, 10*time.Second, "pick the generation", chromedp.Click(chromedp.CSS(`#gens .gen-item[data-id="`+gen+`"]`)))
@@ -239,7 +250,7 @@ func TestUIPreviewTab(t *testing.T) {
 	// 10. Sign out forgets the token.
 	within(t, ctx, 10*time.Second, "sign out", chromedp.Click(chromedp.CSS("#signout")))
 	waitPage(t, ctx, 10*time.Second, "the sign-in form again",
-		`!document.getElementById('signin-view').hidden && localStorage.getItem('previewd.token') === null`)
+		`!document.getElementById('signin-view').hidden && window.previewd.state.token === ''`)
 
 	for _, p := range problems() {
 		t.Errorf("the page's console: %s", p)

@@ -48,6 +48,12 @@ app.get('/evil-cookie', (req, res) => {
   res.type('text/plain').send('cookies set\n');
 });
 
+// A policy of the app's own, which previewd's sandbox must not replace.
+app.get('/csp', (req, res) => {
+  res.set('Content-Security-Policy', "default-src 'self'");
+  res.type('text/html').send('<p>own policy</p>\n');
+});
+
 app.get('/redirect', (req, res) => res.redirect(302, '/echo/redirected'));
 
 app.get('/stream', async (req, res) => {

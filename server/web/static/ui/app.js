@@ -9,12 +9,15 @@ import { LogPanel } from './logs.js';
 import { EndpointPanel } from './endpoints.js';
 import { renderStatus, explainExit } from './status.js';
 
-const tokenKey = 'previewd.token';
 const pollEvery = 2000;
 const liveStatuses = new Set(['starting', 'running']);
 
 const state = {
-  token: localStorage.getItem(tokenKey) || '',
+  // The bearer token lives only in this page's memory, never in storage or a
+  // cookie: a preview's script that ever ran on this origin could read
+  // localStorage or sessionStorage, and would send a cookie with its own
+  // calls to the API. A reload or a new tab asks for the token again.
+  token: '',
   gens: [],
   cursor: null,
   selected: null, // the generation shown on the right
@@ -95,13 +98,11 @@ async function signIn(token) {
     return;
   }
   $('signin-submit').disabled = false;
-  localStorage.setItem(tokenKey, token);
   $('token-input').value = '';
   showApp();
 }
 
 function signOut(message = '') {
-  localStorage.removeItem(tokenKey);
   state.token = '';
   deselect();
   state.gens = [];
@@ -472,23 +473,11 @@ function wire() {
     if (document.visibilityState === 'visible') refreshStatus();
     else clearTimeout(state.pollTimer);
   });
-  // A token changed or removed in another tab applies here too.
-  window.addEventListener('storage', (ev) => {
-    if (ev.key !== tokenKey) return;
-    if (!ev.newValue) signOut('You signed out in another tab.');
-    else if (ev.newValue !== state.token) {
-      state.token = ev.newValue;
-      showApp();
-    }
-  });
 }
 
 wire();
-if (state.token) showApp();
-else {
-  $('signin-view').hidden = false;
-  $('token-input').focus();
-}
+$('signin-view').hidden = false;
+$('token-input').focus();
 
 // Exposed for tests and for poking around in the console.
 window.previewd = { state, logs };

@@ -22,15 +22,14 @@ export class AppFrame {
     $('app-reload').disabled = false;
     if (this.openedWith === session.token && !again) return;
     // A preview on previewd's own origin (path routing) runs sandboxed
-    // without that origin, so that its scripts cannot read this page's
-    // token; on a host of its own it keeps its origin but cannot navigate
-    // this page.
+    // without that origin (previewd's answers say so too, for a new tab);
+    // on a host of its own it keeps its origin but cannot navigate this page.
     const sameOrigin = new URL(url, location.href).origin === location.origin;
     this.el.setAttribute('sandbox', sameOrigin
       ? 'allow-scripts allow-forms allow-popups allow-modals allow-downloads'
       : 'allow-scripts allow-same-origin allow-forms allow-popups allow-modals allow-downloads');
     show($('app-message'), sameOrigin
-      ? 'This preview shares previewd’s address (path routing), so it runs without cookies or storage of its own. Set PREVIEW_PUBLIC_DOMAIN for a full preview.'
+      ? 'This preview shares previewd’s address (path routing), so it runs sandboxed, without cookies or storage of its own. Set PREVIEW_PUBLIC_DOMAIN for a full preview.'
       : '');
     this.el.src = url;
     this.el.hidden = false;
