@@ -71,6 +71,7 @@ type Preview struct {
 	RestartMax   int            `db:"restart_max"` // restarts allowed after a crash
 	Restarts     int            `db:"restarts"`
 	OOMKills     int            `db:"oom_kills"` // processes killed for memory while it ran
+	Cause        []byte         `db:"cause"`     // JSON of why it failed, or nil
 }
 
 // Live reports whether the preview is starting or running.
@@ -85,7 +86,7 @@ type Session struct {
 
 const previewColumns = `id, generation_id, owner, runner_id, status, COALESCE(container_id, '') AS container_id,
 	port, image, memory_mb, cpus, pids, created_at, started_at, stopped_at, expires_at, last_active_at,
-	exit_code, oom_killed, error, log_tail, timings, warm, restart_max, restarts, oom_kills`
+	exit_code, oom_killed, error, log_tail, timings, warm, restart_max, restarts, oom_kills, cause`
 
 // InsertPreview records a new starting preview and its first session in one
 // transaction. It fails with ErrConflict when the generation already has a live
@@ -214,13 +215,14 @@ type Finish struct {
 	Error     string
 	LogTail   []string
 	Timings   Timings // nil keeps the recorded timings
+	Cause     []byte  // JSON of why it failed, or nil
 }
 
 // FinishPreview ends a live preview. It reports false when the preview had
 // already ended, so that exactly one of several racing enders wins.
 func (s *Store) FinishPreview(ctx context.Context, id string, f Finish) (bool, error) {
 	const update = `UPDATE previews SET status = $2, exit_code = $3, oom_killed = $4, error = $5,
-		log_tail = $6, timings = COALESCE($7, timings), stopped_at = now()
+		log_tail = $6, timings = COALESCE($7, timings), cause = $8::jsonb, stopped_at = now()
 		WHERE id = $1 AND status IN ('starting', 'running')`
 	var timings any
 	if f.Timings != nil {
@@ -230,7 +232,11 @@ func (s *Store) FinishPreview(ctx context.Context, id string, f Finish) (bool, e
 	if tail == nil {
 		tail = []string{}
 	}
-	res, err := s.db.ExecContext(ctx, update, id, f.Status, f.ExitCode, f.OOMKilled, f.Error, pq.StringArray(tail), timings)
+	var cause any // text, not bytea: the column is jsonb
+	if f.Cause != nil {
+		cause = string(f.Cause)
+	}
+	res, err := s.db.ExecContext(ctx, update, id, f.Status, f.ExitCode, f.OOMKilled, f.Error, pq.StringArray(tail), timings, cause)
 	if err != nil {
 		return false, fmt.Errorf("finish preview %s: %w", id, err)
 	}

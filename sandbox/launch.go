@@ -15,6 +15,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/cause"
 	"github.com/previewd/previewd/sandbox/framework"
 )
 
@@ -102,9 +103,10 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		m.metrics.observePhase(in.framework, phase, in.rec.Warm, now.Sub(since))
 		return now
 	}
+	var prep *prepared
 	fail := func(err error) (db.Preview, error) {
 		timings["total"] = time.Since(start).Milliseconds()
-		return db.Preview{}, m.failLaunch(in, err, timings)
+		return db.Preview{}, m.failLaunch(in, err, timings, prep)
 	}
 
 	// prepare: the files, the plan, the run directory, the image.
@@ -114,7 +116,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	} else {
 		in.logs.Load().system("starting (%s)", in.framework)
 	}
-	prep := in.prep
+	prep = in.prep
 	if prep == nil {
 		files, err := m.records.GenerationFiles(in.ctx, in.rec.GenerationID)
 		if err != nil {
@@ -143,6 +145,10 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		image, err = m.images.imageFor(buildCtx, m.cfg.Images, plan, prep.files, in.logs.Load().build)
 		if err != nil {
 			cancelBuild()
+			var le *LaunchError
+			if errors.As(err, &le) {
+				le.build = true
+			}
 			return fail(err)
 		}
 	}
@@ -358,7 +364,7 @@ func (m *Manager) waitHealthy(ctx context.Context, in *instance, exited <-chan s
 			return &LaunchError{PreviewID: in.rec.ID, Reason: "the app exited before answering HTTP"}
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return &LaunchError{PreviewID: in.rec.ID, Reason: fmt.Sprintf("the app did not answer HTTP within %s", m.cfg.StartTimeout)}
+				return &LaunchError{PreviewID: in.rec.ID, Reason: fmt.Sprintf("the app did not answer HTTP within %s", m.cfg.StartTimeout), timedOut: true}
 			}
 			return ctx.Err()
 		case <-tick.C:
@@ -401,7 +407,7 @@ func (m *Manager) watchExit(in *instance, exited chan struct{}) {
 }
 
 // failLaunch records a failed launch and tears it down.
-func (m *Manager) failLaunch(in *instance, err error, timings db.Timings) error {
+func (m *Manager) failLaunch(in *instance, err error, timings db.Timings, prep *prepared) error {
 	if in.stopping.Load() {
 		m.metrics.launchFinished(in.framework, "stopped")
 		m.endWith(in, db.Finish{Status: db.StatusStopped, Timings: timings})
@@ -417,14 +423,15 @@ func (m *Manager) failLaunch(in *instance, err error, timings db.Timings) error 
 		return err
 	}
 	le.PreviewID = in.rec.ID
-	fin := m.exitFinish(in, le.Reason)
+	facts := cause.Facts{TimedOut: le.timedOut, BuildFailed: le.build, Sources: prep.sources()}
+	fin, why := m.exitFinishFacts(in, le.Reason, facts, le.LogTail)
 	fin.Timings = timings
 	if len(le.LogTail) > 0 && len(fin.LogTail) == 0 {
 		fin.LogTail = le.LogTail
 	}
 	m.metrics.launchFinished(in.framework, launchResult(fin))
 	m.endWith(in, fin)
-	le.Reason, le.ExitCode, le.OOMKilled, le.LogTail = fin.Error, fin.ExitCode, fin.OOMKilled, fin.LogTail
+	le.Reason, le.ExitCode, le.OOMKilled, le.LogTail, le.Cause = fin.Error, fin.ExitCode, fin.OOMKilled, fin.LogTail, why
 	return le
 }
 
@@ -441,30 +448,41 @@ func launchResult(f db.Finish) string {
 
 // exitFinish describes how the container ended, with its last output.
 func (m *Manager) exitFinish(in *instance, reason string) db.Finish {
+	n := int(in.restarts.Load())
+	fin, _ := m.exitFinishFacts(in, reason, cause.Facts{Restarts: n, CrashLoop: n > 0}, nil)
+	return fin
+}
+
+// exitFinishFacts is exitFinish with what previewd knows of the failure
+// besides the container's state, and its cause. output stands in for the
+// container's when there is no container (a failed dependency build).
+func (m *Manager) exitFinishFacts(in *instance, reason string, facts cause.Facts, output []string) (db.Finish, *cause.Cause) {
 	fin := db.Finish{Status: db.StatusFailed, Error: reason, LogTail: []string{}}
 	id := in.container()
 	if id == "" {
-		return fin
+		return fin, m.diagnose(in, &fin, facts, output)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if tail, err := m.docker.LogTail(ctx, id, logTailLines); err == nil {
-		fin.LogTail = tail
+	if tail, err := m.docker.LogTail(ctx, id, causeLines); err == nil {
+		output = tail
+		fin.LogTail = tail[max(0, len(tail)-logTailLines):]
 	}
 	st, err := m.docker.State(ctx, id)
 	if err != nil || st.Running {
-		return fin
+		return fin, m.diagnose(in, &fin, facts, output)
 	}
 	code := st.ExitCode
 	fin.ExitCode = &code
 	fin.OOMKilled = st.OOMKilled
+	facts.ExitCode, facts.OOMKilled = &code, st.OOMKilled
 	switch {
 	case st.OOMKilled:
 		fin.Error = fmt.Sprintf("the app was killed: out of memory (limit %d MiB)", in.rec.MemoryMB)
 	default:
 		fin.Error = fmt.Sprintf("%s with code %d", reasonPrefix(reason), code)
 	}
-	return fin
+	return fin, m.diagnose(in, &fin, facts, output)
 }
 
 func reasonPrefix(reason string) string {

@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/cause"
 	"github.com/previewd/previewd/sandbox/framework"
 )
 
@@ -259,6 +260,10 @@ type LaunchError struct {
 	ExitCode  *int
 	OOMKilled bool
 	LogTail   []string
+	Cause     *cause.Cause // why, as data; nil when previewd could not tell
+
+	timedOut bool // the app did not answer HTTP within the start time-out
+	build    bool // installing the app's dependencies failed
 }
 
 func (e *LaunchError) Error() string { return "launch failed: " + e.Reason }
@@ -400,7 +405,7 @@ func (m *Manager) waitLaunched(ctx context.Context, id string) (db.Preview, erro
 }
 
 func launchErrorOf(p db.Preview) *LaunchError {
-	return &LaunchError{PreviewID: p.ID, Reason: p.Error, ExitCode: p.ExitCode, OOMKilled: p.OOMKilled, LogTail: p.LogTail}
+	return &LaunchError{PreviewID: p.ID, Reason: p.Error, ExitCode: p.ExitCode, OOMKilled: p.OOMKilled, LogTail: p.LogTail, Cause: storedCause(p.Cause)}
 }
 
 // newSession makes a random session token (256 bits) and its stored form.

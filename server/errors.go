@@ -63,8 +63,11 @@ func toAPIError(err error) *apiError {
 	}
 	var le *sandbox.LaunchError
 	if errors.As(err, &le) {
-		return &apiError{status: http.StatusUnprocessableEntity, code: "launch_failed", message: le.Reason,
-			extra: map[string]any{"preview_id": le.PreviewID, "exit_code": le.ExitCode, "oom_killed": le.OOMKilled, "log_tail": nonNil(le.LogTail)}}
+		extra := map[string]any{"preview_id": le.PreviewID, "exit_code": le.ExitCode, "oom_killed": le.OOMKilled, "log_tail": nonNil(le.LogTail), "cause": le.Cause}
+		if le.Cause != nil && len(le.Cause.MissingEnv) > 0 {
+			extra["missing_env"] = le.Cause.MissingEnv
+		}
+		return &apiError{status: http.StatusUnprocessableEntity, code: "launch_failed", message: le.Reason, extra: extra}
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {

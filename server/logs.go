@@ -188,7 +188,11 @@ func (s *Server) followLogs(ctx context.Context, out *sseWriter, previewID strin
 		}
 		if p.Status != status {
 			status = p.Status
-			return p, out.event("status", map[string]string{"status": status})
+			ev := map[string]any{"status": status}
+			if c := causeJSON(p); c != nil {
+				ev["cause"] = c
+			}
+			return p, out.event("status", ev)
 		}
 		return p, nil
 	}

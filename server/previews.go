@@ -230,6 +230,10 @@ func (s *Server) status(c *gin.Context) {
 		"stopped_at":         p.StoppedAt,
 		"timings_ms":         timingsJSON(p.Timings),
 		"warm":               p.Warm,
+		"cause":              causeJSON(p),
+	}
+	if missing := missingEnv(p); len(missing) > 0 {
+		out["missing_env"] = missing
 	}
 	if p.Live() {
 		out["port"] = p.Port
@@ -250,6 +254,28 @@ func (s *Server) status(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// causeJSON is a failed preview's recorded cause, or null.
+func causeJSON(p db.Preview) any {
+	if p.Status != db.StatusFailed || len(p.Cause) == 0 {
+		return nil
+	}
+	return json.RawMessage(p.Cause)
+}
+
+// missingEnv names the variables a failed preview's cause says it lacked.
+func missingEnv(p db.Preview) []string {
+	if p.Status != db.StatusFailed || len(p.Cause) == 0 {
+		return nil
+	}
+	var c struct {
+		MissingEnv []string `json:"missing_env"`
+	}
+	if json.Unmarshal(p.Cause, &c) != nil {
+		return nil
+	}
+	return c.MissingEnv
 }
 
 func nullable(s string) *string {
