@@ -325,6 +325,12 @@ func (a *app) report(cmd string, err error) int {
 	}
 	fmt.Fprintln(a.stderr, "previewctl: "+describe(cmd, err))
 	var ae *apiError
+	if errors.As(err, &ae) && ae.Cause != nil && ae.Cause.Kind != "" {
+		fmt.Fprintln(a.stderr, "cause: "+ae.Cause.headline())
+		if ae.Cause.Hint != "" {
+			fmt.Fprintln(a.stderr, "hint: "+ae.Cause.Hint)
+		}
+	}
 	if errors.As(err, &ae) && len(ae.LogTail) > 0 {
 		fmt.Fprintf(a.stderr, "last %d lines of the app's output:\n", len(ae.LogTail))
 		for _, l := range ae.LogTail {

@@ -51,6 +51,30 @@ type apiError struct {
 	ExitCode  *int     `json:"exit_code"`
 	OOMKilled bool     `json:"oom_killed"`
 	LogTail   []string `json:"log_tail"`
+	Cause     *cause   `json:"cause"`
+}
+
+// cause is why a launch failed, as previewd worked it out.
+type cause struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Symbol  string `json:"symbol"`
+	Hint    string `json:"hint"`
+}
+
+// headline is the cause in one line: "import_error at routers/items.py:12:
+// ModuleNotFoundError: No module named 'stripe'".
+func (c *cause) headline() string {
+	where := c.File
+	if where != "" && c.Line > 0 {
+		where = fmt.Sprintf("%s:%d", c.File, c.Line)
+	}
+	if where == "" {
+		return c.Kind + ": " + c.Message
+	}
+	return c.Kind + " at " + where + ": " + c.Message
 }
 
 func (e *apiError) Error() string {
@@ -152,6 +176,7 @@ type previewStatus struct {
 	ExitCode         *int             `json:"exit_code"`
 	OOMKilled        bool             `json:"oom_killed"`
 	Error            string           `json:"error"`
+	Cause            *cause           `json:"cause"`
 	EndpointCount    *int             `json:"endpoint_count"`
 	TimingsMS        map[string]int64 `json:"timings_ms"`
 

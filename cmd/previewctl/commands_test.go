@@ -162,6 +162,8 @@ func TestUpLaunchFails(t *testing.T) {
 	f.mux.HandleFunc("GET /api/v1/generations/{id}/preview/status", func(w http.ResponseWriter, r *http.Request) {
 		b := statusBody("failed")
 		b["exit_code"], b["error"] = 1, "the app exited before answering HTTP with code 1"
+		b["cause"] = map[string]any{"kind": "exception_at_start", "message": "RuntimeError: boom", "file": "main.py", "line": 1,
+			"symbol": "RuntimeError", "hint": "fix the line it points at"}
 		writeJSON(w, http.StatusOK, b)
 	})
 	f.mux.HandleFunc("GET /api/v1/generations/{id}/preview/logs/stream", func(w http.ResponseWriter, r *http.Request) {
@@ -174,7 +176,8 @@ func TestUpLaunchFails(t *testing.T) {
 		t.Errorf("exit code %d, want %d", code, exitLaunch)
 	}
 	mustContain(t, "stdout", out, "stderr | RuntimeError: boom")
-	mustContain(t, "stderr", errOut, "previewctl: launch failed: the app exited before answering HTTP with code 1")
+	mustContain(t, "stderr", errOut, "previewctl: launch failed: the app exited before answering HTTP with code 1",
+		"cause: exception_at_start at main.py:1: RuntimeError: boom\nhint: fix the line it points at\n")
 	if f.called("DELETE /api/v1/generations/" + genID + "/preview") {
 		t.Error("a failed launch needs no stop")
 	}
@@ -188,7 +191,9 @@ func TestLaunch(t *testing.T) {
 		case "crash":
 			apiErr(w, http.StatusUnprocessableEntity, "launch_failed", "the app exited before answering HTTP with code 1",
 				map[string]any{"preview_id": previewID, "exit_code": 1, "oom_killed": false,
-					"log_tail": []string{"crash sample: importing main", "RuntimeError: boom on import"}})
+					"log_tail": []string{"crash sample: importing main", "RuntimeError: boom on import"},
+					"cause": map[string]any{"kind": "import_error", "message": "ModuleNotFoundError: No module named 'stripe'",
+						"file": "routers/pay.py", "line": 2, "symbol": "stripe", "hint": "add stripe to requirements.txt"}})
 		case "full":
 			apiErr(w, http.StatusServiceUnavailable, "capacity_exhausted", "capacity exhausted: 8 previews are running, the limit is 8", nil)
 		case "nope":
@@ -214,7 +219,8 @@ func TestLaunch(t *testing.T) {
 		{[]string{"launch", "g1"}, exitOK, []string{"it was already live"}, nil},
 		{[]string{"-json", "launch", "g1"}, exitOK, []string{`"session_token": "tok"`}, nil},
 		{[]string{"launch", "crash"}, exitLaunch, nil, []string{
-			"previewctl: launch failed: the app exited before answering HTTP with code 1\nlast 2 lines of the app's output:\n  crash sample: importing main\n  RuntimeError: boom on import\n"}},
+			"previewctl: launch failed: the app exited before answering HTTP with code 1\n" +
+				"cause: import_error at routers/pay.py:2: ModuleNotFoundError: No module named 'stripe'\nhint: add stripe to requirements.txt\nlast 2 lines of the app's output:\n  crash sample: importing main\n  RuntimeError: boom on import\n"}},
 		{[]string{"launch", "full"}, exitUnavailable, nil, []string{"launch failed: capacity exhausted: 8 previews are running"}},
 		{[]string{"launch", "nope"}, exitNotFound, nil, []string{"launch failed: generation not found"}},
 		{[]string{"launch", "-token", "wrong", "g1"}, exitAuth, nil, []string{"launch failed: a valid bearer token is required (check -token or PREVIEW_TOKEN)"}},

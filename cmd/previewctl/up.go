@@ -293,7 +293,7 @@ func (w *watch) launchFailed(s previewStatus) error {
 		msg = "the preview ended while starting (status " + s.Status + ")"
 	}
 	le := &apiError{Status: http.StatusUnprocessableEntity, Code: "launch_failed", Message: msg,
-		PreviewID: s.PreviewID, ExitCode: s.ExitCode, OOMKilled: s.OOMKilled}
+		PreviewID: s.PreviewID, ExitCode: s.ExitCode, OOMKilled: s.OOMKilled, Cause: s.Cause}
 	if w.shown == 0 {
 		le.LogTail = w.tail // else the output is on the screen already
 	}
