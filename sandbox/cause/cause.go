@@ -8,6 +8,7 @@ package cause
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -62,8 +63,19 @@ type Facts struct {
 const AppRoot = "/app"
 
 // Diagnose returns the cause of a failure from the app's output lines (oldest
-// first, both streams) and the facts.
+// first, both streams) and the facts. Paths in its text are the app's own,
+// relative to its root.
 func Diagnose(lines []string, f Facts) Cause {
+	c := diagnose(lines, f)
+	c.Message = reInAppRoot.ReplaceAllString(c.Message, "$1")
+	c.Hint = reInAppRoot.ReplaceAllString(c.Hint, "$1")
+	return c
+}
+
+// reInAppRoot matches the container's app root at the start of a path.
+var reInAppRoot = regexp.MustCompile(`(^|[\s('"\x60])(?:file://)?` + AppRoot + `/`)
+
+func diagnose(lines []string, f Facts) Cause {
 	lines = clean(lines)
 	if f.BuildFailed {
 		c := buildCause(lines)

@@ -86,6 +86,7 @@ func notListening(lines []string, f Facts) Cause {
 		c.Hint = fmt.Sprintf("start the server at start-up, listening on 0.0.0.0 and the port in $PORT (%d); a blocking call before it keeps it from starting", f.Port)
 		return c
 	}
+	c.Symbol = names[0]
 	c.Message = fmt.Sprintf("the app listens on %s, which previewd cannot reach; it must listen on 0.0.0.0:%d", strings.Join(names, ", "), f.Port)
 	return c
 }

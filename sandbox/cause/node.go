@@ -14,6 +14,7 @@ var (
 	reNodeError   = regexp.MustCompile(`^(?:Uncaught )?([A-Z]\w*(?:Error|Exception)|Error)(?: \[([A-Z_]+)\])?: (.*)$`)
 	reNodeModule  = regexp.MustCompile(`Cannot find (?:module|package) '([^']+)'`)
 	reNodeFrom    = regexp.MustCompile(`imported from ((?:file://)?/\S+)`)
+	reListenErr   = regexp.MustCompile(`listen (EADDRNOTAVAIL|EADDRINUSE|EACCES)\S*(?:: [a-z ]+)? (\S+)$`)
 	reNodeEnvRead = regexp.MustCompile(`process\.env\.([A-Za-z_][A-Za-z0-9_]*)|process\.env\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]`)
 )
 
@@ -83,6 +84,11 @@ func nodeCause(lines []string) (Cause, bool) {
 				}
 			}
 		}
+	case reListenErr.MatchString(msg):
+		mm := reListenErr.FindStringSubmatch(msg)
+		c.Kind, c.Symbol = PortNotOpened, mm[1]
+		c.Message = fmt.Sprintf("the app could not listen on %s (%s)", mm[2], msg)
+		c.Hint = "listen on 0.0.0.0 (or no host) and the port in $PORT; the preview has no other address"
 	default:
 		c.Hint = "this error is thrown while the app starts; fix the line it points at"
 	}
@@ -104,7 +110,8 @@ func nodeCause(lines []string) (Cause, bool) {
 // nodeErrorContext tells a Node error report from a line that only looks
 // like one: a stack frame follows it, or Node's header precedes it.
 func nodeErrorContext(lines []string, at int) bool {
-	if at+1 < len(lines) && (reNodeFrame.MatchString(lines[at+1]) || strings.HasPrefix(lines[at+1], "Require stack")) {
+	if at+1 < len(lines) && (reNodeFrame.MatchString(lines[at+1]) || strings.HasPrefix(lines[at+1], "    at ") ||
+		strings.HasPrefix(lines[at+1], "Require stack")) {
 		return true
 	}
 	f, _, _ := nodeHeader(lines, at)

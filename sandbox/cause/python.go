@@ -16,9 +16,9 @@ var (
 	reCannotName  = regexp.MustCompile(`cannot import name '([^']+)' from '([^']+)'`)
 	rePyEnvRead   = regexp.MustCompile(`environ\s*\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]|(?:getenv|environ\.get|environ\.__getitem__)\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]`)
 	reEnvInText   = []*regexp.Regexp{
-		regexp.MustCompile(`(?i)env(?:ironment)?(?: variable)?s?\s*(?:named\s*)?[:=]?\s*['"\x60]?([A-Z][A-Z0-9_]{1,})['"\x60]?\s+(?:is\s+)?(?:not set|unset|missing|required|must be set|is not defined|undefined)`),
+		regexp.MustCompile(`(?i:env(?:ironment)?(?: variable)?s?\s*(?:named\s*)?[:=]?\s*)['"\x60]?([A-Z][A-Z0-9_]{1,})['"\x60]?\s+(?i:(?:is\s+)?(?:not set|unset|missing|required|must be set|is not defined|undefined))`),
 		regexp.MustCompile(`\b['"\x60]?([A-Z][A-Z0-9]*_[A-Z0-9_]+|[A-Z]{3,})['"\x60]?\s+(?:environment variable\s+)?(?:is\s+)?(?:not set|unset|is missing|missing|is required|required|must be set|not defined|undefined)`),
-		regexp.MustCompile(`(?i)(?:missing|set|requires?|provide|no)\s+(?:the\s+)?(?:required\s+)?env(?:ironment)?(?:\s+variable)?s?\s*[:=]?\s*['"\x60]?([A-Z][A-Z0-9_]{1,})\b`),
+		regexp.MustCompile(`(?i:(?:missing|set|requires?|provide|no)\s+(?:the\s+)?(?:required\s+)?env(?:ironment)?(?:\s+variable)?s?\s*[:=]?\s*)['"\x60]?([A-Z][A-Z0-9_]{1,})\b`),
 	}
 	reNoDist      = regexp.MustCompile(`No matching distribution found for ([A-Za-z0-9_.\-\[\]]+)`)
 	reNpmNotFound = regexp.MustCompile(`404\s+'?([@A-Za-z0-9_./\-]+)@?[^']*'? is not in this registry|notarget No matching version found for ([@A-Za-z0-9_./\-]+)`)

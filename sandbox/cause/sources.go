@@ -40,10 +40,12 @@ func place(c *Cause, sources map[string]string) {
 			c.File, c.Line = file, line
 		}
 	case PortNotOpened:
-		if c.Line != 0 {
+		// Only a failure with an address or an error to show has a line
+		// to point at; an app that never tried to listen has none.
+		if c.Line != 0 || c.Symbol == "" {
 			return
 		}
-		if file, line := find(sources, c.File, reServerStart); file != "" && strings.Contains(c.Message, "listens on") {
+		if file, line := find(sources, c.File, reServerStart); file != "" {
 			c.File, c.Line = file, line
 		}
 	}

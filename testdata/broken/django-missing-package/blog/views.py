@@ -1,0 +1,6 @@
+from django.http import HttpResponse
+import markdown
+
+
+def index(request):
+    return HttpResponse(markdown.markdown("# hello"))

@@ -1,0 +1,8 @@
+const raw = "{'dishes': ['soup', 'salad']}";
+
+function loadMenu() {
+  const menu = JSON.parse(raw);
+  return menu.dishes;
+}
+
+module.exports = { loadMenu };

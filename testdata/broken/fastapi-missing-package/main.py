@@ -1,0 +1,6 @@
+from fastapi import FastAPI
+
+from routers import payments
+
+app = FastAPI()
+app.include_router(payments.router)

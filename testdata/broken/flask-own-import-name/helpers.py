@@ -1,0 +1,2 @@
+def format_price(p):
+    return f"${p:.2f}"
