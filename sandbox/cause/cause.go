@@ -92,8 +92,11 @@ func diagnose(lines []string, f Facts) Cause {
 	c, found := fromOutput(lines)
 	if found {
 		place(&c, f.Sources)
-		if f.CrashLoop && c.Kind == ExceptionAtStart {
-			c.Hint = fmt.Sprintf("it crashed again after %d restarts; ", f.Restarts) + c.Hint
+		if f.CrashLoop {
+			// The file and line still say where; the kind says that
+			// restarting does not help.
+			c.Kind = CrashLoop
+			c.Message = fmt.Sprintf("the app kept crashing (it exited again after %d restarts): %s", f.Restarts, c.Message)
 		}
 		return c
 	}
