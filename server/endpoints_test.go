@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -101,5 +102,34 @@ func TestEndpointsMergeOpenAPI(t *testing.T) {
 	st := e.waitStatus("alice", gen, func(b map[string]any) bool { return b["status"] == "running" })
 	if st["endpoint_count"] != float64(len(before)) {
 		t.Errorf("endpoint_count %v, want %d", st["endpoint_count"], len(before))
+	}
+}
+
+// TestEndpointsTruncated: a file over the parse limit is left out, the
+// answer says so and why, and the other files' routes are listed.
+func TestEndpointsTruncated(t *testing.T) {
+	requireInfra(t, false)
+	e := newEnv(t) // uploads up to 1 MiB
+	big := "from fastapi import APIRouter\nrouter = APIRouter()\n" + strings.Repeat("# padding\n", 60_000)
+	r := e.callJSON("POST", "/api/v1/generations", "alice", map[string]any{"name": "big", "files": []map[string]string{
+		{"path": "main.py", "content": helloFastAPI}, {"path": "zbig.py", "content": big},
+	}})
+	mustStatus(t, r, http.StatusCreated)
+	gen := r.body["id"].(string)
+	r = e.call("GET", "/api/v1/generations/"+gen+"/preview/endpoints", "alice", "", nil)
+	mustStatus(t, r, http.StatusOK)
+	reason, _ := r.body["truncated_reason"].(string)
+	if r.body["truncated"] != true || !strings.Contains(reason, `"zbig.py"`) || !strings.Contains(reason, "not parsed") {
+		t.Fatalf("truncated %v, reason %q", r.body["truncated"], reason)
+	}
+	if eps, _ := r.body["endpoints"].([]any); len(eps) != 1 {
+		t.Fatalf("endpoints %v, want main.py's GET /", r.body["endpoints"])
+	}
+
+	small := e.upload("alice", "fastapi")
+	r = e.call("GET", "/api/v1/generations/"+small+"/preview/endpoints", "alice", "", nil)
+	mustStatus(t, r, http.StatusOK)
+	if r.body["truncated"] != false || r.body["truncated_reason"] != nil {
+		t.Fatalf("sample app: truncated %v, reason %v", r.body["truncated"], r.body["truncated_reason"])
 	}
 }

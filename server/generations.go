@@ -285,5 +285,6 @@ func (s *Server) deleteGeneration(c *gin.Context) {
 		s.abort(c, err)
 		return
 	}
+	s.endpoints.forget(g.ID)
 	c.Status(http.StatusNoContent)
 }
