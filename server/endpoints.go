@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -26,7 +27,8 @@ const (
 	maxExtractions = 2
 	// openAPITimeout bounds the fetch of a running app's /openapi.json.
 	openAPITimeout = 2 * time.Second
-	// maxOpenAPIBytes is the largest /openapi.json read.
+	// maxOpenAPIBytes is the largest /openapi.json read; a larger one is
+	// not merged.
 	maxOpenAPIBytes = 4 << 20
 )
 
@@ -195,18 +197,36 @@ func (s *Server) withOpenAPI(ctx context.Context, g db.Generation, res endpoints
 	return merged
 }
 
-// fetchOpenAPI reads the preview's /openapi.json through its port, as
-// previewd's own health check does, not through a user's proxy session, so
-// it does not count as the user's traffic.
+// fetchOpenAPI reads the preview's /openapi.json from its own socket, as
+// the proxy reaches it, and from nothing else: the app chooses the answer,
+// so a redirect is not followed (it could point at another preview's port
+// or anything else previewd reaches) and the dial ignores the address. It
+// goes around the user's proxy session, so it does not count as the user's
+// traffic. The body is cut at maxOpenAPIBytes and the whole fetch at
+// openAPITimeout.
 func (s *Server) fetchOpenAPI(ctx context.Context, p db.Preview) ([]byte, error) {
+	port := p.Port
 	ctx, cancel := context.WithTimeout(ctx, openAPITimeout)
 	defer cancel()
+	transport := &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return s.sandbox.DialApp(ctx, port)
+		},
+		DisableKeepAlives:      true,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{
+		Transport:     transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.baseURL(p)+"/openapi.json", nil)
 	if err != nil {
 		return nil, fmt.Errorf("openapi request: %w", err)
 	}
 	req.Header.Set("User-Agent", "previewd-endpoints")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("get /openapi.json: %w", err)
 	}
@@ -214,9 +234,12 @@ func (s *Server) fetchOpenAPI(ctx context.Context, p db.Preview) ([]byte, error)
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("get /openapi.json: status %d", resp.StatusCode)
 	}
-	doc, err := io.ReadAll(io.LimitReader(resp.Body, maxOpenAPIBytes))
+	doc, err := io.ReadAll(io.LimitReader(resp.Body, maxOpenAPIBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read /openapi.json: %w", err)
+	}
+	if len(doc) > maxOpenAPIBytes {
+		return nil, fmt.Errorf("/openapi.json is larger than %d bytes", maxOpenAPIBytes)
 	}
 	return doc, nil
 }

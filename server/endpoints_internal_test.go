@@ -1,10 +1,102 @@
 package server
 
 import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox"
 	"github.com/previewd/previewd/sandbox/endpoints"
 )
+
+// dialSandbox is a Sandbox whose previews' apps are reached at addr. Only
+// what fetchOpenAPI uses is implemented.
+type dialSandbox struct {
+	Sandbox
+	addr  string
+	ports []int // ports DialApp was asked for
+}
+
+func (d *dialSandbox) DialApp(ctx context.Context, port int) (net.Conn, error) {
+	d.ports = append(d.ports, port)
+	var dialer net.Dialer
+	return dialer.DialContext(ctx, "tcp", d.addr)
+}
+
+func (d *dialSandbox) Config() sandbox.Config { return sandbox.Config{Host: "127.0.0.1"} }
+
+// TestFetchOpenAPIStaysOnItsPreview: the app chooses what /openapi.json
+// answers. A redirect to another address (another user's preview, a
+// service on the host) is not followed, and the request goes to the
+// preview's own socket whatever host the URL names.
+func TestFetchOpenAPIStaysOnItsPreview(t *testing.T) {
+	var victimHits atomic.Int32
+	victim := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		victimHits.Add(1)
+		io.WriteString(w, `{"paths": {"/victim-secret": {"get": {}}}}`)
+	}))
+	defer victim.Close()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/openapi.json":
+			http.Redirect(w, r, victim.URL+"/openapi.json", http.StatusFound)
+		}
+	}))
+	defer app.Close()
+	sb := &dialSandbox{addr: app.Listener.Addr().String()}
+	s := &Server{sandbox: sb, log: slog.New(slog.DiscardHandler)}
+
+	doc, err := s.fetchOpenAPI(context.Background(), db.Preview{Port: 3007})
+	if err == nil || victimHits.Load() != 0 {
+		t.Fatalf("redirect: doc %q, err %v, %d requests reached the redirect's target", doc, err, victimHits.Load())
+	}
+	if len(sb.ports) != 1 || sb.ports[0] != 3007 {
+		t.Fatalf("DialApp asked for ports %v, want [3007]", sb.ports)
+	}
+}
+
+// TestFetchOpenAPIBounds: a document over maxOpenAPIBytes is not read
+// whole, and an app that never answers costs openAPITimeout.
+func TestFetchOpenAPIBounds(t *testing.T) {
+	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"paths": {}, "x": "`+strings.Repeat("x", maxOpenAPIBytes)+`"}`)
+	}))
+	defer big.Close()
+	s := &Server{sandbox: &dialSandbox{addr: big.Listener.Addr().String()}}
+	if doc, err := s.fetchOpenAPI(context.Background(), db.Preview{Port: 3007}); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("%d-byte document: %d bytes, err %v", maxOpenAPIBytes+24, len(doc), err)
+	}
+
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() { // ends when silent is closed
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	s = &Server{sandbox: &dialSandbox{addr: silent.Addr().String()}}
+	start := time.Now()
+	_, err = s.fetchOpenAPI(context.Background(), db.Preview{Port: 3007})
+	if took := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || took > openAPITimeout+time.Second {
+		t.Fatalf("silent app: err %v after %s, want a deadline after %s", err, took, openAPITimeout)
+	}
+}
 
 func cacheResult(n int, path string) endpoints.Result {
 	eps := make([]endpoints.Endpoint, n)
