@@ -135,7 +135,7 @@ func BenchmarkExtractWorstCase(b *testing.B) {
 					b.Fatal("not truncated")
 				}
 				heapPeak = max(heapPeak, float64(heap-heap0)/(1<<20))
-				if hwm := peakRSS(); resetOK && hwm > 0 {
+				if hwm := peakRSS(); resetOK && hwm > rss0 {
 					rssPeak = max(rssPeak, float64(hwm-rss0)/(1<<20))
 				}
 				b.StartTimer()

@@ -44,10 +44,10 @@ type Limits struct {
 // benchmark app has 240 KB of source, 93,000 syntax nodes and 985 routes.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxFileBytes:  512 << 10,
+		MaxFileBytes:  256 << 10,
 		MaxBytes:      4 << 20,
-		MaxFileNodes:  250_000,
-		MaxNodes:      400_000,
+		MaxFileNodes:  150_000,
+		MaxNodes:      250_000,
 		MaxDepth:      1000,
 		MaxFileRoutes: 2000,
 		MaxRoutes:     10_000,
@@ -77,6 +77,10 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// parseMemoryMiB is tree-sitter's memory bound, MAX_PARSE_BYTES in
+// syntax.go, for messages.
+const parseMemoryMiB = 48
+
 // Result is what Extract found. Truncated says a limit left something
 // out; Reasons say which, one sentence each.
 type Result struct {
@@ -94,6 +98,7 @@ const (
 	cutFileNodes
 	cutNodes
 	cutDepth
+	cutParseMemory
 	cutTime
 	cutFileRoutes
 	cutRoutes
@@ -278,6 +283,8 @@ func (b *budget) reason(k cut, c *cutCount) string {
 		return fmt.Sprintf("%s left out: the generation's syntax trees reached %d nodes", files(c.n), b.lim.MaxNodes)
 	case cutDepth:
 		return fmt.Sprintf("%s nested deeper than %d levels left out", files(c.n), b.lim.MaxDepth)
+	case cutParseMemory:
+		return fmt.Sprintf("%s left out: parsing took more than %d MiB", files(c.n), parseMemoryMiB)
 	case cutTime:
 		return fmt.Sprintf("discovery stopped after %s; what was found by then is listed", b.lim.Timeout)
 	case cutFileRoutes:

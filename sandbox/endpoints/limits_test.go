@@ -80,6 +80,12 @@ func TestExtractLimits(t *testing.T) {
 			reason: `1 file ("deep.py") nested deeper than 100 levels left out`,
 		},
 		{
+			name:  "parse memory",
+			files: map[string][]byte{"a.py": small, "dense.py": []byte("x = [" + strings.Repeat("a,", 128_000) + "]\n")},
+			lim:   Limits{MaxFileNodes: 1 << 30, MaxNodes: 1 << 30}, routes: 3,
+			reason: `1 file ("dense.py") left out: parsing took more than 48 MiB`,
+		},
+		{
 			name:  "routes over MaxFileRoutes",
 			files: map[string][]byte{"a.py": routeFile(30)},
 			lim:   Limits{MaxFileRoutes: 20}, routes: 20,

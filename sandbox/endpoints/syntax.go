@@ -1,8 +1,12 @@
 package endpoints
 
 /*
+#include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 // The part of tree-sitter's C API (api.h, language version 14, as
 // github.com/smacker/go-tree-sitter vendors it) that this file uses. The
@@ -21,6 +25,9 @@ bool ts_parser_set_language(TSParser *self, const TSLanguage *language);
 TSTree *ts_parser_parse_string(TSParser *self, const TSTree *old_tree, const char *string, uint32_t length);
 void ts_parser_set_timeout_micros(TSParser *self, uint64_t timeout_micros);
 void ts_parser_reset(TSParser *self);
+void ts_parser_set_cancellation_flag(TSParser *self, const size_t *flag);
+void ts_set_allocator(void *(*new_malloc)(size_t), void *(*new_calloc)(size_t, size_t),
+	void *(*new_realloc)(void *, size_t), void (*new_free)(void *));
 uint32_t ts_node_descendant_count(TSNode self);
 void ts_tree_delete(TSTree *self);
 TSNode ts_tree_root_node(const TSTree *self);
@@ -50,11 +57,79 @@ typedef struct {
 	uint8_t named;
 } flat_node;
 
-// parse parses src, giving up after timeout microseconds; NULL when it
-// gave up. The parser is reset then, so it can start the next file afresh.
-static TSTree *parse(TSParser *parser, const char *src, uint32_t len, uint64_t timeout) {
+// tree-sitter's memory while it parses is not bounded by the number of
+// nodes kept: a 512 KB Python file of one long list took 160 MB of C heap
+// here, and is thrown away only once parsed. So tree-sitter allocates
+// through these wrappers, which count its live bytes; a parse whose
+// allocation takes them over MAX_PARSE_BYTES has its cancellation flag set,
+// and tree-sitter stops it within a hundred steps. The allocator is
+// tree-sitter's, process-wide, so the count and the bound are too: they
+// cover every parse running at once.
+#define MAX_PARSE_BYTES (48LL << 20)
+
+static _Atomic long long live_bytes;
+static __thread size_t *running_flag; // the flag of the parse on this thread
+static __thread bool over_memory;      // that parse was stopped for memory
+
+static void account(long long delta) {
+	long long now = atomic_fetch_add(&live_bytes, delta) + delta;
+	if (delta > 0 && now > MAX_PARSE_BYTES && running_flag) {
+		*running_flag = 1;
+		over_memory = true;
+	}
+}
+
+static void *counted_malloc(size_t n) {
+	void *p = malloc(n);
+	if (p) account(malloc_usable_size(p));
+	return p;
+}
+
+static void *counted_calloc(size_t n, size_t size) {
+	void *p = calloc(n, size);
+	if (p) account(malloc_usable_size(p));
+	return p;
+}
+
+static void *counted_realloc(void *old, size_t n) {
+	long long before = old ? malloc_usable_size(old) : 0;
+	void *p = realloc(old, n);
+	if (p) account((long long)malloc_usable_size(p) - before);
+	else if (n == 0) account(-before);
+	return p;
+}
+
+static void counted_free(void *p) {
+	if (p) account(-(long long)malloc_usable_size(p));
+	free(p);
+}
+
+static pthread_once_t allocator_once = PTHREAD_ONCE_INIT;
+
+static void install_allocator(void) {
+	ts_set_allocator(counted_malloc, counted_calloc, counted_realloc, counted_free);
+}
+
+// new_parser installs the counting allocator before tree-sitter's first
+// allocation, then makes a parser.
+static TSParser *new_parser(void) {
+	pthread_once(&allocator_once, install_allocator);
+	return ts_parser_new();
+}
+
+// parse parses src, giving up after timeout microseconds or when its
+// memory goes over MAX_PARSE_BYTES (*memory is then true); NULL when it gave
+// up. The parser is reset then, so it can start the next file afresh.
+static TSTree *parse(TSParser *parser, const char *src, uint32_t len, uint64_t timeout, bool *memory) {
+	size_t flag = 0;
+	running_flag = &flag;
+	over_memory = false;
+	ts_parser_set_cancellation_flag(parser, &flag);
 	ts_parser_set_timeout_micros(parser, timeout);
 	TSTree *tree = ts_parser_parse_string(parser, 0, src, len);
+	ts_parser_set_cancellation_flag(parser, NULL);
+	running_flag = NULL;
+	*memory = over_memory;
 	if (!tree) ts_parser_reset(parser);
 	return tree;
 }
@@ -135,7 +210,7 @@ type parser struct {
 }
 
 func newParser(g grammar) *parser {
-	p := &parser{c: C.ts_parser_new(), grammar: g, symbols: map[uint16]string{}, fields: map[uint16]string{}}
+	p := &parser{c: C.new_parser(), grammar: g, symbols: map[uint16]string{}, fields: map[uint16]string{}}
 	C.ts_parser_set_language(p.c, C.grammar(C.int(g)))
 	return p
 }
@@ -158,8 +233,12 @@ func (p *parser) parse(src []byte, b *budget) (*node, cut, bool) {
 	if !b.mayHaveNodes(len(src)) {
 		return nil, cutNodes, false
 	}
-	tree := C.parse(p.c, (*C.char)(unsafe.Pointer(&src[0])), C.uint32_t(len(src)), C.uint64_t(max(left.Microseconds(), 1)))
-	if tree == nil {
+	var memory C.bool
+	tree := C.parse(p.c, (*C.char)(unsafe.Pointer(&src[0])), C.uint32_t(len(src)), C.uint64_t(max(left.Microseconds(), 1)), &memory)
+	switch {
+	case tree == nil && bool(memory):
+		return nil, cutParseMemory, false
+	case tree == nil:
 		return nil, cutTime, false
 	}
 	defer C.ts_tree_delete(tree)
