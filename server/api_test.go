@@ -40,6 +40,9 @@ func TestAuthRejectsBadTokens(t *testing.T) {
 		{"no sub", "Bearer " + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"exp": hour})},
 		{"alg none", "Bearer " + noneToken},
 		{"HS512", "Bearer " + sign(jwt.SigningMethodHS512, []byte(testSecret), jwt.MapClaims{"sub": "alice", "exp": hour})},
+		{"NUL in sub", "Bearer " + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"sub": "ali\x00ce", "exp": hour})},
+		{"newline in sub", "Bearer " + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"sub": "alice\nbob", "exp": hour})},
+		{"C1 control in sub", "Bearer " + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"sub": "alice\u009b", "exp": hour})},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -237,6 +240,12 @@ func TestBadUploadsStoreNothing(t *testing.T) {
 		{"hard link in tar", "application/x-tar", hardlinkTar.Bytes(), 400, "invalid_request"},
 		{"not a zip", "application/zip", []byte("hello"), 400, "invalid_request"},
 		{"malformed JSON", "application/json", []byte("{"), 400, "invalid_request"},
+		{"trailing garbage", "application/json", []byte(`{"files": [{"path": "main.py", "content": "from fastapi import FastAPI\napp = FastAPI()\n"}]}garbage`), 400, "invalid_request"},
+		{"two documents", "application/json", []byte(`{"files": [{"path": "main.py", "content": "from fastapi import FastAPI\napp = FastAPI()\n"}]} {}`), 400, "invalid_request"},
+		{"newline in path", "", []map[string]string{file("main.py", helloFastAPI), file("a\nb.py", "x")}, 400, "invalid_request"},
+		{"carriage return in path", "", []map[string]string{file("main.py", helloFastAPI), file("a\rb.py", "x")}, 400, "invalid_request"},
+		{"escape in path", "", []map[string]string{file("main.py", helloFastAPI), file("\x1b[31mred.py", "x")}, 400, "invalid_request"},
+		{"bidi override in path", "", []map[string]string{file("main.py", helloFastAPI), file("evil\u202eyp.exe", "x")}, 400, "invalid_request"},
 		{"unknown framework", "", "rails", 400, "invalid_request"},
 		{"unsupported type", "text/plain", []byte("hi"), 415, "invalid_request"},
 	}

@@ -216,6 +216,9 @@ func (dj *django) urlconf(out []Endpoint, module string, prefix []djPiece, seen 
 
 func (dj *django) patterns(out []Endpoint, els []djElement, prefix []djPiece, seen map[string]bool) []Endpoint {
 	for _, el := range els {
+		if dj.p.budget.full() || !dj.p.budget.visit() {
+			return out
+		}
 		if el.router != nil {
 			out = dj.routerEndpoints(out, el.router, prefix)
 			continue
@@ -300,10 +303,13 @@ func (dj *django) include(out []Endpoint, inc *node, s pyScope, prefix []djPiece
 func (dj *django) view(out []Endpoint, view *node, el djElement, pieces []djPiece) []Endpoint {
 	path, types := joinPieces(pieces)
 	params := pathParamsTyped(path, types)
+	if dj.p.budget.full() {
+		return out
+	}
 	for _, mv := range dj.viewMethods(view, el.scope) {
 		e := Endpoint{Method: mv.method, Path: path, Params: params, File: el.scope.file.path, Line: line(el.node)}
 		e.Summary, e.Description = splitDoc(mv.doc)
-		out = append(out, e)
+		out = dj.p.budget.add(out, e)
 	}
 	return out
 }

@@ -116,6 +116,9 @@ func (dj *django) routerEndpoints(out []Endpoint, r *drfRouter, prefix []djPiece
 		}
 	}
 	for _, route := range routes {
+		if dj.p.budget.full() {
+			return out
+		}
 		path, types := joinPieces(append(append([]djPiece(nil), prefix...), regexPiece(route.regex)))
 		params := pathParamsTyped(path, types)
 		for _, m := range route.methods {
@@ -124,7 +127,7 @@ func (dj *django) routerEndpoints(out []Endpoint, r *drfRouter, prefix []djPiece
 				e.File, e.Line = route.reg.file.path, route.reg.line
 			}
 			e.Summary, e.Description = splitDoc(m.doc)
-			out = append(out, e)
+			out = dj.p.budget.add(out, e)
 		}
 	}
 	return out

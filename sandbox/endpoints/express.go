@@ -222,19 +222,22 @@ func (ex *express) paths(expr *node, s *jsScope) []exPath {
 }
 
 func (ex *express) emit(out []Endpoint, o *exObject, prefix string, seen map[*exObject]bool) []Endpoint {
-	if seen[o] {
+	if seen[o] || ex.p.budget.full() || !ex.p.budget.visit() {
 		return out
 	}
 	seen[o] = true
 	defer delete(seen, o)
 	for _, r := range o.routes {
+		if ex.p.budget.full() {
+			return out
+		}
 		path, params := r.path.text, []Param(nil)
 		if !r.path.regex {
 			path, params = expressPath(path)
 		}
 		e := Endpoint{Method: r.method, Path: expressJoin(prefix, path), Params: params, File: r.file.path, Line: r.line}
 		e.Summary, e.Description = commentDoc(r.doc)
-		out = append(out, e)
+		out = ex.p.budget.add(out, e)
 	}
 	for _, m := range o.mounts {
 		mount, _ := expressPath(m.prefix)

@@ -191,16 +191,19 @@ func (fa *fastAPI) roots() []*faRouter {
 }
 
 func (fa *fastAPI) emit(out []Endpoint, r *faRouter, prefix string, tags []string, seen map[*faRouter]bool) []Endpoint {
-	if seen[r] {
+	if seen[r] || fa.p.budget.full() || !fa.p.budget.visit() {
 		return out
 	}
 	seen[r] = true
 	defer delete(seen, r)
 	for _, route := range r.routes {
+		if fa.p.budget.full() {
+			return out
+		}
 		path := normaliseBraces(prefix + r.prefix + route.path)
 		params := fa.params(route.handler, path)
 		for _, m := range route.methods {
-			out = append(out, Endpoint{
+			out = fa.p.budget.add(out, Endpoint{
 				Method: m, Path: path, Summary: route.summary, Description: route.description,
 				Params: params, Tags: union(append([]string(nil), tags...), route.tags),
 				File: route.file.path, Line: route.line,

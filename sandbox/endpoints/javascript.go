@@ -16,6 +16,7 @@ type jsProject struct {
 	exports map[*jsFile]*jsExports
 	calls   []jsCallSite
 	args    map[argKey]jsValue // what callers pass, by parameter
+	budget  *budget
 }
 
 type jsFile struct {
@@ -30,12 +31,12 @@ type jsScope struct {
 	parent *jsScope
 }
 
-func newJSProject(files map[string][]byte) *jsProject {
-	p := &jsProject{byPath: map[string]*jsFile{}, exports: map[*jsFile]*jsExports{}, args: map[argKey]jsValue{}}
+func newJSProject(files map[string][]byte, b *budget) *jsProject {
+	p := &jsProject{byPath: map[string]*jsFile{}, exports: map[*jsFile]*jsExports{}, args: map[argKey]jsValue{}, budget: b}
 	newFile := func(s *source) *jsFile {
 		return &jsFile{source: s, bindings: map[*node]map[string]jsBinding{}}
 	}
-	p.files = parseAll(files, sourcePaths(files, ".js", ".mjs", ".cjs"), javascriptGrammar, newFile)
+	p.files = parseAll(files, sourcePaths(files, ".js", ".mjs", ".cjs"), javascriptGrammar, b, newFile)
 	for _, f := range p.files {
 		p.byPath[f.path] = f
 	}
@@ -228,6 +229,9 @@ func (p *jsProject) walkStatements(visit func(st *node, s *jsScope)) {
 
 func (p *jsProject) walkJSBlock(block *node, s *jsScope, visit func(*node, *jsScope)) {
 	for _, st := range namedChildren(block) {
+		if p.budget.expired() {
+			return
+		}
 		if isCompound(st) {
 			p.walkJSBlock(st, s, visit)
 			continue
