@@ -188,7 +188,7 @@ func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, me
 		m.trees = newTrees(cfg.TreeDir, docker, log)
 	}
 	metrics.setWarm(cfg.Images, m.pool)
-	metrics.portsTotal.Set(float64(ports.Size()))
+	metrics.setPortsCapacity(ports.Size())
 	return m, nil
 }
 
