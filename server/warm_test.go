@@ -156,8 +156,9 @@ func TestWarmCrashAndCapacity(t *testing.T) {
 	}
 }
 
-// TestWarmPoolAfterRestart: a restart adopts a preview launched warm and
-// removes the pooled containers nobody claimed, then fills the pool anew.
+// TestWarmPoolAfterRestart: a stop leaves the preview launched warm running
+// and removes the pooled containers nobody claimed; the restart adopts the
+// preview and fills the pool anew.
 func TestWarmPoolAfterRestart(t *testing.T) {
 	requireInfra(t, true)
 	e := newEnv(t, withWarmPool(1))
@@ -168,6 +169,9 @@ func TestWarmPoolAfterRestart(t *testing.T) {
 	base := r.body["base_url"].(string)
 	e.waitWarm(1)
 	e.stop()
+	if n := e.containers(); n != 1 {
+		t.Errorf("%d containers after previewd stopped, want the preview only", n)
+	}
 	e.start()
 	if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "hello from express") {
 		t.Fatalf("adopted preview: %d %q", code, body)
