@@ -26,6 +26,9 @@ const (
 	// outputGrace is how long the shim reads on after the app exited: a
 	// process it left behind may hold its pipes open.
 	outputGrace = 2 * time.Second
+	// handoffWait bounds how long a write to one stream waits for the
+	// engine to read what was written to the other (see handoff).
+	handoffWait = 100 * time.Millisecond
 )
 
 // lineLimiter paces the app's output to a number of lines per second, shared
@@ -95,6 +98,7 @@ type outputPacer struct {
 
 // outputChunk is one read of one of the app's streams.
 type outputChunk struct {
+	src int // which stream: its index in readLoop's sources
 	dst io.Writer
 	b   []byte
 }
@@ -125,8 +129,8 @@ func (p *outputPacer) start(stdout, stderr io.Writer) (outW, errW *os.File, err 
 	}
 	outW, errW = os.NewFile(uintptr(out[1]), "stdout"), os.NewFile(uintptr(errp[1]), "stderr")
 	p.child = []*os.File{outW, errW}
-	go p.readLoop([]outputSource{{out[0], stdout}, {errp[0], stderr}}) // ends when both pipes end, or at finish
-	go p.write()                                                       // ends once the loop ended and the queue is empty
+	go p.readLoop([]outputSource{{0, out[0], stdout}, {1, errp[0], stderr}}) // ends when both pipes end, or at finish
+	go p.write()                                                             // ends once the loop ended and the queue is empty
 	return outW, errW, nil
 }
 
@@ -141,6 +145,7 @@ func (p *outputPacer) closeChildEnds() {
 
 // outputSource is the read end of one of the app's streams.
 type outputSource struct {
+	src int
 	fd  int
 	dst io.Writer
 }
@@ -183,7 +188,7 @@ func (p *outputPacer) readLoop(srcs []outputSource) {
 			}
 			n, err := unix.Read(s.fd, buf)
 			if n > 0 {
-				p.push(s.dst, bytes.Clone(buf[:n]))
+				p.push(outputChunk{s.src, s.dst, bytes.Clone(buf[:n])})
 			}
 			if n == 0 || err != nil && !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.EAGAIN) {
 				unix.Close(s.fd) // at its end
@@ -195,15 +200,15 @@ func (p *outputPacer) readLoop(srcs []outputSource) {
 	}
 }
 
-// push queues b, first waiting for room: the app's writes block meanwhile.
-func (p *outputPacer) push(dst io.Writer, b []byte) {
+// push queues c, first waiting for room: the app's writes block meanwhile.
+func (p *outputPacer) push(c outputChunk) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for p.queued >= p.maxQueued {
 		p.cond.Wait()
 	}
-	p.queue = append(p.queue, outputChunk{dst, b})
-	p.queued += len(b)
+	p.queue = append(p.queue, c)
+	p.queued += len(c.b)
 	p.cond.Broadcast()
 }
 
@@ -211,6 +216,8 @@ func (p *outputPacer) push(dst io.Writer, b []byte) {
 // each after the limiter's wait.
 func (p *outputPacer) write() {
 	defer close(p.done)
+	var last io.Writer
+	lastSrc := -1
 	for {
 		p.mu.Lock()
 		for len(p.queue) == 0 && !p.read {
@@ -222,7 +229,7 @@ func (p *outputPacer) write() {
 		}
 		c := &p.queue[0]
 		part, lines := cutLines(c.b, p.chunkLines)
-		dst := c.dst
+		dst, src := c.dst, c.src
 		if c.b = c.b[len(part):]; len(c.b) == 0 {
 			p.queue[0] = outputChunk{}
 			p.queue = p.queue[1:]
@@ -233,6 +240,10 @@ func (p *outputPacer) write() {
 		if lines > 0 {
 			p.lim.wait(lines)
 		}
+		if lastSrc >= 0 && src != lastSrc {
+			handoff(last)
+		}
+		last, lastSrc = dst, src
 		// A failed write to the engine's log cannot be reported anywhere
 		// better than it; go on so that the app is not blocked for good.
 		_, _ = dst.Write(part)
@@ -246,6 +257,26 @@ func (p *outputPacer) finish(grace time.Duration) {
 	t := time.AfterFunc(grace, func() { p.stop.Store(true) })
 	<-p.done
 	t.Stop()
+}
+
+// handoff waits, up to handoffWait, until the engine has read what was
+// written to w, a pipe. The engine reads the container's stdout and stderr
+// each on its own and stamps a line when it reads it: a line written to the
+// other stream before it has read this one could be stamped first. Writers
+// that are not pipes pass at once.
+func handoff(w io.Writer) {
+	f, ok := w.(interface{ Fd() uintptr })
+	if !ok {
+		return
+	}
+	deadline := time.Now().Add(handoffWait)
+	for {
+		n, err := unix.IoctlGetInt(int(f.Fd()), unix.SIOCINQ) // FIONREAD: bytes in the pipe
+		if err != nil || n == 0 || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
 }
 
 // cutLines returns the start of b up to and including its n-th newline (all

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -88,7 +89,7 @@ func TestOutputPacerKeepsOrderAcrossStreams(t *testing.T) {
 		fmt.Fprintf(outW, "count %d\n", i)
 		if i%100 == 0 {
 			fmt.Fprintf(errW, "err %d\n", i)
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	p.closeChildEnds()
@@ -150,7 +151,7 @@ func TestCutLines(t *testing.T) {
 func TestShimPacedOutputKeepsOrderAcrossStreams(t *testing.T) {
 	var both strings.Builder
 	p := startShimOut(t, &both, &both, "PREVIEW_OUTPUT_LINES=1000")
-	app := `i=1; while [ $i -le 3000 ]; do echo "count $i"; if [ $((i % 100)) -eq 0 ]; then echo "err $i" >&2; sleep 0.02; fi; i=$((i+1)); done`
+	app := `i=1; while [ $i -le 3000 ]; do echo "count $i"; if [ $((i % 100)) -eq 0 ]; then echo "err $i" >&2; sleep 0.05; fi; i=$((i+1)); done`
 	body, _ := json.Marshal(map[string]any{"argv": []string{"sh", "-c", app}})
 	if code, msg := p.do(t, http.MethodPost, "/start", bytes.NewReader(body)); code != http.StatusNoContent {
 		t.Fatalf("POST /start = %d %q", code, msg)
@@ -165,4 +166,54 @@ func TestShimPacedOutputKeepsOrderAcrossStreams(t *testing.T) {
 		}
 	}
 	checkInterleaving(t, lines, 3000, 100, 5)
+}
+
+// A line for stderr waits until the engine (here: a slow reader) has read
+// what went to stdout before it, so that the engine, which stamps each
+// stream's lines as it reads them, cannot stamp the stderr line first.
+func TestOutputPacerHandsOffBetweenStreams(t *testing.T) {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outR.Close()
+	defer outW.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errR.Close()
+	defer errW.Close()
+
+	p := newOutputPacer(newLineLimiter(1000, &strings.Builder{}))
+	appOut, appErr, err := p.start(outW, errW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(appOut, "count 1")
+	time.Sleep(20 * time.Millisecond) // queued and written to outW, where nobody reads yet
+	fmt.Fprintln(appErr, "err 1")
+
+	got := make(chan time.Time, 1)
+	go func() {
+		buf := make([]byte, 64)
+		errR.Read(buf)
+		got <- time.Now()
+	}()
+	time.Sleep(50 * time.Millisecond)
+	readOut := time.Now()
+	buf := make([]byte, 64)
+	if n, _ := outR.Read(buf); string(buf[:n]) != "count 1\n" {
+		t.Errorf("stdout got %q", buf[:n])
+	}
+	select {
+	case at := <-got:
+		if at.Before(readOut) {
+			t.Errorf("the stderr line was written %s before stdout was read", readOut.Sub(at))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stderr line was never written")
+	}
+	p.closeChildEnds()
+	p.finish(time.Second)
 }
