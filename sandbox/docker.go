@@ -228,6 +228,23 @@ func (d *Docker) Stats(ctx context.Context, id string, sample func(container.Sta
 	}
 }
 
+// StatsOnce reads one resource sample at once. It has no precpu: CPU use
+// needs two of them.
+func (d *Docker) StatsOnce(ctx context.Context, id string) (container.StatsResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	resp, err := d.c.ContainerStatsOneShot(ctx, id)
+	if err != nil {
+		return container.StatsResponse{}, fmt.Errorf("stats of container %s: %w", id, engineErr(err))
+	}
+	defer resp.Body.Close()
+	var s container.StatsResponse
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		return container.StatsResponse{}, fmt.Errorf("read stats of container %s: %w", id, err)
+	}
+	return s, nil
+}
+
 // Managed lists every container (running or not) carrying LabelManaged.
 func (d *Docker) Managed(ctx context.Context) ([]container.Summary, error) {
 	ctx, cancel := context.WithTimeout(ctx, shortCall)

@@ -1,10 +1,20 @@
 package sandbox
 
 import (
+	"context"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 )
+
+// statsGap is the time between the two readings of an on-demand sample: CPU
+// use is measured over it. It is what a status call waits, once, when it
+// comes before the stats stream's first sample.
+const statsGap = 100 * time.Millisecond
+
+// statsReadTimeout bounds an on-demand sample: past it the status answers
+// without figures rather than wait on a slow engine.
+const statsReadTimeout = 2 * time.Second
 
 // Stats is a resource sample of a running preview.
 type Stats struct {
@@ -53,4 +63,26 @@ func workingSet(m container.MemoryStats) uint64 {
 		return m.Usage
 	}
 	return m.Usage - cache
+}
+
+// readStats takes a sample of a running preview now: two readings statsGap
+// apart, the second's figures with the CPU use between them.
+func (m *Manager) readStats(in *instance) (*Stats, error) {
+	ctx, cancel := context.WithTimeout(in.ctx, statsReadTimeout)
+	defer cancel()
+	first, err := m.docker.StatsOnce(ctx, in.container())
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-time.After(statsGap):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	second, err := m.docker.StatsOnce(ctx, in.container())
+	if err != nil {
+		return nil, err
+	}
+	st := statsFrom(second, &first)
+	return &st, nil
 }
