@@ -29,6 +29,10 @@ const (
 	// handoffWait bounds how long a write to one stream waits for the
 	// engine to read what was written to the other (see handoff).
 	handoffWait = 100 * time.Millisecond
+	// handoffSettle is a pause after the engine has read the last write:
+	// it logs the lines of one read one after another, and a line of the
+	// other stream read meanwhile would land among them.
+	handoffSettle = 2 * time.Millisecond
 )
 
 // lineLimiter paces the app's output to a number of lines per second, shared
@@ -272,7 +276,11 @@ func handoff(w io.Writer) {
 	deadline := time.Now().Add(handoffWait)
 	for {
 		n, err := unix.IoctlGetInt(int(f.Fd()), unix.SIOCINQ) // FIONREAD: bytes in the pipe
-		if err != nil || n == 0 || time.Now().After(deadline) {
+		if err != nil || time.Now().After(deadline) {
+			return
+		}
+		if n == 0 {
+			time.Sleep(handoffSettle)
 			return
 		}
 		time.Sleep(200 * time.Microsecond)
