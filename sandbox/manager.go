@@ -188,24 +188,38 @@ func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, me
 		m.trees = newTrees(cfg.TreeDir, docker, log)
 	}
 	metrics.setWarm(cfg.Images, m.pool)
-	metrics.portsTotal.Set(float64(ports.Size()))
+	metrics.setPortsCapacity(ports.Size())
 	return m, nil
 }
 
-// Close stops every watcher and in-flight launch goroutine and waits for them.
-// Containers keep running.
-func (m *Manager) Close() {
+// Closed says what Close left behind.
+type Closed struct {
+	// Previews is how many previews were left running, for the next
+	// previewd with this runner id to adopt.
+	Previews int
+	// WarmRemoved and WarmFailed count the warm pool's unclaimed containers
+	// removed, and those whose removal failed (left running).
+	WarmRemoved, WarmFailed int
+}
+
+// Close stops every watcher and in-flight launch goroutine and waits for
+// them. Previews keep running; the warm pool's unclaimed containers are
+// removed.
+func (m *Manager) Close() Closed {
 	m.cancel()
+	var closed Closed
 	m.mu.Lock()
 	for _, in := range m.live {
 		in.forward.close()
 	}
+	closed.Previews = len(m.live)
 	m.mu.Unlock()
-	m.closePool()
+	closed.WarmRemoved, closed.WarmFailed = m.closePool()
 	for _, in := range m.snapshot() {
 		in.logs.Load().shutdown()
 	}
 	m.wg.Wait()
+	return closed
 }
 
 // fault returns the injected failure of step, if any.

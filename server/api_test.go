@@ -297,7 +297,7 @@ func TestConfigAndHealth(t *testing.T) {
 		t.Fatalf("readyz: %d %s", ready.status, ready.raw)
 	}
 	m := e.call("GET", "/metrics", "", "", nil)
-	for _, name := range []string{"preview_ports_total 8", "preview_active 0", "preview_http_requests_total"} {
+	for _, name := range []string{"preview_ports_capacity 8", "preview_ports_total 8", "preview_active 0", "preview_http_requests_total"} {
 		if !strings.Contains(string(m.raw), name) {
 			t.Errorf("metrics lack %q", name)
 		}

@@ -115,6 +115,10 @@ func run() error {
 	case <-runDone:
 	case <-shutdownCtx.Done():
 	}
-	mgr.Close()
+	closed := mgr.Close()
+	// Says what is left on the engine: the previews, for the next start to
+	// adopt, and any warm container that could not be removed.
+	log.Info("previewd stopped", "previews_left_running", closed.Previews,
+		"warm_containers_removed", closed.WarmRemoved, "warm_containers_left_running", closed.WarmFailed)
 	return errors.Join(err, shutdownErr)
 }
