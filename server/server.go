@@ -71,6 +71,12 @@ type Config struct {
 	PublicDomain string
 	// PublicPort is the port in proxy_url; 0 or 80 leaves it out.
 	PublicPort int
+	// BodyGrace and BodyMinRate (bytes per second) are the floor under which
+	// a request body, to the API or through the proxy, is cut off: after the
+	// grace period the body must have come at BodyMinRate on average.
+	// BodyMinRate 0 turns the floor off.
+	BodyGrace   time.Duration
+	BodyMinRate int64
 }
 
 // Server is the HTTP API.
@@ -101,11 +107,14 @@ func New(cfg Config, store Store, sb Sandbox, reg prometheus.Registerer, gathere
 	if s.cfg.MaxProxyBody <= 0 {
 		s.cfg.MaxProxyBody = 10 << 20
 	}
+	if s.cfg.BodyGrace <= 0 {
+		s.cfg.BodyGrace = defaultBodyGrace
+	}
 	s.proxy = newProxy(s, reg)
 	s.sseClients = newSSEClients(reg)
 	s.endpoints = newEndpointCache()
 	s.engine = s.routes()
-	s.handler = http.HandlerFunc(s.route)
+	s.handler = http.HandlerFunc(s.serveHTTP)
 	return s
 }
 
@@ -117,6 +126,12 @@ func (s *Server) Close() { s.close() }
 // Handler returns the HTTP handler: the browser proxy for preview hosts and
 // /p/ paths, the API for everything else.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	r, done := s.limitBodyRate(w, r)
+	defer done()
+	s.route(w, r)
+}
 
 func (s *Server) routes() *gin.Engine {
 	r := gin.New()

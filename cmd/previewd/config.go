@@ -24,6 +24,9 @@ type config struct {
 	PortStart    int
 	PortEnd      int
 	LogLevel     string
+	// MaxConnsPerIP caps the open connections of one client address; 0 is
+	// no cap (previewd behind a proxy that is the only client).
+	MaxConnsPerIP int
 }
 
 // parseConfig reads the configuration from getenv, reporting every problem at once.
@@ -35,6 +38,8 @@ func parseConfig(getenv func(string) string) (config, error) {
 		ListenAddr:   p.str("PREVIEW_LISTEN_ADDR", ":8080"),
 		PublicDomain: p.str("PREVIEW_PUBLIC_DOMAIN", "preview.localhost"),
 		LogLevel:     p.str("PREVIEW_LOG_LEVEL", "info"),
+
+		MaxConnsPerIP: p.integer("PREVIEW_MAX_CONNS_PER_IP", 64),
 	}
 	c.PortStart, c.PortEnd = p.portRange("PREVIEW_PORT_RANGE", "3001-3100")
 	c.Sandbox = sandbox.Config{
@@ -84,6 +89,8 @@ func parseConfig(getenv func(string) string) (config, error) {
 		MaxProxyBody:   int64(p.integer("PREVIEW_MAX_PROXY_BODY", 10<<20)),
 		PublicDomain:   c.PublicDomain,
 		PublicPort:     listenPort(c.ListenAddr),
+		BodyGrace:      p.duration("PREVIEW_BODY_GRACE", 10*time.Second),
+		BodyMinRate:    int64(p.integer("PREVIEW_BODY_MIN_RATE", 500)),
 	}
 	if c.DatabaseURL == "" {
 		p.fail("DATABASE_URL is required")

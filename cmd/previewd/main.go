@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -89,9 +90,14 @@ func run() error {
 		defer close(runDone)
 		errc <- mgr.Run(ctx)
 	}()
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	ln = server.LimitConnsPerIP(ln, cfg.MaxConnsPerIP, reg)
 	go func() {
 		log.Info("previewd listening", "addr", cfg.ListenAddr, "ports", fmt.Sprintf("%d-%d", cfg.PortStart, cfg.PortEnd), "runner_id", cfg.Sandbox.RunnerID)
-		if err := httpServer.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		if err := httpServer.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()
