@@ -21,7 +21,7 @@ import (
 // Store is what the server needs from PostgreSQL.
 type Store interface {
 	Ping(ctx context.Context) error
-	CreateGeneration(ctx context.Context, g *db.Generation, files []db.File) error
+	CreateGeneration(ctx context.Context, g *db.Generation, files []db.File, q db.Quota) error
 	Generation(ctx context.Context, owner, id string) (db.Generation, error)
 	Generations(ctx context.Context, owner string, after *db.Cursor, limit int) ([]db.Generation, error)
 	GenerationFileInfos(ctx context.Context, id string) ([]db.FileInfo, error)
@@ -77,6 +77,8 @@ type Config struct {
 	// BodyMinRate 0 turns the floor off.
 	BodyGrace   time.Duration
 	BodyMinRate int64
+	// Quota is what one user may store; zero fields are no limit.
+	Quota db.Quota
 }
 
 // Server is the HTTP API.

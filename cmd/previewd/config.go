@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/sandbox"
 	"github.com/previewd/previewd/server"
 )
@@ -91,6 +92,10 @@ func parseConfig(getenv func(string) string) (config, error) {
 		PublicPort:     listenPort(c.ListenAddr),
 		BodyGrace:      p.duration("PREVIEW_BODY_GRACE", 10*time.Second),
 		BodyMinRate:    int64(p.integer("PREVIEW_BODY_MIN_RATE", 500)),
+		Quota: db.Quota{
+			MaxGenerations: p.integer("PREVIEW_MAX_GENERATIONS_PER_USER", 500),
+			MaxBytes:       int64(p.integer("PREVIEW_MAX_BYTES_PER_USER", 1<<30)),
+		},
 	}
 	if c.DatabaseURL == "" {
 		p.fail("DATABASE_URL is required")
