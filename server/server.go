@@ -79,6 +79,10 @@ type Config struct {
 	BodyMinRate int64
 	// Quota is what one user may store; zero fields are no limit.
 	Quota db.Quota
+	// MaxStreamsPerUser and MaxStreamsPerPreview cap the log streams open
+	// at once in this process; 0 is no cap.
+	MaxStreamsPerUser    int
+	MaxStreamsPerPreview int
 }
 
 // Server is the HTTP API.
@@ -93,6 +97,7 @@ type Server struct {
 	// sseClients counts open log streams.
 	sseClients prometheus.Gauge
 	endpoints  *endpointCache
+	streams    *streamCaps
 
 	closing context.Context // ends with Close: long-lived streams end
 	close   context.CancelFunc
@@ -114,6 +119,7 @@ func New(cfg Config, store Store, sb Sandbox, reg prometheus.Registerer, gathere
 	}
 	s.proxy = newProxy(s, reg)
 	s.sseClients = newSSEClients(reg)
+	s.streams = newStreamCaps(cfg.MaxStreamsPerUser, cfg.MaxStreamsPerPreview)
 	s.endpoints = newEndpointCache()
 	s.engine = s.routes()
 	s.handler = http.HandlerFunc(s.serveHTTP)

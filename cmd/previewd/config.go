@@ -96,6 +96,8 @@ func parseConfig(getenv func(string) string) (config, error) {
 			MaxGenerations: p.integer("PREVIEW_MAX_GENERATIONS_PER_USER", 500),
 			MaxBytes:       int64(p.integer("PREVIEW_MAX_BYTES_PER_USER", 1<<30)),
 		},
+		MaxStreamsPerUser:    p.integer("PREVIEW_MAX_STREAMS_PER_USER", 32),
+		MaxStreamsPerPreview: p.integer("PREVIEW_MAX_STREAMS_PER_PREVIEW", 10),
 	}
 	if c.DatabaseURL == "" {
 		p.fail("DATABASE_URL is required")
