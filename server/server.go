@@ -11,7 +11,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/sandbox"
@@ -83,6 +82,11 @@ type Config struct {
 	// at once in this process; 0 is no cap.
 	MaxStreamsPerUser    int
 	MaxStreamsPerPreview int
+	// MetricsToken, when set, is the bearer token GET /metrics requires.
+	MetricsToken string
+	// MetricsElsewhere leaves /metrics out of Handler: MetricsHandler
+	// serves it on a listener of its own.
+	MetricsElsewhere bool
 }
 
 // Server is the HTTP API.
@@ -154,7 +158,9 @@ func (s *Server) routes() *gin.Engine {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})))
+	if !s.cfg.MetricsElsewhere {
+		s.metricsRoute(r)
+	}
 
 	api := r.Group("/api/v1", s.authenticate)
 	api.GET("/config", s.config)

@@ -28,6 +28,8 @@ type config struct {
 	// MaxConnsPerIP caps the open connections of one client address; 0 is
 	// no cap (previewd behind a proxy that is the only client).
 	MaxConnsPerIP int
+	// MetricsAddr, when set, is where /metrics is served instead of ListenAddr.
+	MetricsAddr string
 }
 
 // parseConfig reads the configuration from getenv, reporting every problem at once.
@@ -41,6 +43,7 @@ func parseConfig(getenv func(string) string) (config, error) {
 		LogLevel:     p.str("PREVIEW_LOG_LEVEL", "info"),
 
 		MaxConnsPerIP: p.integer("PREVIEW_MAX_CONNS_PER_IP", 64),
+		MetricsAddr:   p.str("PREVIEW_METRICS_ADDR", ""),
 	}
 	c.PortStart, c.PortEnd = p.portRange("PREVIEW_PORT_RANGE", "3001-3100")
 	c.Sandbox = sandbox.Config{
@@ -98,6 +101,8 @@ func parseConfig(getenv func(string) string) (config, error) {
 		},
 		MaxStreamsPerUser:    p.integer("PREVIEW_MAX_STREAMS_PER_USER", 32),
 		MaxStreamsPerPreview: p.integer("PREVIEW_MAX_STREAMS_PER_PREVIEW", 10),
+		MetricsToken:         p.str("PREVIEW_METRICS_TOKEN", ""),
+		MetricsElsewhere:     c.MetricsAddr != "",
 	}
 	if c.DatabaseURL == "" {
 		p.fail("DATABASE_URL is required")
