@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -40,7 +41,8 @@ func (s *Server) limitBodyRate(w http.ResponseWriter, r *http.Request) (*http.Re
 	// before it is read) is still only waited for so long when the server
 	// discards it.
 	b.rc.SetReadDeadline(time.Now().Add(b.grace))
-	r2 := r.WithContext(r.Context()) // handlers must not modify the server's request
+	// A copy: handlers must not modify the server's request.
+	r2 := r.WithContext(context.WithValue(r.Context(), rateBodyKey{}, b))
 	r2.Body = b
 	return r2, b.handlerDone
 }
@@ -57,6 +59,22 @@ type rateBody struct {
 	waited time.Duration // time spent waiting for them
 	done   bool          // the handler has returned: rc is not ours any more
 	eof    bool
+	slow   bool // the deadline passed
+}
+
+type rateBodyKey struct{}
+
+// bodyTooSlow reports whether r's body was cut for arriving too slowly. The
+// proxy asks: the cut also cancels the request, and its transport may report
+// that rather than the body's error.
+func bodyTooSlow(r *http.Request) bool {
+	b, ok := r.Context().Value(rateBodyKey{}).(*rateBody)
+	if !ok {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.slow
 }
 
 func (b *rateBody) Read(p []byte) (int, error) {
@@ -84,6 +102,7 @@ func (b *rateBody) Read(p []byte) (int, error) {
 		}
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
+		b.slow = true
 		return n, errBodyTooSlow
 	}
 	return n, err

@@ -104,9 +104,11 @@ func TestSlowBodiesAreCut(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("slow bodies: %v", results)
-	for _, s := range results["api with token"] {
-		if !strings.Contains(s, "408") {
-			t.Errorf("the API answered a slow body with %s, want 408", s)
+	for _, kind := range []string{"api with token", "proxy"} {
+		for _, s := range results[kind] {
+			if !strings.Contains(s, "408") {
+				t.Errorf("%s: a slow body was answered %s, want 408", kind, s)
+			}
 		}
 	}
 }
