@@ -66,6 +66,10 @@ func toAPIError(err error) *apiError {
 		return &apiError{status: http.StatusUnprocessableEntity, code: "launch_failed", message: le.Reason,
 			extra: map[string]any{"preview_id": le.PreviewID, "exit_code": le.ExitCode, "oom_killed": le.OOMKilled, "log_tail": nonNil(le.LogTail)}}
 	}
+	var quota *db.QuotaError
+	if errors.As(err, &quota) {
+		return quotaError(quota)
+	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return &apiError{status: http.StatusRequestEntityTooLarge, code: "payload_too_large", message: "the request body is too large"}
@@ -83,6 +87,18 @@ func toAPIError(err error) *apiError {
 		return &apiError{status: http.StatusServiceUnavailable, code: "unavailable", message: "a dependency of previewd is unreachable; try again shortly"}
 	}
 	return nil
+}
+
+// quotaError answers a generation over its owner's quota: 413 when it does
+// not fit in the bytes left (a smaller one may), 429 when the owner has
+// stored as many generations as allowed (none fits until one is deleted).
+func quotaError(q *db.QuotaError) *apiError {
+	status := http.StatusTooManyRequests
+	if q.Limit == "bytes" {
+		status = http.StatusRequestEntityTooLarge
+	}
+	return &apiError{status: status, code: "quota_exceeded", message: q.Error(),
+		extra: map[string]any{"limit": q.Limit, "max": q.Max, "used": q.Used}}
 }
 
 // dependencyDown reports a connection failure to PostgreSQL.

@@ -131,7 +131,7 @@ func (s *Server) createGeneration(c *gin.Context) {
 	}
 	g := db.Generation{ID: uuid.NewString(), Owner: user(c), Name: name, Framework: string(plan.Framework),
 		Entrypoint: plan.Entrypoint, FileCount: len(files), TotalBytes: total}
-	if err := s.store.CreateGeneration(c.Request.Context(), &g, rows); err != nil {
+	if err := s.store.CreateGeneration(c.Request.Context(), &g, rows, s.cfg.Quota); err != nil {
 		s.abort(c, err)
 		return
 	}

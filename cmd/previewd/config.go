@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/sandbox"
 	"github.com/previewd/previewd/server"
 )
@@ -29,6 +30,11 @@ type config struct {
 	// DevSecretFile, when set and PREVIEW_JWT_SECRET is not, keeps a
 	// generated JWT secret for a development setup (docker compose).
 	DevSecretFile string
+	// MaxConnsPerIP caps the open connections of one client address; 0 is
+	// no cap (previewd behind a proxy that is the only client).
+	MaxConnsPerIP int
+	// MetricsAddr, when set, is where /metrics is served instead of ListenAddr.
+	MetricsAddr string
 }
 
 // parseConfig reads the configuration from getenv, reporting every problem at once.
@@ -36,11 +42,13 @@ func parseConfig(getenv func(string) string) (config, error) {
 	p := envParser{getenv: getenv}
 	hostname, _ := os.Hostname()
 	c := config{
-		DatabaseURL:  p.str("DATABASE_URL", ""),
-		ListenAddr:   p.str("PREVIEW_LISTEN_ADDR", ":8080"),
-		PublicDomain: p.str("PREVIEW_PUBLIC_DOMAIN", "preview.localhost"),
-		LogLevel:     p.str("PREVIEW_LOG_LEVEL", "info"),
-		Env:          p.str("PREVIEW_ENV", "development"),
+		DatabaseURL:   p.str("DATABASE_URL", ""),
+		ListenAddr:    p.str("PREVIEW_LISTEN_ADDR", ":8080"),
+		PublicDomain:  p.str("PREVIEW_PUBLIC_DOMAIN", "preview.localhost"),
+		LogLevel:      p.str("PREVIEW_LOG_LEVEL", "info"),
+		Env:           p.str("PREVIEW_ENV", "development"),
+		MaxConnsPerIP: p.integer("PREVIEW_MAX_CONNS_PER_IP", 64),
+		MetricsAddr:   p.str("PREVIEW_METRICS_ADDR", ""),
 	}
 	c.DevSecretFile = p.str("PREVIEW_DEV_SECRET_FILE", "")
 	c.PortStart, c.PortEnd = p.portRange("PREVIEW_PORT_RANGE", "3001-3100")
@@ -91,6 +99,16 @@ func parseConfig(getenv func(string) string) (config, error) {
 		MaxProxyBody:   int64(p.integer("PREVIEW_MAX_PROXY_BODY", 10<<20)),
 		PublicDomain:   c.PublicDomain,
 		PublicPort:     listenPort(c.ListenAddr),
+		BodyGrace:      p.duration("PREVIEW_BODY_GRACE", 10*time.Second),
+		BodyMinRate:    int64(p.integer("PREVIEW_BODY_MIN_RATE", 500)),
+		Quota: db.Quota{
+			MaxGenerations: p.integer("PREVIEW_MAX_GENERATIONS_PER_USER", 500),
+			MaxBytes:       int64(p.integer("PREVIEW_MAX_BYTES_PER_USER", 1<<30)),
+		},
+		MaxStreamsPerUser:    p.integer("PREVIEW_MAX_STREAMS_PER_USER", 32),
+		MaxStreamsPerPreview: p.integer("PREVIEW_MAX_STREAMS_PER_PREVIEW", 10),
+		MetricsToken:         p.str("PREVIEW_METRICS_TOKEN", ""),
+		MetricsElsewhere:     c.MetricsAddr != "",
 	}
 	if c.DatabaseURL == "" {
 		p.fail("DATABASE_URL is required")

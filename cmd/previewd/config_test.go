@@ -61,3 +61,34 @@ func TestParseConfigReportsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+func TestParseConfigLimits(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://x", "PREVIEW_JWT_SECRET": "0123456789abcdef"}
+	c, err := parseConfig(envOf(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Server
+	if c.MaxConnsPerIP != 64 || s.BodyGrace != 10*time.Second || s.BodyMinRate != 500 ||
+		s.Quota.MaxGenerations != 500 || s.Quota.MaxBytes != 1<<30 || s.MaxStreamsPerUser != 32 ||
+		s.MaxStreamsPerPreview != 10 || s.MetricsToken != "" || s.MetricsElsewhere || c.MetricsAddr != "" {
+		t.Fatalf("default limits: %+v %+v", c, s)
+	}
+	for k, v := range map[string]string{
+		"PREVIEW_MAX_CONNS_PER_IP": "0", "PREVIEW_BODY_GRACE": "3s", "PREVIEW_BODY_MIN_RATE": "100",
+		"PREVIEW_MAX_GENERATIONS_PER_USER": "7", "PREVIEW_MAX_BYTES_PER_USER": "1000",
+		"PREVIEW_MAX_STREAMS_PER_USER": "4", "PREVIEW_MAX_STREAMS_PER_PREVIEW": "2",
+		"PREVIEW_METRICS_TOKEN": "tok", "PREVIEW_METRICS_ADDR": "127.0.0.1:9091",
+	} {
+		base[k] = v
+	}
+	if c, err = parseConfig(envOf(base)); err != nil {
+		t.Fatal(err)
+	}
+	s = c.Server
+	if c.MaxConnsPerIP != 0 || s.BodyGrace != 3*time.Second || s.BodyMinRate != 100 ||
+		s.Quota.MaxGenerations != 7 || s.Quota.MaxBytes != 1000 || s.MaxStreamsPerUser != 4 ||
+		s.MaxStreamsPerPreview != 2 || s.MetricsToken != "tok" || !s.MetricsElsewhere || c.MetricsAddr != "127.0.0.1:9091" {
+		t.Fatalf("limits not applied: %+v %+v", c, s)
+	}
+}
