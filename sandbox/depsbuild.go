@@ -170,10 +170,11 @@ func (d *Docker) runInstall(ctx context.Context, spec installSpec, line func(str
 	}
 	defer d.Teardown(context.WithoutCancel(ctx), id, 0)
 
-	exited, waitErr := d.Wait(ctx, id)
 	if err := d.Start(ctx, id); err != nil {
 		return fmt.Errorf("start install container: %w", err)
 	}
+	// Not before the start: a created container counts as not running.
+	exited, waitErr := d.Wait(ctx, id)
 	out := &installOutput{line: line}
 	logsDone := make(chan struct{})
 	logCtx, stopLogs := context.WithCancel(context.WithoutCancel(ctx))
