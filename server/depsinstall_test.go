@@ -324,3 +324,159 @@ func TestForeignDependencyRefused(t *testing.T) {
 		t.Errorf("%d containers after refused launches", n)
 	}
 }
+
+// npmProbe is the install script of the test's npm package: it records
+// its uid and capabilities and whether it reached the bridge gateway or
+// the metadata address, in result.json beside itself.
+const npmProbe = `const fs = require("fs"), net = require("net"), path = require("path");
+const status = fs.readFileSync("/proc/self/status", "utf8");
+const field = k => (status.match(new RegExp("^" + k + ":\\s*(\\S+)", "m")) || [])[1];
+const r = {uid: process.getuid(), CapEff: field("CapEff"), NoNewPrivs: field("NoNewPrivs"), connections: {}};
+const targets = {gateway: ["172.17.0.1", %d], metadata: ["169.254.169.254", 80]};
+let pending = Object.keys(targets).length;
+for (const [name, [host, port]] of Object.entries(targets)) {
+  const s = net.connect({host, port, timeout: 3000});
+  const done = outcome => { r.connections[name] = outcome; s.destroy(); if (--pending === 0) fs.writeFileSync(path.join(__dirname, "result.json"), JSON.stringify(r)); };
+  s.on("connect", () => done("connected"));
+  s.on("timeout", () => done("failed: timeout"));
+  s.on("error", e => done("failed: " + e.code));
+}
+`
+
+// npmTarball is the package tarball of name 1.0.0 with an install script.
+func npmTarball(t *testing.T, name string, apiPort int) []byte {
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for file, body := range map[string]string{
+		"package.json": fmt.Sprintf(`{"name": %q, "version": "1.0.0", "main": "index.js", "scripts": {"postinstall": "node probe.js"}}`, name),
+		"index.js":     "let r = null;\ntry { r = require('./result.json'); } catch (e) {}\nmodule.exports = {installed: true, scriptResult: r};\n",
+		"probe.js":     fmt.Sprintf(npmProbe, apiPort),
+	} {
+		if err := tw.WriteHeader(&tar.Header{Name: "package/" + file, Mode: 0o644, Size: int64(len(body)), ModTime: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(body))
+	}
+	tw.Close()
+	gz.Close()
+	return buf.Bytes()
+}
+
+// TestNpmInstallScripts installs, from a local registry through the
+// install's proxy, a package with a postinstall script: by default npm
+// does not run it; with PREVIEW_ALLOW_INSTALL_SCRIPTS it runs, as a
+// non-root uid with no capabilities that reaches neither the bridge
+// gateway nor the metadata address.
+func TestNpmInstallScripts(t *testing.T) {
+	requireInfra(t, true)
+	api, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	apiPort := api.Addr().(*net.TCPAddr).Port
+	removeNewDepsImages(t)
+
+	for _, allow := range []bool{false, true} {
+		// A name of its own per run, as in TestDependencyInstallSandbox.
+		name := "probe-" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+		tarball := npmTarball(t, name, apiPort)
+		var registry *httptest.Server
+		registry = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/" + name:
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"name": %q, "dist-tags": {"latest": "1.0.0"}, "versions": {"1.0.0": {"name": %q, "version": "1.0.0", "scripts": {"postinstall": "node probe.js"}, "dist": {"tarball": "%s/%s/-/%s-1.0.0.tgz"}}}}`,
+					name, name, registry.URL, name, name)
+			case "/" + name + "/-/" + name + "-1.0.0.tgz":
+				w.Write(tarball)
+			default:
+				http.NotFound(w, r)
+			}
+		}))
+		e := newEnv(t, func(c *sandbox.Config, _ *serverConfig) {
+			c.Deps.NpmRegistry = registry.URL + "/"
+			c.Deps.AllowInstallScripts = allow
+			c.Deps.Timeout = 3 * time.Minute
+		})
+		server := fmt.Sprintf("const app = require('express')();\nconst probe = require(%q);\napp.get('/', (req, res) => res.json(probe));\napp.listen(Number(process.env.PORT), process.env.HOST);\n", name)
+		r := e.callJSON("POST", "/api/v1/generations", "alice", map[string]any{"files": []map[string]string{
+			{"path": "server.js", "content": server},
+			{"path": "package.json", "content": fmt.Sprintf(`{"name": "app", "main": "server.js", "dependencies": {"express": "^4.18.2", %q: "^1.0.0"}}`, name)},
+		}})
+		mustStatus(t, r, http.StatusCreated)
+		launched := e.launch("alice", r.body["id"].(string), nil)
+		mustStatus(t, launched, http.StatusCreated)
+		code, got := get(t, launched.body["base_url"].(string)+"/")
+		registry.Close()
+		if code != 200 {
+			t.Fatalf("scripts allowed %v: GET /: %d %s", allow, code, got)
+		}
+		t.Logf("scripts allowed %v: %s", allow, got)
+		var res struct {
+			Installed    bool `json:"installed"`
+			ScriptResult *struct {
+				UID         int               `json:"uid"`
+				CapEff      string            `json:"CapEff"`
+				NoNewPrivs  string            `json:"NoNewPrivs"`
+				Connections map[string]string `json:"connections"`
+			} `json:"scriptResult"`
+		}
+		if err := json.Unmarshal([]byte(got), &res); err != nil || !res.Installed {
+			t.Fatalf("scripts allowed %v: the package is not installed: %s", allow, got)
+		}
+		if !allow {
+			if res.ScriptResult != nil {
+				t.Errorf("the install script ran although scripts are not allowed: %s", got)
+			}
+			continue
+		}
+		s := res.ScriptResult
+		if s == nil {
+			t.Fatalf("scripts allowed, but the install script did not run: %s", got)
+		}
+		if s.UID == 0 || s.CapEff != "0000000000000000" || s.NoNewPrivs != "1" || len(s.Connections) != 2 {
+			t.Errorf("install script: %+v", *s)
+		}
+		for target, outcome := range s.Connections {
+			if !strings.HasPrefix(outcome, "failed") {
+				t.Errorf("install script reached %s: %s", target, outcome)
+			}
+		}
+	}
+}
+
+// TestDependencyInstallTimeout: an install that outlasts
+// PREVIEW_BUILD_TIMEOUT (here, one whose index never answers) fails the
+// launch with the reason and leaves no container, directory or image.
+func TestDependencyInstallTimeout(t *testing.T) {
+	requireInfra(t, true)
+	hang := make(chan struct{})
+	index := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer index.Close()
+	defer close(hang)
+	e := newEnv(t, func(c *sandbox.Config, _ *serverConfig) {
+		c.Deps.PipIndexURL = index.URL + "/simple/"
+		c.Deps.Timeout = 3 * time.Second
+	})
+	r := e.callJSON("POST", "/api/v1/generations", "alice", map[string]any{"files": []map[string]string{
+		{"path": "main.py", "content": helloFastAPI}, {"path": "requirements.txt", "content": "slow-package-previewd\n"},
+	}})
+	mustStatus(t, r, http.StatusCreated)
+	start := time.Now()
+	got := e.launch("alice", r.body["id"].(string), nil)
+	msg, _ := got.errorField("message").(string)
+	if got.status != http.StatusUnprocessableEntity || got.errorCode() != "launch_failed" || !strings.Contains(msg, "longer than 3s") {
+		t.Fatalf("install past its timeout: %d %s", got.status, got.raw)
+	}
+	if took := time.Since(start); took > 40*time.Second {
+		t.Errorf("the launch took %s with a 3 s install timeout", took)
+	}
+	assertNoBuildLeftovers(t, e)
+}
