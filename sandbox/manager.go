@@ -92,6 +92,8 @@ type Config struct {
 	// bind-mounted into their previews (see trees.go); empty reads every
 	// file through the engine's storage driver.
 	TreeDir string
+	// Deps is how dependency installs run (see depsspec.go).
+	Deps DepsConfig
 }
 
 // maxSocketPath is the longest unix socket path Linux accepts.
@@ -170,13 +172,17 @@ func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, me
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = 30 * time.Second
 	}
+	// No install of this process can be as old as its timeout.
+	if err := removeStaleBuilds(cfg.RunRoot, cfg.Deps.timeout()); err != nil {
+		log.Warn("could not remove old build directories", "err", err)
+	}
 	if docker != nil { // nil in tests of the bookkeeping alone
 		docker.runner = cfg.RunnerID
 	}
 	base, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		cfg: cfg, docker: docker, records: records, ports: ports, metrics: metrics, log: log,
-		images: newImageCache(docker),
+		images: newImageCache(docker, cfg),
 		base:   base, cancel: cancel,
 		live:    map[string]*instance{},
 		started: time.Now(),
@@ -317,6 +323,9 @@ func (m *Manager) Launch(ctx context.Context, req LaunchRequest) (Launched, erro
 	}
 	token, session := m.newSession("")
 	prep := m.prepare(ctx, req, caps)
+	if err := m.refuseForeignSources(ctx, req, prep); err != nil {
+		return Launched{}, err
+	}
 
 	for attempt := 0; ; attempt++ {
 		// Launches of one generation take turns between the look for a live
@@ -459,6 +468,34 @@ func (m *Manager) prepare(ctx context.Context, req LaunchRequest, caps Caps) *pr
 	}
 	image, _ := m.images.existingImage(ctx, m.cfg.Images, plan, files)
 	return &prepared{files: files, plan: plan, appFiles: appFiles, image: image}
+}
+
+// refuseForeignSources answers a launch whose dependencies come from
+// outside the package index (see framework.ForeignSources) before it takes
+// capacity or a record, unless the operator allows them. Files that cannot
+// be read or planned are left to the launch to report.
+func (m *Manager) refuseForeignSources(ctx context.Context, req LaunchRequest, prep *prepared) error {
+	if m.cfg.Deps.AllowURLDeps {
+		return nil
+	}
+	var files []db.File
+	var plan framework.Plan
+	if prep != nil {
+		files, plan = prep.files, prep.plan
+	} else {
+		var err error
+		if files, err = m.records.GenerationFiles(ctx, req.Generation.ID); err != nil {
+			return nil
+		}
+		if plan, _, err = planFor(req.Generation, files); err != nil {
+			return nil
+		}
+	}
+	byPath := make(map[string][]byte, len(files))
+	for _, f := range files {
+		byPath[f.Path] = f.Content
+	}
+	return framework.ForeignSources(plan, byPath)
 }
 
 // reserve takes capacity and a port for a new preview: a warm container's

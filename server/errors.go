@@ -52,6 +52,7 @@ var errorKinds = []struct {
 	{upload.ErrInvalid, http.StatusBadRequest, "invalid_request"},
 	{framework.ErrUnknown, http.StatusBadRequest, "invalid_request"},
 	{framework.ErrUndetected, http.StatusUnprocessableEntity, "invalid_request"},
+	{framework.ErrForeignSource, http.StatusUnprocessableEntity, "invalid_request"},
 	{endpoints.ErrNoParser, http.StatusServiceUnavailable, "unavailable"},
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"runtime"
 	"strconv"
@@ -88,6 +89,14 @@ func parseConfig(getenv func(string) string) (config, error) {
 		OutputLinesPerSec: p.integer("PREVIEW_OUTPUT_LINES_PER_SEC", 500),
 		StartCPUs:         p.float("PREVIEW_START_CPUS", float64(runtime.NumCPU())),
 		TreeDir:           p.str("PREVIEW_TREE_DIR", "/var/lib/previewd/trees"),
+		Deps: sandbox.DepsConfig{
+			PipIndexURL:         p.sourceURL("PREVIEW_PIP_INDEX_URL", sandbox.DefaultPipIndexURL),
+			NpmRegistry:         p.sourceURL("PREVIEW_NPM_REGISTRY", sandbox.DefaultNpmRegistry),
+			ExtraSources:        p.sourceURLs("PREVIEW_DEPS_EXTRA_SOURCES"),
+			AllowURLDeps:        p.boolean("PREVIEW_ALLOW_URL_DEPS"),
+			AllowInstallScripts: p.boolean("PREVIEW_ALLOW_INSTALL_SCRIPTS"),
+			Timeout:             p.duration("PREVIEW_BUILD_TIMEOUT", 5*time.Minute),
+		},
 	}
 	c.Server = server.Config{
 		JWTSecret:      []byte(p.str("PREVIEW_JWT_SECRET", "")),
@@ -198,6 +207,44 @@ func (p *envParser) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+func (p *envParser) boolean(name string) bool {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail("%s: %q is not true or false", name, v)
+	}
+	return b
+}
+
+// sourceURL reads the http(s) URL of a package source.
+func (p *envParser) sourceURL(name, def string) string {
+	v := p.str(name, def)
+	if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		p.fail("%s: %q is not an http(s) URL", name, v)
+		return def
+	}
+	return v
+}
+
+// sourceURLs reads a comma-separated list of http(s) URLs.
+func (p *envParser) sourceURLs(name string) []string {
+	var out []string
+	for _, v := range strings.Split(p.getenv(name), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			p.fail("%s: %q is not an http(s) URL", name, v)
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func (p *envParser) portRange(name, def string) (int, int) {
