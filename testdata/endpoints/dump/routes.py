@@ -206,10 +206,14 @@ def pattern_piece(pattern):
 
 
 def regex_piece(regex):
-    """A regex as {name} form when it is a plain string with named groups,
-    else the regex itself: the rule sandbox/endpoints' regexPiece follows."""
+    """A regex as {name} form when it is a plain string with named groups
+    (an optional trailing slash, /?$, left out), else the regex itself: the
+    rule sandbox/endpoints' regexPiece follows."""
     s = regex[1:] if regex.startswith("^") else regex
-    s = s[:-1] if s.endswith("$") else s
+    if s.endswith("$"):
+        s = s[:-1]
+        if s.endswith("/?"):
+            s = s[:-2]
     out, i = [], 0
     while i < len(s):
         c = s[i]
