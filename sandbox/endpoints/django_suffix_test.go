@@ -80,3 +80,36 @@ def snippet_detail(request, pk, format=None):
 		"PUT /snippets/{pk}{format} site_cfg/urls.py:6",
 	)
 }
+
+// A viewset registered with an empty prefix answers at the include's own
+// path, not below a doubled slash.
+func TestDjangoRouterEmptyPrefix(t *testing.T) {
+	eps := extract(t, framework.Django, djangoProject(map[string]string{
+		"site_cfg/urls.py": `
+from django.urls import include, path
+
+urlpatterns = [
+    path("api/v1/", include("posts.urls")),
+]
+`,
+		"posts/__init__.py": "",
+		"posts/urls.py": `
+from rest_framework.routers import SimpleRouter
+from .views import PostViewSet
+
+router = SimpleRouter()
+router.register("", PostViewSet, basename="posts")
+urlpatterns = router.urls
+`,
+		"posts/views.py": `
+from rest_framework import viewsets
+
+class PostViewSet(viewsets.ReadOnlyModelViewSet):
+    pass
+`,
+	}))
+	wantRows(t, eps,
+		"GET /api/v1/ posts/urls.py:5",
+		"GET /api/v1/{pk}/ posts/urls.py:5",
+	)
+}
