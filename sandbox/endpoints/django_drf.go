@@ -169,6 +169,16 @@ func (dj *django) registrationRoutes(r *drfRouter, reg *drfRegistration) []drfRo
 	routes = append(routes, dj.extraActions(reg, base, false, r.trailingSlash)...)
 	add(detail, drfDetailActions)
 	routes = append(routes, dj.extraActions(reg, detail, true, r.trailingSlash)...)
+	if reg.prefix == "" {
+		// register("", ViewSet): REST framework drops the slash the empty
+		// prefix leaves at the start, so the list is at the include's own
+		// path and a detail at {pk}/ below it.
+		for i := range routes {
+			if strings.HasPrefix(routes[i].regex, "^/") {
+				routes[i].regex = "^" + routes[i].regex[2:]
+			}
+		}
+	}
 	return routes
 }
 

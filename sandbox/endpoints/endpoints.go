@@ -54,6 +54,10 @@ type Endpoint struct {
 	File        string   `json:"file"` // the defining file, relative to the generation
 	Line        int      `json:"line"` // 1-based line of the route declaration
 	Source      string   `json:"source"`
+	// Mounted is false for a router whose mount point was not found: its
+	// paths are relative to wherever it is mounted, not to the app's root.
+	// Nil (left out of JSON) for every other row.
+	Mounted *bool `json:"mounted,omitempty"`
 }
 
 // SourceStatic and SourceOpenAPI say where an Endpoint was found: in the

@@ -52,27 +52,26 @@ func extractExpress(p *jsProject) []Endpoint {
 	ex := &express{p: p, objects: map[objectKey]*exObject{}}
 	p.walkStatements(ex.statement)
 	var out []Endpoint
-	for _, o := range ex.roots() {
-		out = ex.emit(out, o, "", map[*exObject]bool{})
-	}
-	return out
-}
-
-func (ex *express) roots() []*exObject {
-	var apps, loose []*exObject
 	for _, o := range ex.order {
-		switch {
-		case o.mounted:
-		case o.isApp:
-			apps = append(apps, o)
-		default:
-			loose = append(loose, o)
+		if o.isApp && !o.mounted {
+			out = ex.emit(out, o, "", map[*exObject]bool{})
 		}
 	}
-	if len(apps) > 0 {
-		return apps
+	// A router nobody mounts (or whose use() the evaluator could not
+	// follow) answers nothing at its own paths: its rows say so rather than
+	// pass for routes at the app's root. They come after the apps' rows, so
+	// that where both list a method and path the app's row is kept.
+	for _, o := range ex.order {
+		if o.isApp || o.mounted {
+			continue
+		}
+		from := len(out)
+		out = ex.emit(out, o, "", map[*exObject]bool{})
+		for i := range out[from:] {
+			out[from+i].Mounted = new(bool)
+		}
 	}
-	return loose
+	return out
 }
 
 func (ex *express) statement(st *node, s *jsScope) {

@@ -117,6 +117,8 @@ func (p *jsProject) bindBlock(f *jsFile, block *node, b map[string]jsBinding) {
 			b[f.text(field(st, "name"))] = jsBinding{kind: jsBindFunc, node: st}
 		case "import_statement":
 			bindJSImport(f, st, b)
+		case "expression_statement":
+			bindAssignments(f, st.NamedChild(0), b)
 		case "export_statement":
 			if field(st, "declaration") != nil {
 				p.bindBlock(f, st, b)
@@ -153,6 +155,22 @@ func bindDeclarators(f *jsFile, decl *node, b map[string]jsBinding) {
 				}
 			}
 		}
+	}
+}
+
+// bindAssignments binds the plain names a statement-level assignment
+// chain sets (let app; app = express(); or a = b = express()), unless a
+// declaration already gave them a value: the declaration is what the
+// evaluator trusts, an assignment only fills a name declared without one.
+func bindAssignments(f *jsFile, e *node, b map[string]jsBinding) {
+	value := jsAssigned(e)
+	for nodeType(e) == "assignment_expression" {
+		if left := field(e, "left"); nodeType(left) == "identifier" {
+			if _, ok := b[f.text(left)]; !ok {
+				b[f.text(left)] = jsBinding{kind: jsBindValue, node: value}
+			}
+		}
+		e = field(e, "right")
 	}
 }
 
