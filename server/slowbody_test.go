@@ -65,7 +65,7 @@ func TestSlowBodiesAreCut(t *testing.T) {
 	})
 	p := e.launchEcho("alice", "A")
 	br := newBrowser(e)
-	cookie := br.sessionCookie(t, p, false)
+	cookie := br.sessionCookie(t, p)
 	addr := strings.TrimPrefix(e.api.URL, "http://")
 
 	heads := map[string]string{
