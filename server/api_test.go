@@ -191,6 +191,31 @@ func TestUploadArchives(t *testing.T) {
 	tw.Close()
 	r = e.call("POST", "/api/v1/generations?name=tarred", "alice", "application/x-tar", tbuf.Bytes())
 	mustStatus(t, r, http.StatusCreated)
+
+	// FastAPI's "bigger applications" layout zipped as its app/ folder: the
+	// folder is the package its relative imports need, not a wrapper.
+	zbuf.Reset()
+	zw = zip.NewWriter(&zbuf)
+	for name, body := range map[string]string{
+		"app/__init__.py":         "",
+		"app/main.py":             "from fastapi import FastAPI\nfrom .routers import items\n\napp = FastAPI()\napp.include_router(items.router)\n",
+		"app/routers/__init__.py": "",
+		"app/routers/items.py":    "from fastapi import APIRouter\n\nrouter = APIRouter()\n\n@router.get('/items')\ndef items():\n    return ['a']\n",
+	} {
+		w, _ := zw.Create(name)
+		w.Write([]byte(body))
+	}
+	zw.Close()
+	r = e.call("POST", "/api/v1/generations?name=package", "alice", "application/zip", zbuf.Bytes())
+	mustStatus(t, r, http.StatusCreated)
+	if r.body["entrypoint"] != "app.main:app" {
+		t.Fatalf("package upload: %s", r.raw)
+	}
+	r = e.launch("alice", r.body["id"].(string), nil)
+	mustStatus(t, r, http.StatusCreated)
+	if code, body := get(t, r.body["base_url"].(string)+"/items"); code != 200 || !strings.Contains(body, `"a"`) {
+		t.Errorf("GET /items of the zipped package: %d %s", code, body)
+	}
 }
 
 // TestBadUploadsStoreNothing sends every kind of bad upload and checks its

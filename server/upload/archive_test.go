@@ -78,6 +78,12 @@ func TestFromArchive(t *testing.T) {
 			want: files("README.md", "r", "myapp/main.py", "m"),
 		},
 		{
+			name: "a Python package at the top is kept, not stripped",
+			ct:   ctZip,
+			body: makeZip(t, dir("app/"), reg("app/__init__.py", ""), reg("app/main.py", "m"), reg("app/routers/items.py", "i")),
+			want: files("app/__init__.py", "", "app/main.py", "m", "app/routers/items.py", "i"),
+		},
+		{
 			name: "no strip across two top directories",
 			ct:   ctZip,
 			body: makeZip(t, reg("a/x", "1"), reg("b/y", "2")),
