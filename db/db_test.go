@@ -100,7 +100,7 @@ func migrated(t *testing.T) *db.Store {
 func newGeneration(t *testing.T, s *db.Store, owner string) db.Generation {
 	t.Helper()
 	g := db.Generation{ID: uuid.NewString(), Owner: owner, Name: "g", Framework: "fastapi", Entrypoint: "main:app", FileCount: 1, TotalBytes: 3}
-	if err := s.CreateGeneration(context.Background(), &g, []db.File{{Path: "main.py", Content: []byte("x=1")}}); err != nil {
+	if err := s.CreateGeneration(context.Background(), &g, []db.File{{Path: "main.py", Content: []byte("x=1")}}, db.Quota{}); err != nil {
 		t.Fatal(err)
 	}
 	return g

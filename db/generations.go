@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -41,14 +43,44 @@ type Cursor struct {
 	ID        string
 }
 
+// Quota is what one owner may store; a zero field is no limit.
+type Quota struct {
+	MaxGenerations int
+	MaxBytes       int64 // the sum of the generations' total_bytes
+}
+
+// ErrQuota is an owner's quota that a new generation would exceed.
+var ErrQuota = errors.New("quota exceeded")
+
+// QuotaError says which limit of a Quota a generation would exceed; it
+// matches ErrQuota.
+type QuotaError struct {
+	Limit string // "generations" or "bytes"
+	Max   int64
+	Used  int64 // what the owner has stored already
+}
+
+func (e *QuotaError) Error() string {
+	if e.Limit == "bytes" {
+		return fmt.Sprintf("storage quota exceeded: %d of %d bytes used; delete generations to make room", e.Used, e.Max)
+	}
+	return fmt.Sprintf("generation quota exceeded: %d of %d generations stored; delete some first", e.Used, e.Max)
+}
+
+func (e *QuotaError) Is(target error) bool { return target == ErrQuota }
+
 // CreateGeneration stores a generation and its files in one transaction: either
-// all of it is stored or nothing is. CreatedAt is set from the database.
-func (s *Store) CreateGeneration(ctx context.Context, g *Generation, files []File) error {
+// all of it is stored or nothing is. CreatedAt is set from the database. A
+// generation that would take the owner past q is refused with a *QuotaError.
+func (s *Store) CreateGeneration(ctx context.Context, g *Generation, files []File, q Quota) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("create generation: %w", err)
 	}
 	defer tx.Rollback()
+	if err := checkQuota(ctx, tx, g, q); err != nil {
+		return fmt.Errorf("create generation: %w", err)
+	}
 
 	const insert = `INSERT INTO generations (id, owner, name, framework, entrypoint, file_count, total_bytes)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at`
@@ -79,6 +111,31 @@ func (s *Store) CreateGeneration(ctx context.Context, g *Generation, files []Fil
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create generation: %w", err)
+	}
+	return nil
+}
+
+// checkQuota refuses g if it takes its owner past q. The owner's advisory
+// lock, held until tx ends, makes concurrent uploads of one owner take turns,
+// so two of them cannot both fit in the last free space.
+func checkQuota(ctx context.Context, tx *sqlx.Tx, g *Generation, q Quota) error {
+	if q.MaxGenerations <= 0 && q.MaxBytes <= 0 {
+		return nil
+	}
+	const lock = `SELECT pg_advisory_xact_lock(hashtext('previewd.quota'), hashtext($1))`
+	if _, err := tx.ExecContext(ctx, lock, g.Owner); err != nil {
+		return fmt.Errorf("lock quota of %s: %w", g.Owner, err)
+	}
+	const usage = `SELECT count(*), coalesce(sum(total_bytes), 0) FROM generations WHERE owner = $1`
+	var count, bytes int64
+	if err := tx.QueryRowxContext(ctx, usage, g.Owner).Scan(&count, &bytes); err != nil {
+		return fmt.Errorf("quota usage of %s: %w", g.Owner, err)
+	}
+	if q.MaxGenerations > 0 && count+1 > int64(q.MaxGenerations) {
+		return &QuotaError{Limit: "generations", Max: int64(q.MaxGenerations), Used: count}
+	}
+	if q.MaxBytes > 0 && bytes+g.TotalBytes > q.MaxBytes {
+		return &QuotaError{Limit: "bytes", Max: q.MaxBytes, Used: bytes}
 	}
 	return nil
 }

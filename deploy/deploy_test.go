@@ -209,7 +209,7 @@ func TestDashboardShape(t *testing.T) {
 		"histogram_quantile(0.95, sum by (le, phase) (rate(preview_launch_duration_seconds_bucket",
 		"histogram_quantile(0.99, sum by (le, phase) (rate(preview_launch_duration_seconds_bucket",
 		`result!="success"`,
-		"preview_ports_in_use", "preview_ports_total",
+		"preview_ports_in_use", "preview_ports_capacity",
 		"preview_container_memory_bytes", "preview_container_memory_limit_bytes",
 		"rate(preview_container_cpu_seconds_total",
 		"preview_proxy_requests_total", "preview_proxy_request_duration_seconds_bucket",

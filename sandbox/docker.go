@@ -160,6 +160,7 @@ type ExitState struct {
 	OOMKilled bool
 	Error     string
 	Pid       int // of the container's first process, on the host; 0 when not running
+	StartedAt time.Time
 }
 
 // State inspects a container's run state.
@@ -179,7 +180,17 @@ func (d *Docker) State(ctx context.Context, id string) (ExitState, error) {
 		OOMKilled: info.State.OOMKilled,
 		Error:     info.State.Error,
 		Pid:       info.State.Pid,
+		StartedAt: startedAt(info.State.StartedAt),
 	}, nil
+}
+
+// startedAt parses the engine's start time; zero when it has none.
+func startedAt(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // Wait returns a channel that receives the container's exit code once it is no
@@ -226,6 +237,23 @@ func (d *Docker) Stats(ctx context.Context, id string, sample func(container.Sta
 		}
 		sample(s)
 	}
+}
+
+// StatsOnce reads one resource sample at once. It has no precpu: CPU use
+// needs two of them.
+func (d *Docker) StatsOnce(ctx context.Context, id string) (container.StatsResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	resp, err := d.c.ContainerStatsOneShot(ctx, id)
+	if err != nil {
+		return container.StatsResponse{}, fmt.Errorf("stats of container %s: %w", id, engineErr(err))
+	}
+	defer resp.Body.Close()
+	var s container.StatsResponse
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		return container.StatsResponse{}, fmt.Errorf("read stats of container %s: %w", id, err)
+	}
+	return s, nil
 }
 
 // Managed lists every container (running or not) carrying LabelManaged.

@@ -1,12 +1,14 @@
 package sandbox
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -29,25 +31,33 @@ const labelDepsOf = "io.previewd.deps-hash"
 // lacks. Dependency images are named by the hash of the runtime image and the
 // dependency file, so each is built once and reused by later launches.
 type imageCache struct {
-	docker *Docker
+	docker      *Docker
+	deps        DepsConfig
+	runRoot     string // build directories go in runRoot/builds
+	noFile      int64
+	logMaxBytes int64
 
 	mu        sync.Mutex
 	installed map[string]map[string]string // runtime image id → its packages
 	building  map[string]*sync.Mutex       // dependency image tag → build lock
 }
 
-func newImageCache(d *Docker) *imageCache {
-	return &imageCache{docker: d, installed: map[string]map[string]string{}, building: map[string]*sync.Mutex{}}
+func newImageCache(d *Docker, cfg Config) *imageCache {
+	return &imageCache{
+		docker: d, deps: cfg.Deps, runRoot: cfg.RunRoot, noFile: cfg.NoFile, logMaxBytes: cfg.LogMaxBytes,
+		installed: map[string]map[string]string{}, building: map[string]*sync.Mutex{},
+	}
 }
 
 // imageFor returns the image to run plan's app from.
 // buildLine receives each line of a dependency install's output.
-func (c *imageCache) imageFor(ctx context.Context, images map[string]string, plan framework.Plan, files []db.File, buildLine func(string)) (string, error) {
+// An install runs with caps, the launching preview's.
+func (c *imageCache) imageFor(ctx context.Context, images map[string]string, plan framework.Plan, files []db.File, caps Caps, buildLine func(string)) (string, error) {
 	need, err := c.resolve(ctx, images, plan, files)
 	if err != nil || len(need.missing) == 0 {
 		return need.runtimeRef, err
 	}
-	return c.depsImage(ctx, plan.Runtime, need.runtimeRef, need.runtimeID, need.missing, buildLine)
+	return c.depsImage(ctx, plan.Runtime, need.runtimeRef, need.runtimeID, need.missing, caps, buildLine)
 }
 
 // existingImage returns the image to run plan's app from if it needs no
@@ -86,6 +96,14 @@ func (c *imageCache) resolve(ctx context.Context, images map[string]string, plan
 	reqs, err := framework.Requirements(plan, byPath)
 	if err != nil {
 		return imageNeed{}, &LaunchError{Reason: "cannot read the app's dependencies: " + err.Error()}
+	}
+	if !c.deps.AllowURLDeps {
+		// Checked here too, and not only before the launch's record
+		// exists, so that no path reaches an install (or an image built
+		// before the operator turned such dependencies off) without it.
+		if err := framework.ForeignSources(plan, byPath); err != nil {
+			return imageNeed{}, err
+		}
 	}
 	if len(reqs) == 0 {
 		return need, nil
@@ -142,8 +160,9 @@ func (c *imageCache) installedIn(ctx context.Context, imageID string) (map[strin
 }
 
 // depsImage returns the dependency image for the missing requirements, building
-// it if it does not exist yet.
-func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtimeID string, missing []framework.Requirement, buildLine func(string)) (string, error) {
+// it if it does not exist yet. The install runs in a sandbox of its own
+// (see depsspec.go) with the launching preview's caps.
+func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtimeID string, missing []framework.Requirement, caps Caps, buildLine func(string)) (string, error) {
 	tag, hash := depsTag(runtime, runtimeID, missing)
 
 	c.mu.Lock()
@@ -162,22 +181,84 @@ func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtime
 	} else if !errdefs.IsNotFound(err) {
 		return "", err
 	}
-	buildCtx, err := depsContext(runtime, runtimeRef, missing)
-	if err != nil {
-		return "", err
-	}
 	var output []string
-	err = c.docker.Build(ctx, buildCtx, tag, map[string]string{labelDepsOf: hash}, func(l string) {
+	line := func(l string) {
 		output = append(output, l)
+		if len(output) > 2*logTailLines {
+			output = append(output[:0], output[len(output)-logTailLines:]...)
+		}
 		buildLine(l)
-	})
+	}
+	err := c.build(ctx, runtime, runtimeRef, missing, caps, tag, hash, line)
 	if err != nil {
+		if !errors.Is(err, errInstallFailed) {
+			return "", err
+		}
 		if len(output) > logTailLines {
 			output = output[len(output)-logTailLines:]
 		}
-		return "", &LaunchError{Reason: "installing the app's dependencies failed: " + err.Error(), LogTail: output}
+		return "", &LaunchError{Reason: "installing the app's dependencies failed: " + strings.TrimPrefix(err.Error(), errInstallFailed.Error()+": "), LogTail: output}
 	}
 	return tag, nil
+}
+
+// build installs missing in a sandboxed container, then builds the image tag
+// from runtimeRef plus the installed tree, a build that runs nothing.
+func (c *imageCache) build(ctx context.Context, runtime, runtimeRef string, missing []framework.Requirement, caps Caps, tag, hash string, line func(string)) error {
+	dockerfile, manifest, err := depsFiles(runtime, runtimeRef, missing)
+	if err != nil {
+		return err
+	}
+	allowed, err := proxyAllowList(c.deps.sources(runtime))
+	if err != nil {
+		return err
+	}
+	dir, err := newBuildDir(c.runRoot)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir.root)
+	manifestDir := dir.ctl
+	if runtime == "node" {
+		manifestDir = dir.out // npm installs next to its package.json
+	}
+	if err := os.WriteFile(filepath.Join(manifestDir, manifest.name), manifest.body, 0o644); err != nil {
+		return fmt.Errorf("write the dependency list: %w", err)
+	}
+	proxy, err := startAllowProxy(filepath.Join(dir.ctl, "proxy.sock"), allowed)
+	if err != nil {
+		return err
+	}
+	defer proxy.close()
+
+	installCtx, cancel := context.WithTimeout(ctx, c.deps.timeout())
+	defer cancel()
+	err = c.docker.runInstall(installCtx, installSpec{
+		Runtime: runtime, Image: runtimeRef, RunnerID: c.docker.runner,
+		ControlDir: dir.ctl, TargetDir: dir.out, TmpDir: dir.tmp,
+		Caps: caps, NoFile: c.noFile, LogMaxBytes: c.logMaxBytes,
+		IndexURL: c.deps.index(), Registry: c.deps.registry(), AllowScripts: c.deps.AllowInstallScripts,
+	}, line)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return fmt.Errorf("%w: it took longer than %s", errInstallFailed, c.deps.timeout())
+	}
+	if err != nil {
+		return err
+	}
+	proxy.close()
+
+	buildContext, err := os.Create(filepath.Join(dir.root, "context.tar"))
+	if err != nil {
+		return fmt.Errorf("pack the installed packages: %w", err)
+	}
+	defer buildContext.Close()
+	if err := writeDepsContext(buildContext, dockerfile, dir.out); err != nil {
+		return fmt.Errorf("%w: %w", errInstallFailed, err)
+	}
+	if _, err := buildContext.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("pack the installed packages: %w", err)
+	}
+	return c.docker.Build(ctx, buildContext, tag, map[string]string{labelDepsOf: hash}, line)
 }
 
 // depsSpec is the canonical text of a set of requirements.
@@ -190,38 +271,23 @@ func depsSpec(reqs []framework.Requirement) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// depsContext is the build context of a dependency image: the runtime image
-// plus the missing packages installed where the runtime finds them. Only the
+// depsManifest is the file the installer reads.
+type depsManifest struct {
+	name string
+	body []byte
+}
+
+// depsFiles returns the Dockerfile of a dependency image (the runtime image
+// plus the installed tree, copied where the runtime finds it: no step runs
+// code) and the installer's manifest of the missing packages. Only the
 // missing ones are installed; the rest come from the runtime image.
-func depsContext(runtime, runtimeRef string, missing []framework.Requirement) (*bytes.Buffer, error) {
-	var dockerfile, listName string
+func depsFiles(runtime, runtimeRef string, missing []framework.Requirement) (string, depsManifest, error) {
+	target := installTarget(runtime)
 	switch runtime {
 	case "python":
-		listName = "requirements.txt"
-		dockerfile = `FROM ` + runtimeRef + `
-USER root
-COPY requirements.txt /opt/previewd/deps/requirements.txt
-RUN python3 -m pip install --no-cache-dir --disable-pip-version-check --retries 1 --timeout 15 \
-    --target /opt/previewd/deps/python -r /opt/previewd/deps/requirements.txt
-ENV PYTHONPATH=/opt/previewd/deps/python
-USER 10001:10001
-`
+		return "FROM " + runtimeRef + "\nCOPY deps " + target + "\nENV PYTHONPATH=" + target + "\nUSER 10001:10001\n",
+			depsManifest{name: "requirements.txt", body: []byte(depsSpec(missing))}, nil
 	case "node":
-		listName = "package.json"
-		dockerfile = `FROM ` + runtimeRef + `
-USER root
-COPY package.json /opt/previewd/deps/node/package.json
-RUN cd /opt/previewd/deps/node && npm install --omit=dev --no-audit --no-fund --fetch-retries=0 --fetch-timeout=15000
-ENV NODE_PATH=/opt/previewd/deps/node/node_modules
-USER 10001:10001
-`
-	default:
-		return nil, fmt.Errorf("no dependency installer for runtime %q", runtime)
-	}
-	var list []byte
-	if runtime == "python" {
-		list = []byte(depsSpec(missing))
-	} else {
 		deps := make([]string, len(missing))
 		for i, r := range missing {
 			spec := r.Spec
@@ -231,23 +297,9 @@ USER 10001:10001
 			deps[i] = fmt.Sprintf("%q: %q", r.Name, spec)
 		}
 		sort.Strings(deps)
-		list = []byte(`{"name": "previewd-deps", "private": true, "dependencies": {` + strings.Join(deps, ", ") + "}}\n")
+		body := []byte(`{"name": "previewd-deps", "private": true, "dependencies": {` + strings.Join(deps, ", ") + "}}\n")
+		return "FROM " + runtimeRef + "\nCOPY deps " + target + "\nENV NODE_PATH=" + target + "/node_modules\nUSER 10001:10001\n",
+			depsManifest{name: "package.json", body: body}, nil
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		body []byte
-	}{{"Dockerfile", []byte(dockerfile)}, {listName, list}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body))}); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write(f.body); err != nil {
-			return nil, err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return &buf, nil
+	return "", depsManifest{}, fmt.Errorf("no dependency installer for runtime %q", runtime)
 }

@@ -22,10 +22,6 @@ import (
 // logTailLines is how many lines of output a failed launch reports.
 const logTailLines = 50
 
-// buildTimeout bounds a dependency install; it is separate from StartTimeout,
-// which is about the app itself.
-const buildTimeout = 10 * time.Minute
-
 // ErrStoppedWhileStarting answers a launch whose preview was stopped before
 // its app answered.
 var ErrStoppedWhileStarting = errors.New("the preview was stopped while it was starting")
@@ -138,11 +134,15 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	t = mark("prepare", t)
 
 	// build: a derived image with the dependencies the runtime lacks, if any.
-	buildCtx, cancelBuild := context.WithTimeout(in.ctx, buildTimeout)
+	// Separate from StartTimeout, which is about the app itself: the
+	// install has its own timeout, and this phase may first wait for a
+	// concurrent launch's install of the same packages.
+	buildCtx, cancelBuild := context.WithTimeout(in.ctx, 2*m.cfg.Deps.timeout()+time.Minute)
 	image := prep.image
 	if image == "" {
 		var err error
-		image, err = m.images.imageFor(buildCtx, m.cfg.Images, plan, prep.files, in.logs.Load().build)
+		caps := Caps{MemoryMB: in.rec.MemoryMB, CPUs: in.rec.CPUs, Pids: in.rec.Pids}
+		image, err = m.images.imageFor(buildCtx, m.cfg.Images, plan, prep.files, caps, in.logs.Load().build)
 		if err != nil {
 			cancelBuild()
 			var le *LaunchError

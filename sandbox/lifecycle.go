@@ -47,11 +47,22 @@ func (m *Manager) Running(previewID string) bool {
 }
 
 // LiveStats returns the latest resource sample of a running preview, or nil.
+// Until the stats stream's first sample (about a second after the launch)
+// it reads one on demand, so a status right after the launch has figures.
 func (m *Manager) LiveStats(previewID string) *Stats {
 	in := m.instance(previewID)
 	if in == nil || !in.running.Load() {
 		return nil
 	}
+	if st := in.stats.Load(); st != nil {
+		return st
+	}
+	st, err := m.readStats(in)
+	if err != nil {
+		m.log.Debug("read stats on demand", "preview_id", previewID, "err", err)
+		return nil
+	}
+	in.stats.CompareAndSwap(nil, st) // the stream's sample, if one came meanwhile, is newer
 	return in.stats.Load()
 }
 

@@ -93,6 +93,8 @@ type Config struct {
 	// bind-mounted into their previews (see trees.go); empty reads every
 	// file through the engine's storage driver.
 	TreeDir string
+	// Deps is how dependency installs run (see depsspec.go).
+	Deps DepsConfig
 }
 
 // maxSocketPath is the longest unix socket path Linux accepts.
@@ -171,13 +173,17 @@ func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, me
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = 30 * time.Second
 	}
+	// No install of this process can be as old as its timeout.
+	if err := removeStaleBuilds(cfg.RunRoot, cfg.Deps.timeout()); err != nil {
+		log.Warn("could not remove old build directories", "err", err)
+	}
 	if docker != nil { // nil in tests of the bookkeeping alone
 		docker.runner = cfg.RunnerID
 	}
 	base, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		cfg: cfg, docker: docker, records: records, ports: ports, metrics: metrics, log: log,
-		images: newImageCache(docker),
+		images: newImageCache(docker, cfg),
 		base:   base, cancel: cancel,
 		live:    map[string]*instance{},
 		started: time.Now(),
@@ -189,24 +195,38 @@ func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, me
 		m.trees = newTrees(cfg.TreeDir, docker, log)
 	}
 	metrics.setWarm(cfg.Images, m.pool)
-	metrics.portsTotal.Set(float64(ports.Size()))
+	metrics.setPortsCapacity(ports.Size())
 	return m, nil
 }
 
-// Close stops every watcher and in-flight launch goroutine and waits for them.
-// Containers keep running.
-func (m *Manager) Close() {
+// Closed says what Close left behind.
+type Closed struct {
+	// Previews is how many previews were left running, for the next
+	// previewd with this runner id to adopt.
+	Previews int
+	// WarmRemoved and WarmFailed count the warm pool's unclaimed containers
+	// removed, and those whose removal failed (left running).
+	WarmRemoved, WarmFailed int
+}
+
+// Close stops every watcher and in-flight launch goroutine and waits for
+// them. Previews keep running; the warm pool's unclaimed containers are
+// removed.
+func (m *Manager) Close() Closed {
 	m.cancel()
+	var closed Closed
 	m.mu.Lock()
 	for _, in := range m.live {
 		in.forward.close()
 	}
+	closed.Previews = len(m.live)
 	m.mu.Unlock()
-	m.closePool()
+	closed.WarmRemoved, closed.WarmFailed = m.closePool()
 	for _, in := range m.snapshot() {
 		in.logs.Load().shutdown()
 	}
 	m.wg.Wait()
+	return closed
 }
 
 // fault returns the injected failure of step, if any.
@@ -308,6 +328,9 @@ func (m *Manager) Launch(ctx context.Context, req LaunchRequest) (Launched, erro
 	}
 	token, session := m.newSession("")
 	prep := m.prepare(ctx, req, caps)
+	if err := m.refuseForeignSources(ctx, req, prep); err != nil {
+		return Launched{}, err
+	}
 
 	for attempt := 0; ; attempt++ {
 		// Launches of one generation take turns between the look for a live
@@ -450,6 +473,34 @@ func (m *Manager) prepare(ctx context.Context, req LaunchRequest, caps Caps) *pr
 	}
 	image, _ := m.images.existingImage(ctx, m.cfg.Images, plan, files)
 	return &prepared{files: files, plan: plan, appFiles: appFiles, image: image}
+}
+
+// refuseForeignSources answers a launch whose dependencies come from
+// outside the package index (see framework.ForeignSources) before it takes
+// capacity or a record, unless the operator allows them. Files that cannot
+// be read or planned are left to the launch to report.
+func (m *Manager) refuseForeignSources(ctx context.Context, req LaunchRequest, prep *prepared) error {
+	if m.cfg.Deps.AllowURLDeps {
+		return nil
+	}
+	var files []db.File
+	var plan framework.Plan
+	if prep != nil {
+		files, plan = prep.files, prep.plan
+	} else {
+		var err error
+		if files, err = m.records.GenerationFiles(ctx, req.Generation.ID); err != nil {
+			return nil
+		}
+		if plan, _, err = planFor(req.Generation, files); err != nil {
+			return nil
+		}
+	}
+	byPath := make(map[string][]byte, len(files))
+	for _, f := range files {
+		byPath[f.Path] = f.Content
+	}
+	return framework.ForeignSources(plan, byPath)
 }
 
 // reserve takes capacity and a port for a new preview: a warm container's

@@ -4,6 +4,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/framework"
 )
 
 // Metrics are the sandbox's Prometheus metrics.
@@ -12,6 +15,10 @@ type Metrics struct {
 	phases     *prometheus.HistogramVec
 	cleanups   *prometheus.CounterVec
 	portsInUse prometheus.Gauge
+	portsCap   prometheus.Gauge
+	// portsTotal is portsCap under its old name, which promtool flags: a
+	// gauge named like a counter. Kept one release for dashboards and rules
+	// that still query it.
 	portsTotal prometheus.Gauge
 	logLines   *prometheus.CounterVec
 	warm       *prometheus.GaugeVec
@@ -36,15 +43,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"framework", "phase", "path"}),
 		cleanups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "preview_cleanups_total",
-			Help: "Previews torn down, by reason (stopped, failed, expired, orphan, vanished).",
+			Help: "Previews torn down, by reason (stopped, failed, expired, orphan, vanished, interrupted).",
 		}, []string{"reason"}),
 		portsInUse: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "preview_ports_in_use",
 			Help: "Host ports of the preview pool held by previews.",
 		}),
-		portsTotal: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "preview_ports_total",
+		portsCap: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "preview_ports_capacity",
 			Help: "Host ports in the preview pool.",
+		}),
+		portsTotal: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: DeprecatedPortsTotal,
+			Help: "Deprecated: use preview_ports_capacity; this name goes in the next release. Host ports in the preview pool.",
 		}),
 		logLines: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "preview_log_lines_total",
@@ -63,11 +74,37 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Processes of previews the kernel killed for memory (the engine's oom events).",
 		}),
 	}
-	reg.MustRegister(m.launches, m.phases, m.cleanups, m.portsInUse, m.portsTotal, m.logLines, m.warm, m.warmClaims, m.oomKills)
+	reg.MustRegister(m.launches, m.phases, m.cleanups, m.portsInUse, m.portsCap, m.portsTotal, m.logLines, m.warm, m.warmClaims, m.oomKills)
+	// Every known label value starts at 0, so that a dashboard or an alert
+	// on a counter sees a series before the first event of its kind. The
+	// cleanup reasons are how a preview ended (db.StatusStopped, …) or why
+	// an unowned one was ended at start-up (lifecycle.go).
+	launchResults := []string{"success", "crash", "oom", "timeout", "error", "stopped", "capacity"}
+	cleanupReasons := []string{db.StatusStopped, db.StatusFailed, db.StatusExpired, "orphan", "vanished", "interrupted"}
 	for _, result := range []string{"hit", "miss"} {
 		m.warmClaims.WithLabelValues(result)
 	}
+	for _, fw := range framework.Names() {
+		for _, result := range launchResults {
+			m.launches.WithLabelValues(string(fw), result)
+		}
+	}
+	for _, reason := range cleanupReasons {
+		m.cleanups.WithLabelValues(reason)
+	}
+	for _, stream := range []string{db.StreamStdout, db.StreamStderr, db.StreamBuild, db.StreamSystem} {
+		m.logLines.WithLabelValues(stream)
+	}
 	return m
+}
+
+// DeprecatedPortsTotal is the old name of preview_ports_capacity, exported
+// one more release beside it.
+const DeprecatedPortsTotal = "preview_ports_total"
+
+func (m *Metrics) setPortsCapacity(n int) {
+	m.portsCap.Set(float64(n))
+	m.portsTotal.Set(float64(n))
 }
 
 func (m *Metrics) observePhase(framework, phase string, warm bool, d time.Duration) {

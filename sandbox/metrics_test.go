@@ -173,3 +173,57 @@ func TestMetricsBoundedOverCycles(t *testing.T) {
 	}
 	t.Logf("%d cycles (%d previews): %d series throughout once every label combination was seen", cycles, 2*cycles, counts[cycles-1])
 }
+
+// TestMetricsStartAtZero: every known label value of the counters is
+// exported, at 0, before anything happened, so a dashboard or an alert on
+// preview_cleanups_total sees a series from the start; the pool's size is
+// exported under its name and, deprecated, under its old one.
+func TestMetricsStartAtZero(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.setPortsCapacity(8)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	help := map[string]string{}
+	for _, mf := range mfs {
+		help[mf.GetName()] = mf.GetHelp()
+		for _, s := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range s.GetLabel() {
+				key += "," + l.GetName() + "=" + l.GetValue()
+			}
+			switch {
+			case s.GetCounter() != nil:
+				got[key] = s.GetCounter().GetValue()
+			case s.GetGauge() != nil:
+				got[key] = s.GetGauge().GetValue()
+			}
+		}
+	}
+	want := map[string]float64{"preview_ports_capacity": 8, "preview_ports_total": 8}
+	for _, reason := range []string{"stopped", "failed", "expired", "orphan", "vanished", "interrupted"} {
+		want["preview_cleanups_total,reason="+reason] = 0
+	}
+	for _, stream := range []string{"stdout", "stderr", "build", "system"} {
+		want["preview_log_lines_total,stream="+stream] = 0
+	}
+	for _, fw := range []string{"fastapi", "flask", "django", "express"} {
+		for _, result := range []string{"success", "crash", "oom", "timeout", "error", "stopped", "capacity"} {
+			want["preview_launches_total,framework="+fw+",result="+result] = 0
+		}
+	}
+	for _, result := range []string{"hit", "miss"} {
+		want["preview_warm_claims_total,result="+result] = 0
+	}
+	for key, v := range want {
+		if g, ok := got[key]; !ok || g != v {
+			t.Errorf("%s = %v (exported: %v), want %v", key, g, ok, v)
+		}
+	}
+	if !strings.HasPrefix(help[DeprecatedPortsTotal], "Deprecated: use preview_ports_capacity") {
+		t.Errorf("help of %s = %q, want it to say it is deprecated", DeprecatedPortsTotal, help[DeprecatedPortsTotal])
+	}
+}

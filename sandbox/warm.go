@@ -363,17 +363,21 @@ func (m *Manager) releaseWarmPort(wm *warmMember) {
 	m.metrics.setWarm(m.cfg.Images, m.pool)
 }
 
-func (m *Manager) teardownWarm(wm *warmMember) {
+// teardownWarm removes a warm container and its run directory; the error
+// (logged here) is the container's removal's.
+func (m *Manager) teardownWarm(wm *warmMember) error {
 	ctx, cancel := context.WithTimeout(context.Background(), shortCall)
 	defer cancel()
 	id := wm.in.container()
 	if id == "" {
 		id = ContainerName(wm.in.rec.ID)
 	}
-	if err := m.docker.Teardown(ctx, id, 0); err != nil {
+	err := m.docker.Teardown(ctx, id, 0)
+	if err != nil {
 		m.log.Error("remove warm container", "preview_id", wm.in.rec.ID, "err", err)
 	}
 	os.RemoveAll(wm.in.runDir)
+	return err
 }
 
 // claimWarm takes a ready pooled container of image for a launch with caps,
@@ -422,7 +426,7 @@ func (m *Manager) evictWarm(keep string) bool {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.teardownWarm(victim)
+		_ = m.teardownWarm(victim) // logged there
 	}()
 	return true
 }
@@ -492,18 +496,45 @@ func (m *Manager) loadWarm(ctx context.Context, in *instance, plan framework.Pla
 	return nil
 }
 
-// closePool releases the pool's ports and stops its watchers; the containers
-// keep running until the next start's reconciliation removes them.
-func (m *Manager) closePool() {
+// closePool empties the pool at shutdown: it releases the ports, stops the
+// watchers and removes the containers, which no previewd would use before
+// the next start's reconciliation (on a dev machine, maybe never). A
+// container still being created is left to its creator, which ends with the
+// manager's context and removes what it made; previewd closes the manager
+// after Run has returned, so there is none then. It returns how many
+// containers were removed and how many could not be.
+func (m *Manager) closePool() (removed, failed int) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.pool == nil {
-		return
+		m.mu.Unlock()
+		return 0, 0
 	}
+	var members []*warmMember
 	for _, wm := range m.pool.byID {
 		wm.in.forward.listener.Close()
 		if wm.cancel != nil {
 			wm.cancel()
+			members = append(members, wm)
 		}
 	}
+	for _, wm := range members {
+		m.pool.take(wm)
+		m.ports.Release(wm.in.rec.Port)
+	}
+	m.metrics.setPorts(m.ports.InUse())
+	m.metrics.setWarm(m.cfg.Images, m.pool)
+	m.mu.Unlock()
+
+	errs := make(chan error, len(members))
+	for _, wm := range members {
+		go func() { errs <- m.teardownWarm(wm) }()
+	}
+	for range members {
+		if err := <-errs; err != nil {
+			failed++
+		} else {
+			removed++
+		}
+	}
+	return removed, failed
 }

@@ -40,6 +40,9 @@ func TestAuthRejectsBadTokens(t *testing.T) {
 		{"no sub", "Bearer " + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"exp": hour})},
 		{"alg none", "Bearer " + noneToken},
 		{"HS512", "Bearer " + sign(jwt.SigningMethodHS512, []byte(testSecret), jwt.MapClaims{"sub": "alice", "exp": hour})},
+		{"NUL in sub", "Bearer " + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"sub": "ali\x00ce", "exp": hour})},
+		{"newline in sub", "Bearer " + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"sub": "alice\nbob", "exp": hour})},
+		{"C1 control in sub", "Bearer " + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"sub": "alice\u009b", "exp": hour})},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -188,6 +191,31 @@ func TestUploadArchives(t *testing.T) {
 	tw.Close()
 	r = e.call("POST", "/api/v1/generations?name=tarred", "alice", "application/x-tar", tbuf.Bytes())
 	mustStatus(t, r, http.StatusCreated)
+
+	// FastAPI's "bigger applications" layout zipped as its app/ folder: the
+	// folder is the package its relative imports need, not a wrapper.
+	zbuf.Reset()
+	zw = zip.NewWriter(&zbuf)
+	for name, body := range map[string]string{
+		"app/__init__.py":         "",
+		"app/main.py":             "from fastapi import FastAPI\nfrom .routers import items\n\napp = FastAPI()\napp.include_router(items.router)\n",
+		"app/routers/__init__.py": "",
+		"app/routers/items.py":    "from fastapi import APIRouter\n\nrouter = APIRouter()\n\n@router.get('/items')\ndef items():\n    return ['a']\n",
+	} {
+		w, _ := zw.Create(name)
+		w.Write([]byte(body))
+	}
+	zw.Close()
+	r = e.call("POST", "/api/v1/generations?name=package", "alice", "application/zip", zbuf.Bytes())
+	mustStatus(t, r, http.StatusCreated)
+	if r.body["entrypoint"] != "app.main:app" {
+		t.Fatalf("package upload: %s", r.raw)
+	}
+	r = e.launch("alice", r.body["id"].(string), nil)
+	mustStatus(t, r, http.StatusCreated)
+	if code, body := get(t, r.body["base_url"].(string)+"/items"); code != 200 || !strings.Contains(body, `"a"`) {
+		t.Errorf("GET /items of the zipped package: %d %s", code, body)
+	}
 }
 
 // TestBadUploadsStoreNothing sends every kind of bad upload and checks its
@@ -237,6 +265,12 @@ func TestBadUploadsStoreNothing(t *testing.T) {
 		{"hard link in tar", "application/x-tar", hardlinkTar.Bytes(), 400, "invalid_request"},
 		{"not a zip", "application/zip", []byte("hello"), 400, "invalid_request"},
 		{"malformed JSON", "application/json", []byte("{"), 400, "invalid_request"},
+		{"trailing garbage", "application/json", []byte(`{"files": [{"path": "main.py", "content": "from fastapi import FastAPI\napp = FastAPI()\n"}]}garbage`), 400, "invalid_request"},
+		{"two documents", "application/json", []byte(`{"files": [{"path": "main.py", "content": "from fastapi import FastAPI\napp = FastAPI()\n"}]} {}`), 400, "invalid_request"},
+		{"newline in path", "", []map[string]string{file("main.py", helloFastAPI), file("a\nb.py", "x")}, 400, "invalid_request"},
+		{"carriage return in path", "", []map[string]string{file("main.py", helloFastAPI), file("a\rb.py", "x")}, 400, "invalid_request"},
+		{"escape in path", "", []map[string]string{file("main.py", helloFastAPI), file("\x1b[31mred.py", "x")}, 400, "invalid_request"},
+		{"bidi override in path", "", []map[string]string{file("main.py", helloFastAPI), file("evil\u202eyp.exe", "x")}, 400, "invalid_request"},
 		{"unknown framework", "", "rails", 400, "invalid_request"},
 		{"unsupported type", "text/plain", []byte("hi"), 415, "invalid_request"},
 	}
@@ -288,7 +322,7 @@ func TestConfigAndHealth(t *testing.T) {
 		t.Fatalf("readyz: %d %s", ready.status, ready.raw)
 	}
 	m := e.call("GET", "/metrics", "", "", nil)
-	for _, name := range []string{"preview_ports_total 8", "preview_active 0", "preview_http_requests_total"} {
+	for _, name := range []string{"preview_ports_capacity 8", "preview_ports_total 8", "preview_active 0", "preview_http_requests_total"} {
 		if !strings.Contains(string(m.raw), name) {
 			t.Errorf("metrics lack %q", name)
 		}

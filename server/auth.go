@@ -2,6 +2,7 @@ package server
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 	"github.com/golang-jwt/jwt/v5"
@@ -44,7 +45,9 @@ func (s *Server) verify(raw string) (string, error) {
 		return "", err
 	}
 	sub, err := tok.Claims.GetSubject()
-	if err != nil || sub == "" {
+	if err != nil || sub == "" || strings.ContainsFunc(sub, unicode.IsControl) {
+		// A control character (NUL above all, which PostgreSQL text cannot
+		// hold) makes no user id: refused here rather than failing later.
 		return "", errUnauthorized
 	}
 	return sub, nil

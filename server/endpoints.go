@@ -3,8 +3,11 @@ package server
 import (
 	"container/list"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,130 +19,227 @@ import (
 )
 
 const (
-	// endpointCacheSize is how many generations' endpoint lists are kept.
-	endpointCacheSize = 512
+	// endpointCacheBytes bounds the memory of the cached endpoint lists
+	// (as endpoints.Size counts it).
+	endpointCacheBytes = 32 << 20
+	// maxExtractions is how many extractions run at once; each is bounded
+	// by endpoints.DefaultLimits, so this bounds them all.
+	maxExtractions = 2
 	// openAPITimeout bounds the fetch of a running app's /openapi.json.
 	openAPITimeout = 2 * time.Second
-	// maxOpenAPIBytes is the largest /openapi.json read.
+	// maxOpenAPIBytes is the largest /openapi.json read; a larger one is
+	// not merged.
 	maxOpenAPIBytes = 4 << 20
 )
 
-// endpointCache keeps the static endpoint list of recently asked
-// generations; a generation's files never change, so neither does its list.
+// endpointCache keeps the static endpoint lists of recently asked
+// generations, up to endpointCacheBytes; a generation's files never change,
+// so neither does its list. A deleted generation's list is dropped.
 type endpointCache struct {
 	mu    sync.Mutex
 	order *list.List               // most recent first; values are *endpointEntry
 	byGen map[string]*list.Element // generation id → element
+	bytes int
+	limit int
+	// slots holds a token per running extraction.
+	slots chan struct{}
 }
 
 type endpointEntry struct {
 	generation string
-	endpoints  []endpoints.Endpoint
+	result     endpoints.Result
+	bytes      int
 }
 
 func newEndpointCache() *endpointCache {
-	return &endpointCache{order: list.New(), byGen: map[string]*list.Element{}}
+	return &endpointCache{order: list.New(), byGen: map[string]*list.Element{}, limit: endpointCacheBytes,
+		slots: make(chan struct{}, maxExtractions)}
 }
 
-func (c *endpointCache) get(generation string) ([]endpoints.Endpoint, bool) {
+func (c *endpointCache) get(generation string) (endpoints.Result, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.byGen[generation]
 	if !ok {
-		return nil, false
+		return endpoints.Result{}, false
 	}
 	c.order.MoveToFront(el)
-	return el.Value.(*endpointEntry).endpoints, true
+	return el.Value.(*endpointEntry).result, true
 }
 
-func (c *endpointCache) put(generation string, eps []endpoints.Endpoint) {
+// put caches res, evicting the least recently asked lists until the cache
+// is within its bytes; a list larger than the whole cache is not kept.
+func (c *endpointCache) put(generation string, res endpoints.Result) {
+	size := len(generation) + endpoints.Size(res.Endpoints)
+	for _, r := range res.Reasons {
+		size += len(r)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.byGen[generation]; ok {
-		el.Value.(*endpointEntry).endpoints = eps
-		c.order.MoveToFront(el)
+	c.remove(generation)
+	if size > c.limit {
 		return
 	}
-	c.byGen[generation] = c.order.PushFront(&endpointEntry{generation: generation, endpoints: eps})
-	for c.order.Len() > endpointCacheSize {
-		last := c.order.Back()
-		c.order.Remove(last)
-		delete(c.byGen, last.Value.(*endpointEntry).generation)
+	c.byGen[generation] = c.order.PushFront(&endpointEntry{generation: generation, result: res, bytes: size})
+	c.bytes += size
+	for c.bytes > c.limit {
+		c.remove(c.order.Back().Value.(*endpointEntry).generation)
 	}
 }
 
-// staticEndpoints returns the endpoints found in g's files, from the cache
-// when it has them.
+// forget drops a generation's list.
+func (c *endpointCache) forget(generation string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.remove(generation)
+}
+
+// remove drops generation's entry; c.mu is held.
+func (c *endpointCache) remove(generation string) {
+	el, ok := c.byGen[generation]
+	if !ok {
+		return
+	}
+	c.order.Remove(el)
+	delete(c.byGen, generation)
+	c.bytes -= el.Value.(*endpointEntry).bytes
+}
+
+// size is the cache's entries and bytes.
+func (c *endpointCache) size() (entries, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len(), c.bytes
+}
+
+// staticEndpoints returns the endpoints found in g's files.
 func (s *Server) staticEndpoints(ctx context.Context, g db.Generation) ([]endpoints.Endpoint, error) {
-	if eps, ok := s.endpoints.get(g.ID); ok {
-		return eps, nil
+	res, err := s.staticResult(ctx, g)
+	return res.Endpoints, err
+}
+
+// staticResult extracts the endpoints of g's files, or takes them from the
+// cache when it has them. At most maxExtractions run at once.
+func (s *Server) staticResult(ctx context.Context, g db.Generation) (endpoints.Result, error) {
+	if res, ok := s.endpoints.get(g.ID); ok {
+		return res, nil
+	}
+	select {
+	case s.endpoints.slots <- struct{}{}:
+		defer func() { <-s.endpoints.slots }()
+	case <-ctx.Done():
+		return endpoints.Result{}, ctx.Err()
+	}
+	if res, ok := s.endpoints.get(g.ID); ok {
+		return res, nil // extracted while this request waited
 	}
 	files, err := s.store.GenerationFiles(ctx, g.ID)
 	if err != nil {
-		return nil, err
+		return endpoints.Result{}, err
 	}
 	byPath := make(map[string][]byte, len(files))
 	for _, f := range files {
 		byPath[f.Path] = f.Content
 	}
-	eps, err := endpoints.Extract(framework.Name(g.Framework), byPath)
+	res, err := endpoints.Extract(ctx, framework.Name(g.Framework), byPath, endpoints.DefaultLimits())
 	if err != nil {
-		return nil, err
+		return endpoints.Result{}, err
 	}
-	s.endpoints.put(g.ID, eps)
-	return eps, nil
+	if ctx.Err() != nil {
+		// Cut short by the caller going away, not by a limit: not kept.
+		return endpoints.Result{}, ctx.Err()
+	}
+	s.endpoints.put(g.ID, res)
+	return res, nil
 }
 
 // listEndpoints answers GET …/preview/endpoints: what the files declare, and
-// for a running FastAPI preview what its own /openapi.json adds.
+// for a running FastAPI preview what its own /openapi.json adds. When a
+// limit left something out, "truncated" is true and "truncated_reason" says
+// what.
 func (s *Server) listEndpoints(c *gin.Context) {
 	g, ok := s.generation(c)
 	if !ok {
 		return
 	}
-	eps, err := s.staticEndpoints(c.Request.Context(), g)
+	res, err := s.staticResult(c.Request.Context(), g)
 	if err != nil {
 		s.abort(c, err)
 		return
 	}
 	if g.Framework == string(framework.FastAPI) {
-		eps = s.withOpenAPI(c.Request.Context(), g, eps)
+		res = s.withOpenAPI(c.Request.Context(), g, res)
 	}
-	c.JSON(http.StatusOK, gin.H{"framework": g.Framework, "endpoints": eps})
+	out := gin.H{"framework": g.Framework, "endpoints": res.Endpoints, "truncated": res.Truncated}
+	if res.Truncated {
+		out["truncated_reason"] = strings.Join(res.Reasons, "; ")
+	}
+	c.JSON(http.StatusOK, out)
 }
 
-// withOpenAPI merges the running preview's /openapi.json into eps. It reads
-// it through the preview's port, as previewd's own health check does, not
-// through a user's proxy session, so it does not count as the user's
-// traffic. Any failure leaves eps as they are.
-func (s *Server) withOpenAPI(ctx context.Context, g db.Generation, eps []endpoints.Endpoint) []endpoints.Endpoint {
+// withOpenAPI merges the running preview's /openapi.json into res. Any
+// failure leaves res as it is.
+func (s *Server) withOpenAPI(ctx context.Context, g db.Generation, res endpoints.Result) endpoints.Result {
 	p, err := s.store.LivePreview(ctx, g.ID)
 	if err != nil || !s.sandbox.Running(p.ID) {
-		return eps
+		return res
 	}
+	doc, err := s.fetchOpenAPI(ctx, p)
+	if err != nil {
+		s.log.Debug("fetch /openapi.json", "preview_id", p.ID, "err", err)
+		return res
+	}
+	merged, err := endpoints.MergeOpenAPI(res, doc, endpoints.DefaultLimits())
+	if err != nil {
+		s.log.Warn("merge /openapi.json", "preview_id", p.ID, "err", err)
+		return res
+	}
+	return merged
+}
+
+// fetchOpenAPI reads the preview's /openapi.json from its own socket, as
+// the proxy reaches it, and from nothing else: the app chooses the answer,
+// so a redirect is not followed (it could point at another preview's port
+// or anything else previewd reaches) and the dial ignores the address. It
+// goes around the user's proxy session, so it does not count as the user's
+// traffic. The body is cut at maxOpenAPIBytes and the whole fetch at
+// openAPITimeout.
+func (s *Server) fetchOpenAPI(ctx context.Context, p db.Preview) ([]byte, error) {
+	port := p.Port
 	ctx, cancel := context.WithTimeout(ctx, openAPITimeout)
 	defer cancel()
+	transport := &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return s.sandbox.DialApp(ctx, port)
+		},
+		DisableKeepAlives:      true,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{
+		Transport:     transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.baseURL(p)+"/openapi.json", nil)
 	if err != nil {
-		return eps
+		return nil, fmt.Errorf("openapi request: %w", err)
 	}
 	req.Header.Set("User-Agent", "previewd-endpoints")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		return eps
+		return nil, fmt.Errorf("get /openapi.json: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return eps
+		return nil, fmt.Errorf("get /openapi.json: status %d", resp.StatusCode)
 	}
-	doc, err := io.ReadAll(io.LimitReader(resp.Body, maxOpenAPIBytes))
+	doc, err := io.ReadAll(io.LimitReader(resp.Body, maxOpenAPIBytes+1))
 	if err != nil {
-		return eps
+		return nil, fmt.Errorf("read /openapi.json: %w", err)
 	}
-	merged, err := endpoints.MergeOpenAPI(eps, doc)
-	if err != nil {
-		s.log.Warn("merge /openapi.json", "preview_id", p.ID, "err", err)
-		return eps
+	if len(doc) > maxOpenAPIBytes {
+		return nil, fmt.Errorf("/openapi.json is larger than %d bytes", maxOpenAPIBytes)
 	}
-	return merged
+	return doc, nil
 }

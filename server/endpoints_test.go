@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -101,5 +102,80 @@ func TestEndpointsMergeOpenAPI(t *testing.T) {
 	st := e.waitStatus("alice", gen, func(b map[string]any) bool { return b["status"] == "running" })
 	if st["endpoint_count"] != float64(len(before)) {
 		t.Errorf("endpoint_count %v, want %d", st["endpoint_count"], len(before))
+	}
+}
+
+// TestEndpointsTruncated: a file over the parse limit is left out, the
+// answer says so and why, and the other files' routes are listed.
+func TestEndpointsTruncated(t *testing.T) {
+	requireInfra(t, false)
+	e := newEnv(t) // uploads up to 1 MiB
+	big := "from fastapi import APIRouter\nrouter = APIRouter()\n" + strings.Repeat("# padding\n", 60_000)
+	r := e.callJSON("POST", "/api/v1/generations", "alice", map[string]any{"name": "big", "files": []map[string]string{
+		{"path": "main.py", "content": helloFastAPI}, {"path": "zbig.py", "content": big},
+	}})
+	mustStatus(t, r, http.StatusCreated)
+	gen := r.body["id"].(string)
+	r = e.call("GET", "/api/v1/generations/"+gen+"/preview/endpoints", "alice", "", nil)
+	mustStatus(t, r, http.StatusOK)
+	reason, _ := r.body["truncated_reason"].(string)
+	if r.body["truncated"] != true || !strings.Contains(reason, `"zbig.py"`) || !strings.Contains(reason, "not parsed") {
+		t.Fatalf("truncated %v, reason %q", r.body["truncated"], reason)
+	}
+	if eps, _ := r.body["endpoints"].([]any); len(eps) != 1 {
+		t.Fatalf("endpoints %v, want main.py's GET /", r.body["endpoints"])
+	}
+
+	small := e.upload("alice", "fastapi")
+	r = e.call("GET", "/api/v1/generations/"+small+"/preview/endpoints", "alice", "", nil)
+	mustStatus(t, r, http.StatusOK)
+	if r.body["truncated"] != false || r.body["truncated_reason"] != nil {
+		t.Fatalf("sample app: truncated %v, reason %v", r.body["truncated"], r.body["truncated_reason"])
+	}
+}
+
+// TestEndpointsOpenAPIRedirect: an app whose /openapi.json redirects to
+// another user's preview does not get that preview's routes listed, nor
+// make previewd fetch them.
+func TestEndpointsOpenAPIRedirect(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	const victimApp = "from fastapi import FastAPI\napp = FastAPI()\n\n" +
+		"@app.get('/')\ndef root():\n    return {}\n\n" +
+		"import importlib, os\n" +
+		"for name in sorted(os.listdir(os.path.dirname(os.path.abspath(__file__)))):\n" +
+		"    if name.startswith('routes_'):\n" +
+		"        importlib.import_module(name[:-3]).attach(app)\n"
+	const victimRoutes = "def attach(app):\n    @app.get('/bob-secret-ledger')\n    def ledger():\n        return {}\n"
+	r := e.callJSON("POST", "/api/v1/generations", "bob", map[string]any{"name": "victim", "files": []map[string]string{
+		{"path": "main.py", "content": victimApp}, {"path": "routes_ledger.py", "content": victimRoutes},
+	}})
+	mustStatus(t, r, http.StatusCreated)
+	victimGen := r.body["id"].(string)
+	r = e.launch("bob", victimGen, nil)
+	mustStatus(t, r, http.StatusCreated)
+	victimURL := r.body["base_url"].(string)
+	// The route is only in bob's running app: its own list shows it.
+	if _, rows := e.endpoints("bob", victimGen); rows["GET /bob-secret-ledger"].Source != "openapi" {
+		t.Fatalf("bob's list lacks his runtime route: %v", rows)
+	}
+
+	const attacker = "import os\nfrom fastapi import FastAPI\nfrom fastapi.responses import RedirectResponse\n" +
+		"app = FastAPI(openapi_url=None)\n\n" +
+		"@app.get('/')\ndef root():\n    return {}\n\n" +
+		"@app.get('/openapi.json', include_in_schema=False)\ndef spec():\n" +
+		"    return RedirectResponse(os.environ['VICTIM'] + '/openapi.json', status_code=302)\n"
+	r = e.callJSON("POST", "/api/v1/generations", "alice", map[string]any{"name": "attacker", "files": []map[string]string{
+		{"path": "main.py", "content": attacker},
+	}})
+	mustStatus(t, r, http.StatusCreated)
+	attackerGen := r.body["id"].(string)
+	mustStatus(t, e.launch("alice", attackerGen, map[string]any{"env": map[string]string{"VICTIM": victimURL}}), http.StatusCreated)
+	_, rows := e.endpoints("alice", attackerGen)
+	if _, ok := rows["GET /bob-secret-ledger"]; ok {
+		t.Fatalf("alice's list shows bob's route: %v", rows)
+	}
+	if _, ok := rows["GET /"]; !ok {
+		t.Fatalf("alice's list lacks her own route: %v", rows)
 	}
 }

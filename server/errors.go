@@ -52,6 +52,7 @@ var errorKinds = []struct {
 	{upload.ErrInvalid, http.StatusBadRequest, "invalid_request"},
 	{framework.ErrUnknown, http.StatusBadRequest, "invalid_request"},
 	{framework.ErrUndetected, http.StatusUnprocessableEntity, "invalid_request"},
+	{framework.ErrForeignSource, http.StatusUnprocessableEntity, "invalid_request"},
 	{endpoints.ErrNoParser, http.StatusServiceUnavailable, "unavailable"},
 }
 
@@ -68,6 +69,10 @@ func toAPIError(err error) *apiError {
 			extra["missing_env"] = le.Cause.MissingEnv
 		}
 		return &apiError{status: http.StatusUnprocessableEntity, code: "launch_failed", message: le.Reason, extra: extra}
+	}
+	var quota *db.QuotaError
+	if errors.As(err, &quota) {
+		return quotaError(quota)
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -86,6 +91,18 @@ func toAPIError(err error) *apiError {
 		return &apiError{status: http.StatusServiceUnavailable, code: "unavailable", message: "a dependency of previewd is unreachable; try again shortly"}
 	}
 	return nil
+}
+
+// quotaError answers a generation over its owner's quota: 413 when it does
+// not fit in the bytes left (a smaller one may), 429 when the owner has
+// stored as many generations as allowed (none fits until one is deleted).
+func quotaError(q *db.QuotaError) *apiError {
+	status := http.StatusTooManyRequests
+	if q.Limit == "bytes" {
+		status = http.StatusRequestEntityTooLarge
+	}
+	return &apiError{status: status, code: "quota_exceeded", message: q.Error(),
+		extra: map[string]any{"limit": q.Limit, "max": q.Max, "used": q.Used}}
 }
 
 // dependencyDown reports a connection failure to PostgreSQL.

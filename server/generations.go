@@ -83,6 +83,13 @@ func (s *Server) createGeneration(c *gin.Context) {
 			s.abort(c, jsonError(err))
 			return
 		}
+		// Decode stops at the end of the first value; anything but white
+		// space after it means the body is not the one document it claims.
+		end := dec.InputOffset()
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			s.abort(c, badRequest(fmt.Sprintf("the request body has data after its JSON document, which ends at byte %d", end)))
+			return
+		}
 		name, want = req.Name, req.Framework
 		files, err = upload.FromJSON(req.Files, lim)
 	case "application/zip", "application/x-zip-compressed", "application/x-tar", "application/gzip",
@@ -124,7 +131,7 @@ func (s *Server) createGeneration(c *gin.Context) {
 	}
 	g := db.Generation{ID: uuid.NewString(), Owner: user(c), Name: name, Framework: string(plan.Framework),
 		Entrypoint: plan.Entrypoint, FileCount: len(files), TotalBytes: total}
-	if err := s.store.CreateGeneration(c.Request.Context(), &g, rows); err != nil {
+	if err := s.store.CreateGeneration(c.Request.Context(), &g, rows, s.cfg.Quota); err != nil {
 		s.abort(c, err)
 		return
 	}
@@ -278,5 +285,6 @@ func (s *Server) deleteGeneration(c *gin.Context) {
 		s.abort(c, err)
 		return
 	}
+	s.endpoints.forget(g.ID)
 	c.Status(http.StatusNoContent)
 }

@@ -164,6 +164,9 @@ func newEnvOn(t testing.TB, url string, opts ...envOption) *env {
 	scfg := server.Config{
 		JWTSecret: []byte(testSecret), MaxFiles: 50, MaxUploadBytes: 1 << 20,
 		RequestTimeout: 10 * time.Second,
+		// previewd's default floor under request bodies, so that every test's
+		// uploads, proxied requests and WebSockets run under it.
+		BodyGrace: 10 * time.Second, BodyMinRate: 500,
 	}
 	portEnd := start + 7
 	for _, o := range opts {

@@ -142,6 +142,12 @@ func (s *Server) streamLogs(c *gin.Context) {
 	if !ok {
 		return
 	}
+	release, err := s.streams.acquire(p.Owner, p.ID)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	defer release()
 	h := c.Writer.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")

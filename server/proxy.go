@@ -449,6 +449,8 @@ func (p *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 	switch {
 	case errors.As(err, &tooBig):
 		page(w, http.StatusRequestEntityTooLarge, "The request body is too large.")
+	case errors.Is(err, errBodyTooSlow) || bodyTooSlow(r):
+		page(w, http.StatusRequestTimeout, "The request body arrived too slowly.")
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
 		page(w, http.StatusGatewayTimeout, "The app did not answer in time.")
 	case errors.Is(err, context.Canceled):

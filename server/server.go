@@ -11,7 +11,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/sandbox"
@@ -21,7 +20,7 @@ import (
 // Store is what the server needs from PostgreSQL.
 type Store interface {
 	Ping(ctx context.Context) error
-	CreateGeneration(ctx context.Context, g *db.Generation, files []db.File) error
+	CreateGeneration(ctx context.Context, g *db.Generation, files []db.File, q db.Quota) error
 	Generation(ctx context.Context, owner, id string) (db.Generation, error)
 	Generations(ctx context.Context, owner string, after *db.Cursor, limit int) ([]db.Generation, error)
 	GenerationFileInfos(ctx context.Context, id string) ([]db.FileInfo, error)
@@ -71,6 +70,23 @@ type Config struct {
 	PublicDomain string
 	// PublicPort is the port in proxy_url; 0 or 80 leaves it out.
 	PublicPort int
+	// BodyGrace and BodyMinRate (bytes per second) are the floor under which
+	// a request body, to the API or through the proxy, is cut off: after the
+	// grace period the body must have come at BodyMinRate on average.
+	// BodyMinRate 0 turns the floor off.
+	BodyGrace   time.Duration
+	BodyMinRate int64
+	// Quota is what one user may store; zero fields are no limit.
+	Quota db.Quota
+	// MaxStreamsPerUser and MaxStreamsPerPreview cap the log streams open
+	// at once in this process; 0 is no cap.
+	MaxStreamsPerUser    int
+	MaxStreamsPerPreview int
+	// MetricsToken, when set, is the bearer token GET /metrics requires.
+	MetricsToken string
+	// MetricsElsewhere leaves /metrics out of Handler: MetricsHandler
+	// serves it on a listener of its own.
+	MetricsElsewhere bool
 }
 
 // Server is the HTTP API.
@@ -85,6 +101,7 @@ type Server struct {
 	// sseClients counts open log streams.
 	sseClients prometheus.Gauge
 	endpoints  *endpointCache
+	streams    *streamCaps
 
 	closing context.Context // ends with Close: long-lived streams end
 	close   context.CancelFunc
@@ -101,11 +118,15 @@ func New(cfg Config, store Store, sb Sandbox, reg prometheus.Registerer, gathere
 	if s.cfg.MaxProxyBody <= 0 {
 		s.cfg.MaxProxyBody = 10 << 20
 	}
+	if s.cfg.BodyGrace <= 0 {
+		s.cfg.BodyGrace = defaultBodyGrace
+	}
 	s.proxy = newProxy(s, reg)
 	s.sseClients = newSSEClients(reg)
+	s.streams = newStreamCaps(cfg.MaxStreamsPerUser, cfg.MaxStreamsPerPreview)
 	s.endpoints = newEndpointCache()
 	s.engine = s.routes()
-	s.handler = http.HandlerFunc(s.route)
+	s.handler = http.HandlerFunc(s.serveHTTP)
 	return s
 }
 
@@ -117,6 +138,12 @@ func (s *Server) Close() { s.close() }
 // Handler returns the HTTP handler: the browser proxy for preview hosts and
 // /p/ paths, the API for everything else.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	r, done := s.limitBodyRate(w, r)
+	defer done()
+	s.route(w, r)
+}
 
 func (s *Server) routes() *gin.Engine {
 	r := gin.New()
@@ -131,7 +158,9 @@ func (s *Server) routes() *gin.Engine {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})))
+	if !s.cfg.MetricsElsewhere {
+		s.metricsRoute(r)
+	}
 
 	api := r.Group("/api/v1", s.authenticate)
 	api.GET("/config", s.config)

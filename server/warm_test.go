@@ -156,8 +156,9 @@ func TestWarmCrashAndCapacity(t *testing.T) {
 	}
 }
 
-// TestWarmPoolAfterRestart: a restart adopts a preview launched warm and
-// removes the pooled containers nobody claimed, then fills the pool anew.
+// TestWarmPoolAfterRestart: a stop leaves the preview launched warm running
+// and removes the pooled containers nobody claimed; the restart adopts the
+// preview and fills the pool anew.
 func TestWarmPoolAfterRestart(t *testing.T) {
 	requireInfra(t, true)
 	e := newEnv(t, withWarmPool(1))
@@ -168,6 +169,9 @@ func TestWarmPoolAfterRestart(t *testing.T) {
 	base := r.body["base_url"].(string)
 	e.waitWarm(1)
 	e.stop()
+	if n := e.containers(); n != 1 {
+		t.Errorf("%d containers after previewd stopped, want the preview only", n)
+	}
 	e.start()
 	if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "hello from express") {
 		t.Fatalf("adopted preview: %d %q", code, body)
@@ -240,5 +244,39 @@ func TestWarmGunicornInProcess(t *testing.T) {
 				t.Errorf("gunicorn did not say its worker stopped: %s", logs.raw)
 			}
 		})
+	}
+}
+
+// TestStatusRightAfterLaunchHasFigures: a status call right after the launch's
+// 201, before the stats stream's first sample, reads the figures on demand,
+// for a warm launch (whose answer comes in tens of milliseconds) as for a
+// cold one.
+func TestStatusRightAfterLaunchHasFigures(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t, withWarmPool(1))
+	e.waitWarm(1)
+	for _, sample := range []string{"flask", "express"} {
+		gen := e.upload("alice", sample)
+		start := time.Now()
+		mustStatus(t, e.launch("alice", gen, nil), http.StatusCreated)
+		launched := time.Since(start)
+		start = time.Now()
+		r := e.call("GET", "/api/v1/generations/"+gen+"/preview/status", "alice", "", nil)
+		mustStatus(t, r, http.StatusOK)
+		first := time.Since(start)
+		start = time.Now()
+		mustStatus(t, e.call("GET", "/api/v1/generations/"+gen+"/preview/status", "alice", "", nil), http.StatusOK)
+		t.Logf("%s: launch answered in %s, the first status in %s, the next in %s", sample, launched, first, time.Since(start))
+		for _, k := range []string{"memory_bytes", "cpu_percent", "pids"} {
+			if r.body[k] == nil {
+				t.Errorf("%s: %s is null right after the launch: %s", sample, k, r.raw)
+			}
+		}
+		if mem, _ := r.body["memory_bytes"].(float64); mem < 1<<20 {
+			t.Errorf("%s: memory_bytes %v, want the app's few MiB at least", sample, r.body["memory_bytes"])
+		}
+		if pids, _ := r.body["pids"].(float64); pids < 1 {
+			t.Errorf("%s: pids %v, want the app's processes", sample, r.body["pids"])
+		}
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/sandbox"
 	"github.com/previewd/previewd/server"
 )
@@ -29,6 +31,11 @@ type config struct {
 	// DevSecretFile, when set and PREVIEW_JWT_SECRET is not, keeps a
 	// generated JWT secret for a development setup (docker compose).
 	DevSecretFile string
+	// MaxConnsPerIP caps the open connections of one client address; 0 is
+	// no cap (previewd behind a proxy that is the only client).
+	MaxConnsPerIP int
+	// MetricsAddr, when set, is where /metrics is served instead of ListenAddr.
+	MetricsAddr string
 }
 
 // parseConfig reads the configuration from getenv, reporting every problem at once.
@@ -36,11 +43,13 @@ func parseConfig(getenv func(string) string) (config, error) {
 	p := envParser{getenv: getenv}
 	hostname, _ := os.Hostname()
 	c := config{
-		DatabaseURL:  p.str("DATABASE_URL", ""),
-		ListenAddr:   p.str("PREVIEW_LISTEN_ADDR", ":8080"),
-		PublicDomain: p.str("PREVIEW_PUBLIC_DOMAIN", "preview.localhost"),
-		LogLevel:     p.str("PREVIEW_LOG_LEVEL", "info"),
-		Env:          p.str("PREVIEW_ENV", "development"),
+		DatabaseURL:   p.str("DATABASE_URL", ""),
+		ListenAddr:    p.str("PREVIEW_LISTEN_ADDR", ":8080"),
+		PublicDomain:  p.str("PREVIEW_PUBLIC_DOMAIN", "preview.localhost"),
+		LogLevel:      p.str("PREVIEW_LOG_LEVEL", "info"),
+		Env:           p.str("PREVIEW_ENV", "development"),
+		MaxConnsPerIP: p.integer("PREVIEW_MAX_CONNS_PER_IP", 64),
+		MetricsAddr:   p.str("PREVIEW_METRICS_ADDR", ""),
 	}
 	c.DevSecretFile = p.str("PREVIEW_DEV_SECRET_FILE", "")
 	c.PortStart, c.PortEnd = p.portRange("PREVIEW_PORT_RANGE", "3001-3100")
@@ -80,6 +89,14 @@ func parseConfig(getenv func(string) string) (config, error) {
 		OutputLinesPerSec: p.integer("PREVIEW_OUTPUT_LINES_PER_SEC", 500),
 		StartCPUs:         p.float("PREVIEW_START_CPUS", float64(runtime.NumCPU())),
 		TreeDir:           p.str("PREVIEW_TREE_DIR", "/var/lib/previewd/trees"),
+		Deps: sandbox.DepsConfig{
+			PipIndexURL:         p.sourceURL("PREVIEW_PIP_INDEX_URL", sandbox.DefaultPipIndexURL),
+			NpmRegistry:         p.sourceURL("PREVIEW_NPM_REGISTRY", sandbox.DefaultNpmRegistry),
+			ExtraSources:        p.sourceURLs("PREVIEW_DEPS_EXTRA_SOURCES"),
+			AllowURLDeps:        p.boolean("PREVIEW_ALLOW_URL_DEPS"),
+			AllowInstallScripts: p.boolean("PREVIEW_ALLOW_INSTALL_SCRIPTS"),
+			Timeout:             p.duration("PREVIEW_BUILD_TIMEOUT", 5*time.Minute),
+		},
 	}
 	c.Server = server.Config{
 		JWTSecret:      []byte(p.str("PREVIEW_JWT_SECRET", "")),
@@ -91,6 +108,16 @@ func parseConfig(getenv func(string) string) (config, error) {
 		MaxProxyBody:   int64(p.integer("PREVIEW_MAX_PROXY_BODY", 10<<20)),
 		PublicDomain:   c.PublicDomain,
 		PublicPort:     listenPort(c.ListenAddr),
+		BodyGrace:      p.duration("PREVIEW_BODY_GRACE", 10*time.Second),
+		BodyMinRate:    int64(p.integer("PREVIEW_BODY_MIN_RATE", 500)),
+		Quota: db.Quota{
+			MaxGenerations: p.integer("PREVIEW_MAX_GENERATIONS_PER_USER", 500),
+			MaxBytes:       int64(p.integer("PREVIEW_MAX_BYTES_PER_USER", 1<<30)),
+		},
+		MaxStreamsPerUser:    p.integer("PREVIEW_MAX_STREAMS_PER_USER", 32),
+		MaxStreamsPerPreview: p.integer("PREVIEW_MAX_STREAMS_PER_PREVIEW", 10),
+		MetricsToken:         p.str("PREVIEW_METRICS_TOKEN", ""),
+		MetricsElsewhere:     c.MetricsAddr != "",
 	}
 	if c.DatabaseURL == "" {
 		p.fail("DATABASE_URL is required")
@@ -180,6 +207,44 @@ func (p *envParser) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+func (p *envParser) boolean(name string) bool {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail("%s: %q is not true or false", name, v)
+	}
+	return b
+}
+
+// sourceURL reads the http(s) URL of a package source.
+func (p *envParser) sourceURL(name, def string) string {
+	v := p.str(name, def)
+	if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		p.fail("%s: %q is not an http(s) URL", name, v)
+		return def
+	}
+	return v
+}
+
+// sourceURLs reads a comma-separated list of http(s) URLs.
+func (p *envParser) sourceURLs(name string) []string {
+	var out []string
+	for _, v := range strings.Split(p.getenv(name), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			p.fail("%s: %q is not an http(s) URL", name, v)
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func (p *envParser) portRange(name, def string) (int, int) {

@@ -61,3 +61,73 @@ func TestParseConfigReportsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+func TestParseConfigLimits(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://x", "PREVIEW_JWT_SECRET": "0123456789abcdef"}
+	c, err := parseConfig(envOf(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Server
+	if c.MaxConnsPerIP != 64 || s.BodyGrace != 10*time.Second || s.BodyMinRate != 500 ||
+		s.Quota.MaxGenerations != 500 || s.Quota.MaxBytes != 1<<30 || s.MaxStreamsPerUser != 32 ||
+		s.MaxStreamsPerPreview != 10 || s.MetricsToken != "" || s.MetricsElsewhere || c.MetricsAddr != "" {
+		t.Fatalf("default limits: %+v %+v", c, s)
+	}
+	for k, v := range map[string]string{
+		"PREVIEW_MAX_CONNS_PER_IP": "0", "PREVIEW_BODY_GRACE": "3s", "PREVIEW_BODY_MIN_RATE": "100",
+		"PREVIEW_MAX_GENERATIONS_PER_USER": "7", "PREVIEW_MAX_BYTES_PER_USER": "1000",
+		"PREVIEW_MAX_STREAMS_PER_USER": "4", "PREVIEW_MAX_STREAMS_PER_PREVIEW": "2",
+		"PREVIEW_METRICS_TOKEN": "tok", "PREVIEW_METRICS_ADDR": "127.0.0.1:9091",
+	} {
+		base[k] = v
+	}
+	if c, err = parseConfig(envOf(base)); err != nil {
+		t.Fatal(err)
+	}
+	s = c.Server
+	if c.MaxConnsPerIP != 0 || s.BodyGrace != 3*time.Second || s.BodyMinRate != 100 ||
+		s.Quota.MaxGenerations != 7 || s.Quota.MaxBytes != 1000 || s.MaxStreamsPerUser != 4 ||
+		s.MaxStreamsPerPreview != 2 || s.MetricsToken != "tok" || !s.MetricsElsewhere || c.MetricsAddr != "127.0.0.1:9091" {
+		t.Fatalf("limits not applied: %+v %+v", c, s)
+	}
+}
+
+func TestParseConfigDependencyInstalls(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://x", "PREVIEW_JWT_SECRET": "0123456789abcdef"}
+	c, err := parseConfig(envOf(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Sandbox.Deps
+	if d.PipIndexURL != "https://pypi.org/simple/" || d.NpmRegistry != "https://registry.npmjs.org/" ||
+		d.AllowURLDeps || d.AllowInstallScripts || d.Timeout != 5*time.Minute || len(d.ExtraSources) != 0 {
+		t.Errorf("defaults: %+v", d)
+	}
+	set := map[string]string{
+		"PREVIEW_PIP_INDEX_URL": "http://devpi.internal:3141/root/pypi/+simple/", "PREVIEW_NPM_REGISTRY": "https://npm.internal/",
+		"PREVIEW_DEPS_EXTRA_SOURCES": "https://files.internal, https://mirror.internal:8443",
+		"PREVIEW_ALLOW_URL_DEPS":     "true", "PREVIEW_ALLOW_INSTALL_SCRIPTS": "1", "PREVIEW_BUILD_TIMEOUT": "90s",
+	}
+	for k, v := range base {
+		set[k] = v
+	}
+	if c, err = parseConfig(envOf(set)); err != nil {
+		t.Fatal(err)
+	}
+	d = c.Sandbox.Deps
+	if d.PipIndexURL != set["PREVIEW_PIP_INDEX_URL"] || d.NpmRegistry != "https://npm.internal/" || !d.AllowURLDeps ||
+		!d.AllowInstallScripts || d.Timeout != 90*time.Second || len(d.ExtraSources) != 2 || d.ExtraSources[1] != "https://mirror.internal:8443" {
+		t.Errorf("overrides: %+v", d)
+	}
+	for k, v := range map[string]string{"PREVIEW_PIP_INDEX_URL": "pypi.org/simple", "PREVIEW_DEPS_EXTRA_SOURCES": "ftp://x",
+		"PREVIEW_ALLOW_URL_DEPS": "sure", "PREVIEW_BUILD_TIMEOUT": "0"} {
+		bad := map[string]string{k: v}
+		for k, v := range base {
+			bad[k] = v
+		}
+		if _, err := parseConfig(envOf(bad)); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%q: %v", k, v, err)
+		}
+	}
+}

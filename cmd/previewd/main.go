@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -86,7 +87,22 @@ func run() error {
 		IdleTimeout:       2 * time.Minute,
 	}
 	httpServer.RegisterOnShutdown(api.Close)
-	errc := make(chan error, 2)
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	ln = server.LimitConnsPerIP(ln, cfg.MaxConnsPerIP, reg)
+	// The metrics name every running preview: with PREVIEW_METRICS_ADDR they
+	// are served on an internal address of their own and not on the public one.
+	metricsServer := &http.Server{Handler: api.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+	}
+	errc := make(chan error, 3)
 	runDone := make(chan struct{})
 	go func() {
 		defer close(runDone)
@@ -94,10 +110,18 @@ func run() error {
 	}()
 	go func() {
 		log.Info("previewd listening", "addr", cfg.ListenAddr, "ports", fmt.Sprintf("%d-%d", cfg.PortStart, cfg.PortEnd), "runner_id", cfg.Sandbox.RunnerID)
-		if err := httpServer.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		if err := httpServer.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()
+	if metricsLn != nil {
+		go func() {
+			log.Info("metrics listening", "addr", cfg.MetricsAddr)
+			if err := metricsServer.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+	}
 
 	select {
 	case <-ctx.Done():
@@ -108,13 +132,17 @@ func run() error {
 	// Running previews are left running for the next start to adopt.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
-	shutdownErr := httpServer.Shutdown(shutdownCtx)
+	shutdownErr := errors.Join(httpServer.Shutdown(shutdownCtx), metricsServer.Shutdown(shutdownCtx))
 	// Run's background work (an image copy at start, say) ends with ctx and
 	// cleans up after itself; exiting before it would leave its container.
 	select {
 	case <-runDone:
 	case <-shutdownCtx.Done():
 	}
-	mgr.Close()
+	closed := mgr.Close()
+	// Says what is left on the engine: the previews, for the next start to
+	// adopt, and any warm container that could not be removed.
+	log.Info("previewd stopped", "previews_left_running", closed.Previews,
+		"warm_containers_removed", closed.WarmRemoved, "warm_containers_left_running", closed.WarmFailed)
 	return errors.Join(err, shutdownErr)
 }

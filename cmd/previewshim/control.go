@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 )
 
 // maxStartBody bounds the /start request; an argv and env never come near it.
@@ -56,7 +55,9 @@ const (
 type supervisor struct {
 	appDir  string
 	baseEnv []string
-	output  *lineLimiter // nil: the app writes to the shim's stdout and stderr directly
+	// output paces the app's output; nil: the app writes to the shim's
+	// stdout and stderr directly.
+	output *lineLimiter
 
 	// exited receives the child's exit code; execFailed receives the code
 	// to exit with when the command could not be executed. One value is
@@ -114,6 +115,7 @@ func (s *supervisor) start(argv, extraEnv []string, warm bool) error {
 	path, err := lookPath(argv[0], env)
 	var cmd *exec.Cmd
 	var readyR *os.File
+	var pacer *outputPacer
 	if err == nil {
 		cmd = &exec.Cmd{
 			Path:        path,
@@ -125,20 +127,19 @@ func (s *supervisor) start(argv, extraEnv []string, warm bool) error {
 			SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 		}
 		if s.output != nil {
-			cmd.Stdout = pacedWriter{os.Stdout, s.output}
-			cmd.Stderr = pacedWriter{os.Stderr, s.output}
-			// The output now goes through pipes the shim reads; a process
-			// the app left behind holding them must not keep the exit
-			// from being reported.
-			cmd.WaitDelay = 2 * time.Second
+			pacer = newOutputPacer(s.output)
+			cmd.Stdout, cmd.Stderr, err = pacer.start(os.Stdout, os.Stderr)
 		}
-		if warm {
+		if warm && err == nil {
 			readyR, err = s.warmPipes(cmd)
 		}
 		if err == nil {
 			err = cmd.Start()
 		}
 		closeChildEnds(cmd)
+		if pacer != nil {
+			pacer.closeChildEnds()
+		}
 	}
 	if err != nil {
 		if readyR != nil {
@@ -159,6 +160,9 @@ func (s *supervisor) start(argv, extraEnv []string, warm bool) error {
 	go func() {
 		// Ends when the child does; the shim exits right after.
 		_ = cmd.Wait()
+		if pacer != nil {
+			pacer.finish(outputGrace) // what the app printed is written before the shim exits
+		}
 		s.exited <- exitCode(cmd.ProcessState)
 	}()
 	return nil

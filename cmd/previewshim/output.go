@@ -2,17 +2,44 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// maxQueuedOutput bounds the app's output read but not yet written
+	// (bytes). The shim empties the app's pipes as soon as it writes, so
+	// that what it printed is put in one queue in the order it printed it;
+	// past this bound it stops reading and the app's writes block, as
+	// pacing intends. A burst at start-up (thousands of lines) fits, and an
+	// app that exits leaves no more to write than two full pipes did.
+	maxQueuedOutput = 128 << 10
+	// outputReadSize is the most one read of a pipe takes.
+	outputReadSize = 32 << 10
+	// outputGrace is how long the shim reads on after the app exited: a
+	// process it left behind may hold its pipes open.
+	outputGrace = 2 * time.Second
+	// handoffWait bounds how long a write to one stream waits for the
+	// engine to read what was written to the other (see handoff).
+	handoffWait = 100 * time.Millisecond
+	// handoffSettle is a pause after the engine has read the last write:
+	// it logs the lines of one read one after another, and a line of the
+	// other stream read meanwhile would land among them.
+	handoffSettle = 2 * time.Millisecond
 )
 
 // lineLimiter paces the app's output to a number of lines per second, shared
 // by stdout and stderr. An app that prints faster is slowed down, not cut:
-// its writes block once the pipe to the shim is full. This keeps a log flood's
-// cost inside the container's own CPU cap instead of in the engine's log
-// driver and previewd on the host.
+// once the shim holds maxQueuedOutput of its output, its writes block. This
+// keeps a log flood's cost inside the container's own CPU cap instead of in
+// the engine's log driver and previewd on the host.
 type lineLimiter struct {
 	perSec float64
 	burst  float64
@@ -47,19 +74,230 @@ func (l *lineLimiter) wait(n int) {
 		l.told = true
 		fmt.Fprintf(l.notice, "previewshim: the app prints more than %.0f lines a second; its output is slowed down to that rate (nothing is dropped)\n", l.perSec)
 	}
-	// Sleeping under the lock makes the other stream wait its turn too.
 	l.sleep(time.Duration(-l.tokens / l.perSec * float64(time.Second)))
 }
 
-// pacedWriter writes to w at the limiter's pace.
-type pacedWriter struct {
-	w   io.Writer
-	lim *lineLimiter
+// outputPacer relays the app's stdout and stderr to the shim's own at the
+// limiter's pace, keeping the order the app printed in across both streams.
+//
+// Pacing each stream as it is read would not: a reader that waits for tokens
+// leaves its pipe full while the other stream's lines, printed later, are
+// read and written first. So one loop reads both pipes as soon as the app
+// writes to either, putting each read in one queue (its place there is its
+// time stamp), and one writer empties that queue in order, paced.
+type outputPacer struct {
+	lim        *lineLimiter
+	maxQueued  int
+	chunkLines int // the most lines written at once, so output flows evenly
+
+	mu     sync.Mutex
+	cond   sync.Cond
+	queue  []outputChunk
+	queued int  // bytes in queue
+	read   bool // the read loop ended
+	stop   atomic.Bool
+	child  []*os.File // the write ends, for the child only
+	done   chan struct{}
 }
 
-func (p pacedWriter) Write(b []byte) (int, error) {
-	if n := bytes.Count(b, []byte{'\n'}); n > 0 {
-		p.lim.wait(n)
+// outputChunk is one read of one of the app's streams.
+type outputChunk struct {
+	src int // which stream: its index in readLoop's sources
+	dst io.Writer
+	b   []byte
+}
+
+func newOutputPacer(lim *lineLimiter) *outputPacer {
+	p := &outputPacer{
+		lim:        lim,
+		maxQueued:  maxQueuedOutput,
+		chunkLines: max(1, int(lim.perSec/20)),
+		done:       make(chan struct{}),
 	}
-	return p.w.Write(b)
+	p.cond.L = &p.mu
+	return p
+}
+
+// start makes the pipes for the app's stdout and stderr, which go on to
+// stdout and stderr, and starts relaying them. It returns the write ends to
+// give the app; closeChildEnds closes them here once the app has them.
+func (p *outputPacer) start(stdout, stderr io.Writer) (outW, errW *os.File, err error) {
+	var out, errp [2]int
+	if err := unix.Pipe2(out[:], unix.O_CLOEXEC); err != nil {
+		return nil, nil, fmt.Errorf("stdout pipe: %w", err)
+	}
+	if err := unix.Pipe2(errp[:], unix.O_CLOEXEC); err != nil {
+		unix.Close(out[0])
+		unix.Close(out[1])
+		return nil, nil, fmt.Errorf("stderr pipe: %w", err)
+	}
+	outW, errW = os.NewFile(uintptr(out[1]), "stdout"), os.NewFile(uintptr(errp[1]), "stderr")
+	p.child = []*os.File{outW, errW}
+	go p.readLoop([]outputSource{{0, out[0], stdout}, {1, errp[0], stderr}}) // ends when both pipes end, or at finish
+	go p.write()                                                             // ends once the loop ended and the queue is empty
+	return outW, errW, nil
+}
+
+// closeChildEnds closes the app's ends of the pipes in the shim, so that the
+// read loop sees the end when the app (and what it spawned) closes them.
+func (p *outputPacer) closeChildEnds() {
+	for _, f := range p.child {
+		f.Close()
+	}
+	p.child = nil
+}
+
+// outputSource is the read end of one of the app's streams.
+type outputSource struct {
+	src int
+	fd  int
+	dst io.Writer
+}
+
+// readLoop reads both pipes as the app writes to them and queues what it
+// reads. One loop polling both, rather than a reader for each, sees a write
+// to either at once, so the order of the reads is the order of the writes
+// up to the time one round takes. It closes the pipes when it returns.
+func (p *outputPacer) readLoop(srcs []outputSource) {
+	defer func() {
+		for _, s := range srcs {
+			unix.Close(s.fd)
+		}
+		p.mu.Lock()
+		p.read = true
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	}()
+	buf := make([]byte, outputReadSize)
+	fds := make([]unix.PollFd, len(srcs))
+	for len(srcs) > 0 && !p.stop.Load() {
+		for i, s := range srcs {
+			fds[i] = unix.PollFd{Fd: int32(s.fd), Events: unix.POLLIN}
+		}
+		// The timeout only lets finish stop a loop that a process the
+		// app left behind keeps going.
+		n, err := unix.Poll(fds[:len(srcs)], 100)
+		if errors.Is(err, unix.EINTR) || n == 0 {
+			continue
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "previewshim: poll the app's output: %v\n", err)
+			return
+		}
+		open := srcs[:0]
+		for i, s := range srcs {
+			if fds[i].Revents == 0 {
+				open = append(open, s)
+				continue
+			}
+			n, err := unix.Read(s.fd, buf)
+			if n > 0 {
+				p.push(outputChunk{s.src, s.dst, bytes.Clone(buf[:n])})
+			}
+			if n == 0 || err != nil && !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.EAGAIN) {
+				unix.Close(s.fd) // at its end
+				continue
+			}
+			open = append(open, s)
+		}
+		srcs = open
+	}
+}
+
+// push queues c, first waiting for room: the app's writes block meanwhile.
+func (p *outputPacer) push(c outputChunk) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.queued >= p.maxQueued {
+		p.cond.Wait()
+	}
+	p.queue = append(p.queue, c)
+	p.queued += len(c.b)
+	p.cond.Broadcast()
+}
+
+// write writes the queue out in order, at most chunkLines lines at a time,
+// each after the limiter's wait.
+func (p *outputPacer) write() {
+	defer close(p.done)
+	var last io.Writer
+	lastSrc := -1
+	for {
+		p.mu.Lock()
+		for len(p.queue) == 0 && !p.read {
+			p.cond.Wait()
+		}
+		if len(p.queue) == 0 {
+			p.mu.Unlock()
+			return
+		}
+		c := &p.queue[0]
+		part, lines := cutLines(c.b, p.chunkLines)
+		dst, src := c.dst, c.src
+		if c.b = c.b[len(part):]; len(c.b) == 0 {
+			p.queue[0] = outputChunk{}
+			p.queue = p.queue[1:]
+		}
+		p.queued -= len(part)
+		p.cond.Broadcast()
+		p.mu.Unlock()
+		if lines > 0 {
+			p.lim.wait(lines)
+		}
+		if lastSrc >= 0 && src != lastSrc {
+			handoff(last)
+		}
+		last, lastSrc = dst, src
+		// A failed write to the engine's log cannot be reported anywhere
+		// better than it; go on so that the app is not blocked for good.
+		_, _ = dst.Write(part)
+	}
+}
+
+// finish is called once the app has exited: it lets the read loop reach
+// the end of the pipes for up to grace (a process the app left behind may
+// hold them), and returns once what was read is written, at the pace.
+func (p *outputPacer) finish(grace time.Duration) {
+	t := time.AfterFunc(grace, func() { p.stop.Store(true) })
+	<-p.done
+	t.Stop()
+}
+
+// handoff waits, up to handoffWait, until the engine has read what was
+// written to w, a pipe. The engine reads the container's stdout and stderr
+// each on its own and stamps a line when it reads it: a line written to the
+// other stream before it has read this one could be stamped first. Writers
+// that are not pipes pass at once.
+func handoff(w io.Writer) {
+	f, ok := w.(interface{ Fd() uintptr })
+	if !ok {
+		return
+	}
+	deadline := time.Now().Add(handoffWait)
+	for {
+		n, err := unix.IoctlGetInt(int(f.Fd()), unix.SIOCINQ) // FIONREAD: bytes in the pipe
+		if err != nil || time.Now().After(deadline) {
+			return
+		}
+		if n == 0 {
+			time.Sleep(handoffSettle)
+			return
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// cutLines returns the start of b up to and including its n-th newline (all
+// of b if it has fewer), and how many newlines that holds.
+func cutLines(b []byte, n int) ([]byte, int) {
+	end, lines := 0, 0
+	for lines < n {
+		i := bytes.IndexByte(b[end:], '\n')
+		if i < 0 {
+			return b, lines
+		}
+		end += i + 1
+		lines++
+	}
+	return b[:end], lines
 }

@@ -39,7 +39,14 @@ type shimProc struct {
 
 func startShim(t *testing.T, env ...string) *shimProc {
 	t.Helper()
-	p := &shimProc{runDir: t.TempDir(), appDir: t.TempDir(), stderr: &strings.Builder{}, stdout: &strings.Builder{}}
+	return startShimOut(t, &strings.Builder{}, &strings.Builder{}, env...)
+}
+
+// startShimOut starts the shim writing to stdout and stderr; given the same
+// builder, its two streams share one pipe, in the order it writes them.
+func startShimOut(t *testing.T, stdout, stderr *strings.Builder, env ...string) *shimProc {
+	t.Helper()
+	p := &shimProc{runDir: t.TempDir(), appDir: t.TempDir(), stderr: stderr, stdout: stdout}
 	p.cmd = exec.Command(os.Args[0])
 	p.cmd.Env = append(append(os.Environ(), "SHIM_TEST_RUN_MAIN=1",
 		"PREVIEW_RUN_DIR="+p.runDir, "PREVIEW_APP_DIR="+p.appDir), env...)

@@ -14,6 +14,10 @@ import (
 type django struct {
 	p   *pyProject
 	drf map[objectKey]*drfRouter // REST framework routers, once found
+	// suffixed counts the format_suffix_patterns() lists the urlconf being
+	// read is included from: REST framework adds the suffix variants to
+	// the included patterns too.
+	suffixed int
 }
 
 // djPiece is one route piece, already in {name} form, with its parameters'
@@ -109,6 +113,9 @@ type djElement struct {
 	node   *node
 	scope  pyScope
 	router *drfRouter
+	// suffix is set on the entries of a format_suffix_patterns() list,
+	// which REST framework doubles with a .{format} variant.
+	suffix bool
 }
 
 // urlpatterns lists the entries of a urlconf module's urlpatterns, through
@@ -166,6 +173,16 @@ func (dj *django) elements(acc []djElement, expr *node, s pyScope, self []djElem
 		acc = dj.elements(acc, field(expr, "right"), s, self)
 	case "parenthesized_expression":
 		acc = dj.elements(acc, expr.NamedChild(0), s, self)
+	case "call":
+		// urlpatterns = format_suffix_patterns(urlpatterns): the same
+		// entries, each with its format-suffix variant.
+		if lastName(s.file.text(field(expr, "function"))) == "format_suffix_patterns" {
+			from := len(acc)
+			acc = dj.elements(acc, arg(s.file, expr, 0, "urlpatterns"), s, self)
+			for i := range acc[from:] {
+				acc[from+i].suffix = true
+			}
+		}
 	case "identifier", "attribute":
 		if s.file.text(expr) == "urlpatterns" {
 			return append(acc, self...)
@@ -183,15 +200,7 @@ func (dj *django) elements(acc []djElement, expr *node, s pyScope, self []djElem
 // route splits path(route, view, ...) and friends; ok is false for
 // anything else.
 func (dj *django) route(el djElement) (piece djPiece, view *node, ok bool) {
-	if nodeType(el.node) != "call" {
-		return djPiece{}, nil, false
-	}
-	f := el.scope.file
-	kind := lastName(f.text(field(el.node, "function")))
-	if kind != "path" && kind != "re_path" && kind != "url" {
-		return djPiece{}, nil, false
-	}
-	text, ok := dj.p.str(arg(f, el.node, 0, "route"), el.scope, 0)
+	kind, text, ok := dj.routeText(el)
 	if !ok {
 		return djPiece{}, nil, false
 	}
@@ -200,7 +209,36 @@ func (dj *django) route(el djElement) (piece djPiece, view *node, ok bool) {
 	} else {
 		piece = regexPiece(text)
 	}
-	return piece, arg(f, el.node, 1, "view"), true
+	return piece, arg(el.scope.file, el.node, 1, "view"), true
+}
+
+// routeText is the function (path, re_path or url) and the route string of
+// an entry.
+func (dj *django) routeText(el djElement) (kind, text string, ok bool) {
+	if nodeType(el.node) != "call" {
+		return "", "", false
+	}
+	f := el.scope.file
+	kind = lastName(f.text(field(el.node, "function")))
+	if kind != "path" && kind != "re_path" && kind != "url" {
+		return "", "", false
+	}
+	text, ok = dj.p.str(arg(f, el.node, 0, "route"), el.scope, 0)
+	return kind, text, ok
+}
+
+// suffixPiece is the route piece of an entry's format-suffix variant, as
+// REST framework's apply_suffix_patterns writes it: the route without its
+// trailing $ and slashes, then <drf_format_suffix:format> for path() (the
+// converter matches the dot itself) or \.(?P<format>[a-z0-9]+)/?$ for a
+// regex.
+func (dj *django) suffixPiece(el djElement) djPiece {
+	kind, text, _ := dj.routeText(el)
+	text = strings.TrimRight(strings.TrimRight(text, "$"), "/")
+	if kind == "path" {
+		return routePiece(text + "<drf_format_suffix:format>")
+	}
+	return regexPiece(text + `\.(?P<format>[a-z0-9]+)/?$`)
 }
 
 // urlconf lists the endpoints of a urlconf module under prefix.
@@ -216,6 +254,9 @@ func (dj *django) urlconf(out []Endpoint, module string, prefix []djPiece, seen 
 
 func (dj *django) patterns(out []Endpoint, els []djElement, prefix []djPiece, seen map[string]bool) []Endpoint {
 	for _, el := range els {
+		if dj.p.budget.full() || !dj.p.budget.visit() {
+			return out
+		}
 		if el.router != nil {
 			out = dj.routerEndpoints(out, el.router, prefix)
 			continue
@@ -226,13 +267,23 @@ func (dj *django) patterns(out []Endpoint, els []djElement, prefix []djPiece, se
 		}
 		pieces := append(append([]djPiece(nil), prefix...), piece)
 		if inc := dj.includeArg(view, el.scope); inc != nil {
+			if el.suffix {
+				dj.suffixed++
+			}
 			out = dj.include(out, inc, el.scope, pieces, seen)
+			if el.suffix {
+				dj.suffixed--
+			}
 			continue
 		}
 		if nodeType(view) == "attribute" && lastName(el.scope.file.text(view)) == "urls" {
 			continue // admin.site.urls: the admin's own views, not the app's
 		}
 		out = dj.view(out, view, el, pieces)
+		if el.suffix || dj.suffixed > 0 {
+			pieces[len(pieces)-1] = dj.suffixPiece(el)
+			out = dj.view(out, view, el, pieces)
+		}
 	}
 	return out
 }
@@ -300,10 +351,13 @@ func (dj *django) include(out []Endpoint, inc *node, s pyScope, prefix []djPiece
 func (dj *django) view(out []Endpoint, view *node, el djElement, pieces []djPiece) []Endpoint {
 	path, types := joinPieces(pieces)
 	params := pathParamsTyped(path, types)
+	if dj.p.budget.full() {
+		return out
+	}
 	for _, mv := range dj.viewMethods(view, el.scope) {
 		e := Endpoint{Method: mv.method, Path: path, Params: params, File: el.scope.file.path, Line: line(el.node)}
 		e.Summary, e.Description = splitDoc(mv.doc)
-		out = append(out, e)
+		out = dj.p.budget.add(out, e)
 	}
 	return out
 }

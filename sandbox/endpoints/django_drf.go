@@ -116,6 +116,9 @@ func (dj *django) routerEndpoints(out []Endpoint, r *drfRouter, prefix []djPiece
 		}
 	}
 	for _, route := range routes {
+		if dj.p.budget.full() {
+			return out
+		}
 		path, types := joinPieces(append(append([]djPiece(nil), prefix...), regexPiece(route.regex)))
 		params := pathParamsTyped(path, types)
 		for _, m := range route.methods {
@@ -124,7 +127,7 @@ func (dj *django) routerEndpoints(out []Endpoint, r *drfRouter, prefix []djPiece
 				e.File, e.Line = route.reg.file.path, route.reg.line
 			}
 			e.Summary, e.Description = splitDoc(m.doc)
-			out = append(out, e)
+			out = dj.p.budget.add(out, e)
 		}
 	}
 	return out
@@ -166,6 +169,16 @@ func (dj *django) registrationRoutes(r *drfRouter, reg *drfRegistration) []drfRo
 	routes = append(routes, dj.extraActions(reg, base, false, r.trailingSlash)...)
 	add(detail, drfDetailActions)
 	routes = append(routes, dj.extraActions(reg, detail, true, r.trailingSlash)...)
+	if reg.prefix == "" {
+		// register("", ViewSet): REST framework drops the slash the empty
+		// prefix leaves at the start, so the list is at the include's own
+		// path and a detail at {pk}/ below it.
+		for i := range routes {
+			if strings.HasPrefix(routes[i].regex, "^/") {
+				routes[i].regex = "^" + routes[i].regex[2:]
+			}
+		}
+	}
 	return routes
 }
 

@@ -192,12 +192,18 @@ func (dj *django) classHandlers(class pyValue, into map[string]bool, depth int) 
 }
 
 // regexPiece converts a re_path() regex to {name} form when it is a plain
-// string with named groups: ^items/(?P<pk>[0-9]+)/$ is items/{pk}/. Any
-// other regex syntax cannot be written with {}, and the piece stays the
-// regex itself. testdata/endpoints/dump/routes.py does the same.
+// string with named groups: ^items/(?P<pk>[0-9]+)/$ is items/{pk}/. An
+// optional trailing slash (/?$, as REST framework's format suffixes and
+// routers write it) is left out: the path without it is the one that
+// matches both ways. Any other regex syntax cannot be written with {}, and
+// the piece stays the regex itself. testdata/endpoints/dump/routes.py does
+// the same.
 func regexPiece(re string) djPiece {
 	raw := djPiece{text: re}
 	s := strings.TrimSuffix(strings.TrimPrefix(re, "^"), "$")
+	if strings.HasSuffix(re, "$") {
+		s = strings.TrimSuffix(s, "/?")
+	}
 	var b strings.Builder
 	types := map[string]string{}
 	for i := 0; i < len(s); {

@@ -26,6 +26,7 @@
 package endpoints
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -53,6 +54,10 @@ type Endpoint struct {
 	File        string   `json:"file"` // the defining file, relative to the generation
 	Line        int      `json:"line"` // 1-based line of the route declaration
 	Source      string   `json:"source"`
+	// Mounted is false for a router whose mount point was not found: its
+	// paths are relative to wherever it is mounted, not to the app's root.
+	// Nil (left out of JSON) for every other row.
+	Mounted *bool `json:"mounted,omitempty"`
 }
 
 // SourceStatic and SourceOpenAPI say where an Endpoint was found: in the
@@ -70,16 +75,19 @@ const MethodAll = "ALL"
 var ErrNoParser = errors.New("endpoint extraction needs a build with cgo")
 
 // Extract lists the endpoints of a generation written with fw. files maps
-// relative, '/'-separated paths to contents. The result is sorted by path,
-// then method, with one row per method and path.
-func Extract(fw framework.Name, files map[string][]byte) ([]Endpoint, error) {
+// relative, '/'-separated paths to contents. The endpoints are sorted by
+// path, then method, with one row per method and path. The work is bounded
+// by lim (see Limits) and by ctx; what a bound left out is said in the
+// Result, and what was found up to it is listed.
+func Extract(ctx context.Context, fw framework.Name, files map[string][]byte, lim Limits) (Result, error) {
 	if !parserAvailable {
-		return nil, ErrNoParser
+		return Result{}, ErrNoParser
 	}
+	b := newBudget(ctx, lim)
 	var found []Endpoint
 	switch fw {
 	case framework.FastAPI, framework.Flask, framework.Django:
-		p := newPyProject(files)
+		p := newPyProject(files, b)
 		switch fw {
 		case framework.FastAPI:
 			found = extractFastAPI(p)
@@ -89,15 +97,16 @@ func Extract(fw framework.Name, files map[string][]byte) ([]Endpoint, error) {
 			found = extractDjango(p)
 		}
 	case framework.Express:
-		p := newJSProject(files)
+		p := newJSProject(files, b)
 		found = extractExpress(p)
 	default:
-		return nil, fmt.Errorf("extract endpoints for %q: %w", fw, framework.ErrUnknown)
+		return Result{}, fmt.Errorf("extract endpoints for %q: %w", fw, framework.ErrUnknown)
 	}
 	for i := range found {
 		found[i].Source = SourceStatic
 	}
-	return finish(found), nil
+	reasons := b.reasons()
+	return Result{Endpoints: finish(found), Truncated: len(reasons) > 0, Reasons: reasons}, nil
 }
 
 // methodRank orders methods the way people read an API.

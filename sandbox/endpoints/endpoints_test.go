@@ -1,6 +1,7 @@
 package endpoints
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,11 +19,21 @@ func extract(t *testing.T, fw framework.Name, files map[string]string) []Endpoin
 	for name, body := range files {
 		m[name] = []byte(strings.TrimLeft(body, "\n"))
 	}
-	eps, err := Extract(fw, m)
+	return extractBytes(t, fw, m)
+}
+
+// extractBytes runs Extract with the default limits, which no test app
+// reaches.
+func extractBytes(t testing.TB, fw framework.Name, files map[string][]byte) []Endpoint {
+	t.Helper()
+	res, err := Extract(context.Background(), fw, files, DefaultLimits())
 	if err != nil {
 		t.Fatalf("Extract: %v", err)
 	}
-	return eps
+	if res.Truncated {
+		t.Fatalf("Extract truncated: %q", res.Reasons)
+	}
+	return res.Endpoints
 }
 
 // rows renders endpoints as "METHOD path file:line", the shape the tests
@@ -65,7 +76,7 @@ func wantParams(t *testing.T, e Endpoint, want ...Param) {
 }
 
 func TestExtractUnknownFramework(t *testing.T) {
-	_, err := Extract("rails", map[string][]byte{"app.rb": []byte("get '/'")})
+	_, err := Extract(context.Background(), "rails", map[string][]byte{"app.rb": []byte("get '/'")}, Limits{})
 	if !errors.Is(err, framework.ErrUnknown) {
 		t.Fatalf("err = %v, want ErrUnknown", err)
 	}
@@ -73,8 +84,8 @@ func TestExtractUnknownFramework(t *testing.T) {
 
 func TestExtractEmptyGeneration(t *testing.T) {
 	for _, fw := range framework.Names() {
-		eps, err := Extract(fw, nil)
-		if err != nil || eps == nil || len(eps) != 0 {
+		res, err := Extract(context.Background(), fw, nil, Limits{})
+		if eps := res.Endpoints; err != nil || eps == nil || len(eps) != 0 || res.Truncated {
 			t.Errorf("%s: Extract(nil) = %v, %v; want an empty, non-nil list", fw, eps, err)
 		}
 	}

@@ -52,27 +52,26 @@ func extractExpress(p *jsProject) []Endpoint {
 	ex := &express{p: p, objects: map[objectKey]*exObject{}}
 	p.walkStatements(ex.statement)
 	var out []Endpoint
-	for _, o := range ex.roots() {
-		out = ex.emit(out, o, "", map[*exObject]bool{})
-	}
-	return out
-}
-
-func (ex *express) roots() []*exObject {
-	var apps, loose []*exObject
 	for _, o := range ex.order {
-		switch {
-		case o.mounted:
-		case o.isApp:
-			apps = append(apps, o)
-		default:
-			loose = append(loose, o)
+		if o.isApp && !o.mounted {
+			out = ex.emit(out, o, "", map[*exObject]bool{})
 		}
 	}
-	if len(apps) > 0 {
-		return apps
+	// A router nobody mounts (or whose use() the evaluator could not
+	// follow) answers nothing at its own paths: its rows say so rather than
+	// pass for routes at the app's root. They come after the apps' rows, so
+	// that where both list a method and path the app's row is kept.
+	for _, o := range ex.order {
+		if o.isApp || o.mounted {
+			continue
+		}
+		from := len(out)
+		out = ex.emit(out, o, "", map[*exObject]bool{})
+		for i := range out[from:] {
+			out[from+i].Mounted = new(bool)
+		}
 	}
-	return loose
+	return out
 }
 
 func (ex *express) statement(st *node, s *jsScope) {
@@ -222,19 +221,22 @@ func (ex *express) paths(expr *node, s *jsScope) []exPath {
 }
 
 func (ex *express) emit(out []Endpoint, o *exObject, prefix string, seen map[*exObject]bool) []Endpoint {
-	if seen[o] {
+	if seen[o] || ex.p.budget.full() || !ex.p.budget.visit() {
 		return out
 	}
 	seen[o] = true
 	defer delete(seen, o)
 	for _, r := range o.routes {
+		if ex.p.budget.full() {
+			return out
+		}
 		path, params := r.path.text, []Param(nil)
 		if !r.path.regex {
 			path, params = expressPath(path)
 		}
 		e := Endpoint{Method: r.method, Path: expressJoin(prefix, path), Params: params, File: r.file.path, Line: r.line}
 		e.Summary, e.Description = commentDoc(r.doc)
-		out = append(out, e)
+		out = ex.p.budget.add(out, e)
 	}
 	for _, m := range o.mounts {
 		mount, _ := expressPath(m.prefix)

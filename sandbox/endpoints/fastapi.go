@@ -55,8 +55,30 @@ func extractFastAPI(p *pyProject) []Endpoint {
 	fa := &fastAPI{p: p, routers: map[objectKey]*faRouter{}, models: newPyModels(p)}
 	p.walkStatements(fa.statement)
 	var out []Endpoint
-	for _, r := range fa.roots() {
+	hasApp := false
+	for _, r := range fa.order {
+		if r.isApp && !r.included {
+			hasApp = true
+			out = fa.emit(out, r, "", nil, map[*faRouter]bool{})
+		}
+	}
+	if hasApp {
+		// With an app found, a router it never includes serves nothing
+		// (MergeOpenAPI adds what an include the evaluator could not follow
+		// serves).
+		return out
+	}
+	// No app: the routers nobody includes are listed, marked as not
+	// mounted, since their paths are relative to an include not found.
+	for _, r := range fa.order {
+		if r.isApp || r.included {
+			continue
+		}
+		from := len(out)
 		out = fa.emit(out, r, "", nil, map[*faRouter]bool{})
+		for i := range out[from:] {
+			out[from+i].Mounted = new(bool)
+		}
 	}
 	return out
 }
@@ -77,6 +99,10 @@ func (fa *fastAPI) statement(s *pyStmt) {
 	case "add_api_route":
 		for _, scope := range fa.p.iterations(s.scope) {
 			fa.addAPIRoute(s.call, scope)
+		}
+	case "mount":
+		for _, scope := range fa.p.iterations(s.scope) {
+			fa.mount(s.call, scope)
 		}
 	}
 }
@@ -173,34 +199,38 @@ func (fa *fastAPI) include(c pyCall, s pyScope) {
 	child.included = true
 }
 
-// roots are the apps; without one, every router nobody includes.
-func (fa *fastAPI) roots() []*faRouter {
-	var apps, loose []*faRouter
-	for _, r := range fa.order {
-		switch {
-		case r.isApp:
-			apps = append(apps, r)
-		case !r.included:
-			loose = append(loose, r)
-		}
+// mount reads parent.mount(path, app): Starlette serves the sub-app (or
+// router) under path, so its routes are listed behind it, like an include.
+// Anything else mounted (StaticFiles, a WSGI app) has no routes to list.
+func (fa *fastAPI) mount(c pyCall, s pyScope) {
+	call := c.node
+	parent := fa.router(c.receiver, s)
+	child := fa.router(arg(s.file, call, 1, "app"), s)
+	if parent == nil || child == nil || parent == child {
+		return
 	}
-	if len(apps) > 0 {
-		return apps
+	path, ok := fa.p.str(arg(s.file, call, 0, "path"), s, 0)
+	if !ok {
+		return
 	}
-	return loose
+	parent.includes = append(parent.includes, faInclude{child: child, prefix: strings.TrimRight(path, "/")})
+	child.included = true
 }
 
 func (fa *fastAPI) emit(out []Endpoint, r *faRouter, prefix string, tags []string, seen map[*faRouter]bool) []Endpoint {
-	if seen[r] {
+	if seen[r] || fa.p.budget.full() || !fa.p.budget.visit() {
 		return out
 	}
 	seen[r] = true
 	defer delete(seen, r)
 	for _, route := range r.routes {
+		if fa.p.budget.full() {
+			return out
+		}
 		path := normaliseBraces(prefix + r.prefix + route.path)
 		params := fa.params(route.handler, path)
 		for _, m := range route.methods {
-			out = append(out, Endpoint{
+			out = fa.p.budget.add(out, Endpoint{
 				Method: m, Path: path, Summary: route.summary, Description: route.description,
 				Params: params, Tags: union(append([]string(nil), tags...), route.tags),
 				File: route.file.path, Line: route.line,

@@ -237,12 +237,15 @@ func (fl *flask) register(c pyCall, s pyScope) {
 
 // emit lists o's rules under prefix, then its blueprints'.
 func (fl *flask) emit(out []Endpoint, o *flObject, prefix *string, seen map[*flObject]bool) []Endpoint {
-	if seen[o] {
+	if seen[o] || fl.p.budget.full() || !fl.p.budget.visit() {
 		return out
 	}
 	seen[o] = true
 	defer delete(seen, o)
 	for _, r := range o.routes {
+		if fl.p.budget.full() {
+			return out
+		}
 		path, types := flaskPath(flaskJoin(prefix, r.rule))
 		for _, v := range r.views {
 			e := Endpoint{Method: v.method, Path: path, File: r.file.path, Line: r.line}
@@ -250,7 +253,7 @@ func (fl *flask) emit(out []Endpoint, o *flObject, prefix *string, seen map[*flO
 			for _, name := range pathParams(path) {
 				e.Params = append(e.Params, Param{Name: name, In: "path", Type: types[name], Required: true})
 			}
-			out = append(out, e)
+			out = fl.p.budget.add(out, e)
 		}
 	}
 	for _, reg := range o.children {

@@ -16,6 +16,7 @@ type jsProject struct {
 	exports map[*jsFile]*jsExports
 	calls   []jsCallSite
 	args    map[argKey]jsValue // what callers pass, by parameter
+	budget  *budget
 }
 
 type jsFile struct {
@@ -30,12 +31,12 @@ type jsScope struct {
 	parent *jsScope
 }
 
-func newJSProject(files map[string][]byte) *jsProject {
-	p := &jsProject{byPath: map[string]*jsFile{}, exports: map[*jsFile]*jsExports{}, args: map[argKey]jsValue{}}
+func newJSProject(files map[string][]byte, b *budget) *jsProject {
+	p := &jsProject{byPath: map[string]*jsFile{}, exports: map[*jsFile]*jsExports{}, args: map[argKey]jsValue{}, budget: b}
 	newFile := func(s *source) *jsFile {
 		return &jsFile{source: s, bindings: map[*node]map[string]jsBinding{}}
 	}
-	p.files = parseAll(files, sourcePaths(files, ".js", ".mjs", ".cjs"), javascriptGrammar, newFile)
+	p.files = parseAll(files, sourcePaths(files, ".js", ".mjs", ".cjs"), javascriptGrammar, b, newFile)
 	for _, f := range p.files {
 		p.byPath[f.path] = f
 	}
@@ -116,6 +117,8 @@ func (p *jsProject) bindBlock(f *jsFile, block *node, b map[string]jsBinding) {
 			b[f.text(field(st, "name"))] = jsBinding{kind: jsBindFunc, node: st}
 		case "import_statement":
 			bindJSImport(f, st, b)
+		case "expression_statement":
+			bindAssignments(f, st.NamedChild(0), b)
 		case "export_statement":
 			if field(st, "declaration") != nil {
 				p.bindBlock(f, st, b)
@@ -152,6 +155,22 @@ func bindDeclarators(f *jsFile, decl *node, b map[string]jsBinding) {
 				}
 			}
 		}
+	}
+}
+
+// bindAssignments binds the plain names a statement-level assignment
+// chain sets (let app; app = express(); or a = b = express()), unless a
+// declaration already gave them a value: the declaration is what the
+// evaluator trusts, an assignment only fills a name declared without one.
+func bindAssignments(f *jsFile, e *node, b map[string]jsBinding) {
+	value := jsAssigned(e)
+	for nodeType(e) == "assignment_expression" {
+		if left := field(e, "left"); nodeType(left) == "identifier" {
+			if _, ok := b[f.text(left)]; !ok {
+				b[f.text(left)] = jsBinding{kind: jsBindValue, node: value}
+			}
+		}
+		e = field(e, "right")
 	}
 }
 
@@ -228,6 +247,9 @@ func (p *jsProject) walkStatements(visit func(st *node, s *jsScope)) {
 
 func (p *jsProject) walkJSBlock(block *node, s *jsScope, visit func(*node, *jsScope)) {
 	for _, st := range namedChildren(block) {
+		if p.budget.expired() {
+			return
+		}
 		if isCompound(st) {
 			p.walkJSBlock(st, s, visit)
 			continue

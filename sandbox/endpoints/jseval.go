@@ -39,24 +39,34 @@ func (p *jsProject) exportsOf(f *jsFile) *jsExports {
 	for _, st := range namedChildren(f.root) {
 		switch st.Type() {
 		case "expression_statement":
-			a := st.NamedChild(0)
-			if nodeType(a) != "assignment_expression" {
-				continue
-			}
-			left, right := f.text(field(a, "left")), field(a, "right")
-			switch {
-			case left == "module.exports":
-				e.moduleExports = right
-			case strings.HasPrefix(left, "exports."):
-				e.named[strings.TrimPrefix(left, "exports.")] = right
-			case strings.HasPrefix(left, "module.exports."):
-				e.named[strings.TrimPrefix(left, "module.exports.")] = right
+			e.assign(f, st.NamedChild(0))
+		case "lexical_declaration", "variable_declaration":
+			// var app = module.exports = express()
+			for _, d := range namedChildren(st) {
+				e.assign(f, field(d, "value"))
 			}
 		case "export_statement":
 			p.readExport(f, st, e)
 		}
 	}
 	return e
+}
+
+// assign records what a chain of assignments exports: exports =
+// module.exports = app gives every name of the chain the innermost value.
+func (e *jsExports) assign(f *jsFile, a *node) {
+	for nodeType(a) == "assignment_expression" {
+		left, right := f.text(field(a, "left")), jsAssigned(field(a, "right"))
+		switch {
+		case left == "module.exports":
+			e.moduleExports = right
+		case strings.HasPrefix(left, "exports."):
+			e.named[strings.TrimPrefix(left, "exports.")] = right
+		case strings.HasPrefix(left, "module.exports."):
+			e.named[strings.TrimPrefix(left, "module.exports.")] = right
+		}
+		a = field(a, "right")
+	}
 }
 
 func (p *jsProject) readExport(f *jsFile, st *node, e *jsExports) {
@@ -98,6 +108,15 @@ func (p *jsProject) readExport(f *jsFile, st *node, e *jsExports) {
 			}
 		}
 	}
+}
+
+// jsAssigned is the value a chain of assignments (a = b = value) gives
+// every name in it; expr itself when it is no assignment.
+func jsAssigned(expr *node) *node {
+	for nodeType(expr) == "assignment_expression" {
+		expr = field(expr, "right")
+	}
+	return expr
 }
 
 // requireValue is what require() of a project module returns.
@@ -143,6 +162,10 @@ func (p *jsProject) eval(expr *node, s *jsScope, depth int) jsValue {
 		}
 		base := p.eval(field(expr, "object"), s, depth+1)
 		return p.member(base, s.file.text(field(expr, "property")), depth+1)
+	case "assignment_expression":
+		// var app = module.exports = express(): the value of a chained
+		// assignment is its innermost right-hand side.
+		return p.eval(jsAssigned(expr), s, depth+1)
 	case "parenthesized_expression", "await_expression":
 		return p.eval(expr.NamedChild(0), s, depth+1)
 	case "call_expression":

@@ -53,13 +53,17 @@ var openAPIMethods = map[string]bool{
 // /openapi.json: an endpoint both know keeps what static parsing found and
 // gains the summary, description, tags and parameter types it lacked; an
 // endpoint only the document knows is added with source "openapi" and no
-// file or line.
-func MergeOpenAPI(static []Endpoint, doc []byte) ([]Endpoint, error) {
+// file or line, while the list has fewer than lim.MaxRoutes endpoints (the
+// Result says so when some were left out). The caller bounds doc's size.
+func MergeOpenAPI(static Result, doc []byte, lim Limits) (Result, error) {
+	lim = lim.withDefaults()
 	var d openAPIDoc
 	if err := json.Unmarshal(doc, &d); err != nil {
-		return nil, fmt.Errorf("decode openapi document: %w", err)
+		return Result{}, fmt.Errorf("decode openapi document: %w", err)
 	}
-	out := append([]Endpoint(nil), static...)
+	res := Result{Truncated: static.Truncated, Reasons: append([]string(nil), static.Reasons...)}
+	left := 0
+	out := append([]Endpoint(nil), static.Endpoints...)
 	index := map[string]int{}
 	for i, e := range out {
 		index[e.Method+" "+e.Path] = i
@@ -71,18 +75,27 @@ func MergeOpenAPI(static []Endpoint, doc []byte) ([]Endpoint, error) {
 			}
 			var op openAPIOperation
 			if err := json.Unmarshal(raw, &op); err != nil {
-				return nil, fmt.Errorf("decode openapi operation %s %s: %w", method, path, err)
+				return Result{}, fmt.Errorf("decode openapi operation %s %s: %w", method, path, err)
 			}
 			e := fromOperation(strings.ToUpper(method), path, op)
 			if i, ok := index[e.Method+" "+e.Path]; ok {
 				out[i] = mergeOperation(out[i], e)
 				continue
 			}
+			if len(out) >= lim.MaxRoutes {
+				left++
+				continue
+			}
 			index[e.Method+" "+e.Path] = len(out)
 			out = append(out, e)
 		}
 	}
-	return finish(out), nil
+	if left > 0 {
+		res.Truncated = true
+		res.Reasons = append(res.Reasons, fmt.Sprintf("%d routes of the running app's /openapi.json left out: the list holds at most %d", left, lim.MaxRoutes))
+	}
+	res.Endpoints = finish(out)
+	return res, nil
 }
 
 func fromOperation(method, path string, op openAPIOperation) Endpoint {

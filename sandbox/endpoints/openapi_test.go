@@ -1,9 +1,11 @@
 package endpoints
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/previewd/previewd/sandbox/framework"
@@ -29,10 +31,7 @@ func loopIncludeDoc(t *testing.T) []byte {
 }
 
 func TestMergeOpenAPIAddsWhatStaticMissed(t *testing.T) {
-	static, err := Extract(framework.FastAPI, loadApp(t, filepath.Join(corpusDir(t), "fastapi", "loop-include")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	static := extractBytes(t, framework.FastAPI, loadApp(t, filepath.Join(corpusDir(t), "fastapi", "loop-include")))
 	wantRows(t, static,
 		"GET / main.py:19",
 		"POST /billing/pay routers/billing.py:12",
@@ -40,10 +39,7 @@ func TestMergeOpenAPIAddsWhatStaticMissed(t *testing.T) {
 		"GET /catalog/{product_id} routers/catalog.py:12",
 	)
 
-	merged, err := MergeOpenAPI(static, loopIncludeDoc(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	merged := merge(t, static, loopIncludeDoc(t))
 	wantRows(t, merged,
 		"GET / main.py:19",
 		"POST /billing/pay routers/billing.py:12",
@@ -77,10 +73,7 @@ func TestMergeOpenAPIFillsGaps(t *testing.T) {
 		Method: "POST", Path: "/billing/pay", Summary: "Take a payment.", File: "routers/billing.py", Line: 14,
 		Source: SourceStatic, Params: []Param{{Name: "payment", In: "body", Type: "Payment", Required: true}},
 	}}
-	merged, err := MergeOpenAPI(static, loopIncludeDoc(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	merged := merge(t, static, loopIncludeDoc(t))
 	product := endpoint(t, merged, "GET", "/catalog/{product_id}")
 	if product.Source != SourceStatic || product.File != "routers/catalog.py" || product.Line != 12 ||
 		product.Summary != "Product" || !reflect.DeepEqual(product.Tags, []string{"catalog"}) {
@@ -98,7 +91,46 @@ func TestMergeOpenAPIFillsGaps(t *testing.T) {
 }
 
 func TestMergeOpenAPIRejectsBadDocument(t *testing.T) {
-	if _, err := MergeOpenAPI(nil, []byte("<html>")); err == nil {
+	if _, err := MergeOpenAPI(Result{}, []byte("<html>"), Limits{}); err == nil {
 		t.Fatal("no error for a document that is not JSON")
+	}
+}
+
+// merge runs MergeOpenAPI with the default limits, which the test
+// documents do not reach.
+func merge(t *testing.T, static []Endpoint, doc []byte) []Endpoint {
+	t.Helper()
+	res, err := MergeOpenAPI(Result{Endpoints: static}, doc, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Truncated {
+		t.Fatalf("merge truncated: %q", res.Reasons)
+	}
+	return res.Endpoints
+}
+
+// TestMergeOpenAPIBoundsRoutes: a running app's document adds routes only
+// up to MaxRoutes, and says it left the rest out; what static parsing cut
+// stays said.
+func TestMergeOpenAPIBoundsRoutes(t *testing.T) {
+	var doc strings.Builder
+	doc.WriteString(`{"paths": {`)
+	for i := range 50 {
+		if i > 0 {
+			doc.WriteString(",")
+		}
+		fmt.Fprintf(&doc, `"/r%d": {"get": {"summary": "r"}}`, i)
+	}
+	doc.WriteString(`}}`)
+	static := Result{Endpoints: []Endpoint{{Method: "GET", Path: "/r1", Source: SourceStatic}},
+		Truncated: true, Reasons: []string{"static reason"}}
+	res, err := MergeOpenAPI(static, []byte(doc.String()), Limits{MaxRoutes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Endpoints) != 10 || !res.Truncated || len(res.Reasons) != 2 ||
+		res.Reasons[0] != "static reason" || !strings.Contains(res.Reasons[1], "40 routes of the running app's /openapi.json left out") {
+		t.Fatalf("merge of 50 routes under a limit of 10: %d endpoints, truncated %v, reasons %q", len(res.Endpoints), res.Truncated, res.Reasons)
 	}
 }

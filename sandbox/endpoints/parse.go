@@ -59,8 +59,14 @@ func inSkippedDir(p string) bool {
 // parseAll parses the named files with g and hands each tree to prepare,
 // on as many goroutines as there are CPUs: parsing and the per-file reading
 // that needs no other file are most of the cost of an extraction. A file the
-// parser gives up on is left out. prepare touches only its own file.
-func parseAll[T any](files map[string][]byte, paths []string, g grammar, prepare func(*source) T) []T {
+// parser gives up on, or that b leaves out, is not in the result. prepare
+// touches only its own file.
+//
+// Files are taken in path order while their sizes fit b's byte limits, so
+// which files a large generation loses does not depend on timing; the node
+// limit is shared by the parsing goroutines as they go.
+func parseAll[T any](files map[string][]byte, paths []string, g grammar, b *budget, prepare func(*source) T) []T {
+	paths = b.selectSources(files, paths)
 	out := make([]T, len(paths))
 	ok := make([]bool, len(paths))
 	workers := min(runtime.GOMAXPROCS(0), len(paths))
@@ -75,10 +81,13 @@ func parseAll[T any](files map[string][]byte, paths []string, g grammar, prepare
 			defer p.close()
 			for i := range next {
 				src := files[paths[i]]
-				if root := p.parse(src); root != nil {
-					out[i] = prepare(&source{path: paths[i], src: src, root: root})
-					ok[i] = true
+				root, why, parsed := p.parse(src, b)
+				if !parsed {
+					b.cut(why, paths[i])
+					continue
 				}
+				out[i] = prepare(&source{path: paths[i], src: src, root: root})
+				ok[i] = true
 			}
 		}()
 	}
@@ -91,6 +100,25 @@ func parseAll[T any](files map[string][]byte, paths []string, g grammar, prepare
 	for i, v := range out {
 		if ok[i] {
 			kept = append(kept, v)
+		}
+	}
+	return kept
+}
+
+// selectSources returns the paths, in order, whose files b lets be parsed.
+func (b *budget) selectSources(files map[string][]byte, paths []string) []string {
+	var kept []string
+	total := 0
+	for _, p := range paths {
+		size := len(files[p])
+		switch {
+		case size > b.lim.MaxFileBytes:
+			b.cut(cutFileBytes, p)
+		case total+size > b.lim.MaxBytes:
+			b.cut(cutBytes, p)
+		default:
+			total += size
+			kept = append(kept, p)
 		}
 	}
 	return kept

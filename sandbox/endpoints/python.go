@@ -18,6 +18,7 @@ type pyProject struct {
 	resolved map[string]string  // import name → canonical dotted name, "" if external
 	calls    []pyCallSite       // statement calls, once collected
 	args     map[argKey]pyValue // what callers pass, by parameter
+	budget   *budget
 }
 
 // pyFile is one parsed module.
@@ -52,9 +53,9 @@ type scopedExpr struct {
 	scope pyScope
 }
 
-func newPyProject(files map[string][]byte) *pyProject {
-	p := &pyProject{modules: map[string]*pyFile{}, packages: map[string]bool{}, resolved: map[string]string{}, args: map[argKey]pyValue{}}
-	p.files = parseAll(files, sourcePaths(files, ".py"), pythonGrammar, newPyFile)
+func newPyProject(files map[string][]byte, b *budget) *pyProject {
+	p := &pyProject{modules: map[string]*pyFile{}, packages: map[string]bool{}, resolved: map[string]string{}, args: map[argKey]pyValue{}, budget: b}
+	p.files = parseAll(files, sourcePaths(files, ".py"), pythonGrammar, b, newPyFile)
 	for _, f := range p.files {
 		p.modules[f.module] = f
 		parts := strings.Split(f.module, ".")
@@ -390,6 +391,9 @@ func paramName(param *node) *node {
 func (p *pyProject) walkStatements(visit func(s *pyStmt)) {
 	for _, f := range p.files {
 		for i := range f.stmts {
+			if p.budget.expired() {
+				return
+			}
 			visit(&f.stmts[i])
 		}
 	}

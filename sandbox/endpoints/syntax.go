@@ -1,8 +1,12 @@
 package endpoints
 
 /*
+#include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 // The part of tree-sitter's C API (api.h, language version 14, as
 // github.com/smacker/go-tree-sitter vendors it) that this file uses. The
@@ -19,6 +23,12 @@ TSParser *ts_parser_new(void);
 void ts_parser_delete(TSParser *self);
 bool ts_parser_set_language(TSParser *self, const TSLanguage *language);
 TSTree *ts_parser_parse_string(TSParser *self, const TSTree *old_tree, const char *string, uint32_t length);
+void ts_parser_set_timeout_micros(TSParser *self, uint64_t timeout_micros);
+void ts_parser_reset(TSParser *self);
+void ts_parser_set_cancellation_flag(TSParser *self, const size_t *flag);
+void ts_set_allocator(void *(*new_malloc)(size_t), void *(*new_calloc)(size_t, size_t),
+	void *(*new_realloc)(void *, size_t), void (*new_free)(void *));
+uint32_t ts_node_descendant_count(TSNode self);
 void ts_tree_delete(TSTree *self);
 TSNode ts_tree_root_node(const TSTree *self);
 TSTreeCursor ts_tree_cursor_new(TSNode node);
@@ -47,14 +57,93 @@ typedef struct {
 	uint8_t named;
 } flat_node;
 
-// flatten parses src and writes its nodes to out in pre-order, each with
-// the index of its parent (-1 for the root). It returns the number of
-// nodes, -1 if out is too small, -2 if the parser gave up.
-static int32_t flatten(TSParser *parser, const char *src, uint32_t len, flat_node *out, int32_t cap) {
+// tree-sitter's memory while it parses is not bounded by the number of
+// nodes kept: a 512 KB Python file of one long list took 160 MB of C heap
+// here, and is thrown away only once parsed. So tree-sitter allocates
+// through these wrappers, which count its live bytes; a parse whose
+// allocation takes them over MAX_PARSE_BYTES has its cancellation flag set,
+// and tree-sitter stops it within a hundred steps. The allocator is
+// tree-sitter's, process-wide, so the count and the bound are too: they
+// cover every parse running at once.
+#define MAX_PARSE_BYTES (48LL << 20)
+
+static _Atomic long long live_bytes;
+static __thread size_t *running_flag; // the flag of the parse on this thread
+static __thread bool over_memory;      // that parse was stopped for memory
+
+static void account(long long delta) {
+	long long now = atomic_fetch_add(&live_bytes, delta) + delta;
+	if (delta > 0 && now > MAX_PARSE_BYTES && running_flag) {
+		*running_flag = 1;
+		over_memory = true;
+	}
+}
+
+static void *counted_malloc(size_t n) {
+	void *p = malloc(n);
+	if (p) account(malloc_usable_size(p));
+	return p;
+}
+
+static void *counted_calloc(size_t n, size_t size) {
+	void *p = calloc(n, size);
+	if (p) account(malloc_usable_size(p));
+	return p;
+}
+
+static void *counted_realloc(void *old, size_t n) {
+	long long before = old ? malloc_usable_size(old) : 0;
+	void *p = realloc(old, n);
+	if (p) account((long long)malloc_usable_size(p) - before);
+	else if (n == 0) account(-before);
+	return p;
+}
+
+static void counted_free(void *p) {
+	if (p) account(-(long long)malloc_usable_size(p));
+	free(p);
+}
+
+static pthread_once_t allocator_once = PTHREAD_ONCE_INIT;
+
+static void install_allocator(void) {
+	ts_set_allocator(counted_malloc, counted_calloc, counted_realloc, counted_free);
+}
+
+// new_parser installs the counting allocator before tree-sitter's first
+// allocation, then makes a parser.
+static TSParser *new_parser(void) {
+	pthread_once(&allocator_once, install_allocator);
+	return ts_parser_new();
+}
+
+// parse parses src, giving up after timeout microseconds or when its
+// memory goes over MAX_PARSE_BYTES (*memory is then true); NULL when it gave
+// up. The parser is reset then, so it can start the next file afresh.
+static TSTree *parse(TSParser *parser, const char *src, uint32_t len, uint64_t timeout, bool *memory) {
+	size_t flag = 0;
+	running_flag = &flag;
+	over_memory = false;
+	ts_parser_set_cancellation_flag(parser, &flag);
+	ts_parser_set_timeout_micros(parser, timeout);
 	TSTree *tree = ts_parser_parse_string(parser, 0, src, len);
-	if (!tree) return -2;
+	ts_parser_set_cancellation_flag(parser, NULL);
+	running_flag = NULL;
+	*memory = over_memory;
+	if (!tree) ts_parser_reset(parser);
+	return tree;
+}
+
+static uint32_t count_nodes(TSTree *tree) {
+	return ts_node_descendant_count(ts_tree_root_node(tree));
+}
+
+// flatten writes the nodes of tree to out in pre-order, each with the index
+// of its parent (-1 for the root). It returns the number of nodes, -1 if out
+// is too small, -3 if the tree nests deeper than max_depth.
+static int32_t flatten(TSTree *tree, flat_node *out, int32_t cap, int32_t max_depth) {
 	TSTreeCursor cursor = ts_tree_cursor_new(ts_tree_root_node(tree));
-	int32_t n = 0, parent = -1;
+	int32_t n = 0, parent = -1, depth = 0;
 	for (;;) {
 		if (n == cap) { n = -1; break; }
 		TSNode node = ts_tree_cursor_current_node(&cursor);
@@ -64,18 +153,19 @@ static int32_t flatten(TSParser *parser, const char *src, uint32_t len, flat_nod
 			parent, ts_node_symbol(node), ts_tree_cursor_current_field_id(&cursor), ts_node_is_named(node),
 		};
 		if (ts_tree_cursor_goto_first_child(&cursor)) {
+			if (++depth > max_depth) { n = -3; break; }
 			parent = n++;
 			continue;
 		}
 		n++;
 		while (!ts_tree_cursor_goto_next_sibling(&cursor)) {
 			if (!ts_tree_cursor_goto_parent(&cursor)) goto done;
+			depth--;
 			parent = out[parent].parent;
 		}
 	}
 done:
 	ts_tree_cursor_delete(&cursor);
-	ts_tree_delete(tree);
 	return n;
 }
 
@@ -120,32 +210,55 @@ type parser struct {
 }
 
 func newParser(g grammar) *parser {
-	p := &parser{c: C.ts_parser_new(), grammar: g, symbols: map[uint16]string{}, fields: map[uint16]string{}}
+	p := &parser{c: C.new_parser(), grammar: g, symbols: map[uint16]string{}, fields: map[uint16]string{}}
 	C.ts_parser_set_language(p.c, C.grammar(C.int(g)))
 	return p
 }
 
 func (p *parser) close() { C.ts_parser_delete(p.c) }
 
-// parse returns the root of src's tree, nil if the parser gave up.
-func (p *parser) parse(src []byte) *node {
+// parse returns the root of src's tree, or the cut that left it out: the
+// parser ran out of time, or the tree has more nodes than the file or the
+// generation may keep, or nests too deep. The node count is known before
+// the tree is copied, so a file over its share costs only tree-sitter's own
+// parse, and the copy buffer is as large as the largest file kept.
+func (p *parser) parse(src []byte, b *budget) (*node, cut, bool) {
 	if len(src) == 0 {
 		src = []byte("\n")
 	}
-	if want := 4*len(src) + 64; len(p.buf) < want {
-		p.buf = make([]C.flat_node, want)
+	left := b.left()
+	if left <= 0 {
+		return nil, cutTime, false
 	}
-	for {
-		n := C.flatten(p.c, (*C.char)(unsafe.Pointer(&src[0])), C.uint32_t(len(src)), &p.buf[0], C.int32_t(len(p.buf)))
-		switch {
-		case n == -2:
-			return nil
-		case n == -1:
-			p.buf = make([]C.flat_node, 2*len(p.buf))
-			continue
-		}
-		return p.build(p.buf[:n])
+	if !b.mayHaveNodes(len(src)) {
+		return nil, cutNodes, false
 	}
+	var memory C.bool
+	tree := C.parse(p.c, (*C.char)(unsafe.Pointer(&src[0])), C.uint32_t(len(src)), C.uint64_t(max(left.Microseconds(), 1)), &memory)
+	switch {
+	case tree == nil && bool(memory):
+		return nil, cutParseMemory, false
+	case tree == nil:
+		return nil, cutTime, false
+	}
+	defer C.ts_tree_delete(tree)
+	n := int(C.count_nodes(tree))
+	if n > b.lim.MaxFileNodes {
+		return nil, cutFileNodes, false
+	}
+	if !b.takeNodes(n) {
+		return nil, cutNodes, false
+	}
+	if len(p.buf) < n {
+		p.buf = make([]C.flat_node, n)
+	}
+	got := C.flatten(tree, &p.buf[0], C.int32_t(n), C.int32_t(b.lim.MaxDepth))
+	if got < 0 {
+		// -3, too deep; -1 cannot happen with a buffer of the counted size.
+		b.nodes.Add(-int64(n))
+		return nil, cutDepth, false
+	}
+	return p.build(p.buf[:got]), 0, true
 }
 
 // build links the flat nodes into a tree, in three allocations.

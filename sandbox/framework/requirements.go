@@ -234,19 +234,7 @@ func normalizePyName(name string) string {
 // nodeRequirements reads the dependencies of the package.json nearest to
 // the entrypoint, or the root's.
 func nodeRequirements(files map[string][]byte, entry string) ([]Requirement, error) {
-	file := ""
-	if !isCleanRelative(entry) {
-		entry = "package.json"
-	}
-	for dir := dirOf(entry); ; dir = dirOf(dir) {
-		if _, ok := files[path.Join(dir, "package.json")]; ok {
-			file = path.Join(dir, "package.json")
-			break
-		}
-		if dir == "" {
-			break
-		}
-	}
+	file := nearestPackageJSON(files, entry)
 	if file == "" {
 		return nil, nil
 	}

@@ -78,6 +78,12 @@ func TestFromArchive(t *testing.T) {
 			want: files("README.md", "r", "myapp/main.py", "m"),
 		},
 		{
+			name: "a Python package at the top is kept, not stripped",
+			ct:   ctZip,
+			body: makeZip(t, dir("app/"), reg("app/__init__.py", ""), reg("app/main.py", "m"), reg("app/routers/items.py", "i")),
+			want: files("app/__init__.py", "", "app/main.py", "m", "app/routers/items.py", "i"),
+		},
+		{
 			name: "no strip across two top directories",
 			ct:   ctZip,
 			body: makeZip(t, reg("a/x", "1"), reg("b/y", "2")),
@@ -157,6 +163,9 @@ func TestFromArchive(t *testing.T) {
 		{name: "zip backslash", ct: ctZip, body: makeZip(t, reg(`app\main.py`, "1")), wantErr: ErrInvalid, wantMsg: "backslash"},
 		{name: "zip drive", ct: ctZip, body: makeZip(t, reg("C:/x", "1")), wantErr: ErrInvalid, wantMsg: "drive letter"},
 		{name: "zip NUL", ct: ctZip, body: makeZip(t, reg("a\x00b", "1")), wantErr: ErrInvalid, wantMsg: "NUL"},
+		{name: "zip newline", ct: ctZip, body: makeZip(t, reg("a\nb.py", "1")), wantErr: ErrInvalid, wantMsg: `file "a\nb.py": path must not contain control characters`},
+		{name: "tar escape", ct: ctTar, body: makeTar(t, reg("\x1b]0;x\a.py", "1")), wantErr: ErrInvalid, wantMsg: `file "\x1b]0;x\a.py": path must not contain control characters`},
+		{name: "tar.gz right-to-left override", ct: ctGzip, body: makeTarGz(t, reg("app/evil\u202Eyp.sj", "1")), wantErr: ErrInvalid, wantMsg: `file "app/evil\u202eyp.sj": path must not contain control characters or bidirectional controls`},
 		{name: "zip invalid UTF-8", ct: ctZip, body: makeZip(t, reg("caf\xe9.py", "1")), wantErr: ErrInvalid, wantMsg: "UTF-8"},
 		{name: "tar long path", ct: ctTar, body: makeTar(t, reg(strings.Repeat("d/", 512)+"x", "1")), wantErr: ErrInvalid, wantMsg: "longer than 1024"},
 		{name: "zip empty segment", ct: ctZip, body: makeZip(t, reg("a//b", "1")), wantErr: ErrInvalid, wantMsg: "empty segments"},

@@ -2,6 +2,7 @@ package upload
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -13,7 +14,10 @@ const MaxPathLen = 1024
 // and already clean: path.Clean(p) == p, so no "", "." or ".." segment and no
 // trailing slash. Backslashes and drive letters are refused too, because the
 // files may be written out on a system that reads them as separators or roots.
-// The error wraps ErrInvalid and names the path.
+// So are control characters and bidirectional controls: a newline or an
+// escape sequence in a path forges lines in logs and terminals, and U+202E
+// and its kin show a name that is not the one stored ("exe.py" read as
+// "yp.exe"). The error wraps ErrInvalid and names the path, escaped.
 func CheckPath(p string) error {
 	switch {
 	case p == "":
@@ -24,6 +28,8 @@ func CheckPath(p string) error {
 		return invalidf("file %s: path is longer than %d bytes", quote(p), MaxPathLen)
 	case strings.IndexByte(p, 0) >= 0:
 		return invalidf("file %s: path must not contain a NUL byte", quote(p))
+	case hasControl(p):
+		return invalidf("file %s: path must not contain control characters or bidirectional controls", quote(p))
 	case strings.IndexByte(p, '\\') >= 0:
 		return invalidf("file %s: path must not contain a backslash; use / between directories", quote(p))
 	case p[0] == '/':
@@ -45,6 +51,18 @@ func CheckPath(p string) error {
 		}
 	}
 	return nil
+}
+
+// hasControl reports whether p has a C0 or C1 control character, DEL, or a
+// Unicode bidirectional control (U+061C, U+200E, U+200F, U+202A–U+202E,
+// U+2066–U+2069).
+func hasControl(p string) bool {
+	for _, r := range p {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasDrive reports a Windows drive prefix such as "C:".

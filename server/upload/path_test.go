@@ -40,6 +40,19 @@ var checkPathTests = []struct {
 	{"backslash", `a\b`, "backslash"},
 	{"backslash dotdot", `..\x`, "backslash"},
 	{"invalid UTF-8", "a\xffb", "not valid UTF-8"},
+	{"newline", "a\nb.py", "control characters"},
+	{"carriage return", "main.py\r", "control characters"},
+	{"tab", "a\tb", "control characters"},
+	{"escape", "\x1b[31mred.py", "control characters"},
+	{"DEL", "a\x7fb", "control characters"},
+	{"C1 control", "a\u0085b", "control characters"},
+	{"right-to-left override", "evil\u202Eyp.exe", "bidirectional controls"},
+	{"left-to-right embedding", "a\u202Ab", "bidirectional controls"},
+	{"first strong isolate", "a\u2068b", "bidirectional controls"},
+	{"pop directional isolate", "a\u2069b", "bidirectional controls"},
+	{"left-to-right mark", "a\u200Eb", "bidirectional controls"},
+	{"right-to-left mark", "a\u200Fb", "bidirectional controls"},
+	{"arabic letter mark", "a\u061Cb", "bidirectional controls"},
 	{"too long", strings.Repeat("a", MaxPathLen+1), "longer than 1024 bytes"},
 }
 
@@ -76,6 +89,28 @@ func TestCheckPathMessage(t *testing.T) {
 	}
 }
 
+func TestCheckPathEscapesControls(t *testing.T) {
+	// The message names the path with its controls escaped, so it cannot
+	// forge a line or reorder the text it is shown in.
+	for p, want := range map[string]string{
+		"a\nb.py":        `file "a\nb.py"`,
+		"\x1b[2Jx":       `file "\x1b[2Jx"`,
+		"evil\u202Eyp":   `file "evil\u202eyp"`,
+		"a\u0085b":       `file "a\u0085b"`,
+		"x\u2066y\u2069": `file "x\u2066y\u2069"`,
+	} {
+		err := CheckPath(p)
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("CheckPath(%q) = %v, want it to start with %s", p, err, want)
+		}
+		if strings.ContainsFunc(err.Error(), hasControlRune) {
+			t.Errorf("CheckPath(%q): message %q carries a control character", p, err)
+		}
+	}
+}
+
+func hasControlRune(r rune) bool { return hasControl(string(r)) }
+
 func FuzzCheckPath(f *testing.F) {
 	for _, tt := range checkPathTests {
 		f.Add(tt.path)
@@ -93,6 +128,8 @@ func FuzzCheckPath(f *testing.F) {
 			t.Errorf("accepted absolute path %q", p)
 		case strings.ContainsAny(p, "\\\x00"):
 			t.Errorf("accepted backslash or NUL in %q", p)
+		case strings.ContainsFunc(p, hasControlRune):
+			t.Errorf("accepted a control character in %q", p)
 		case !utf8.ValidString(p), len(p) > MaxPathLen:
 			t.Errorf("accepted invalid or long path %q", p)
 		case path.Clean(p) != p:

@@ -180,12 +180,14 @@ func (c *collector) tooManyBytes(p string) error {
 
 // result returns the files sorted by path; with stripTop it first removes a
 // top-level directory that holds every file, which is how people zip a folder.
+// A top directory with an __init__.py is kept: it is the app's Python package
+// (FastAPI's app/main.py layout, with relative imports), not a wrapper.
 func (c *collector) result(stripTop bool) ([]File, error) {
 	if len(c.files) == 0 {
 		return nil, invalidf("no files")
 	}
 	if stripTop {
-		if top, ok := commonTop(c.files); ok {
+		if top, ok := commonTop(c.files); ok && !slices.ContainsFunc(c.files, func(f File) bool { return f.Path == top+"/__init__.py" }) {
 			for i := range c.files {
 				c.files[i].Path = c.files[i].Path[len(top)+1:]
 			}

@@ -85,6 +85,25 @@ def find_app(app_dir, cls):
             if app is not None:
                 return app
             sys.path.remove(root)
+    # No candidate module: the module or package `flask --app NAME` or
+    # `uvicorn NAME:app` would be told, any top-level one (flaskr,
+    # autoapp.py), in name order.
+    for root in roots:
+        os.chdir(root)
+        sys.path.insert(0, root)
+        for entry in sorted(os.listdir(root)):
+            mod = entry[:-3] if entry.endswith(".py") else entry
+            if mod in CANDIDATE_MODULES or not mod.isidentifier() or not (
+                    entry.endswith(".py") or os.path.isfile(os.path.join(root, entry, "__init__.py"))):
+                continue
+            try:
+                module = importlib.import_module(mod)
+            except Exception:  # noqa: BLE001 - not the app's entry module
+                continue
+            app = app_in(module, cls)
+            if app is not None:
+                return app
+        sys.path.remove(root)
     raise RuntimeError("no %s app found in %s" % (cls.__name__, app_dir))
 
 
@@ -105,14 +124,36 @@ def app_in(module, cls):
 
 
 def fastapi_routes(app_dir):
+    """The routes Starlette dispatches to: every APIRoute, those kept out
+    of the OpenAPI document (include_in_schema=False) too, and the routes
+    of sub-applications and routers mounted with app.mount(), behind the
+    mount path. FastAPI's own documentation routes (/docs, /openapi.json)
+    and mounts without routes (StaticFiles) are left out."""
     from fastapi import FastAPI
-    app = find_app(app_dir, FastAPI)
     routes = []
-    for path, item in app.openapi()["paths"].items():
-        for method in item:
-            if method.upper() in HTTP + ["TRACE"]:
-                routes.append({"method": method.upper(), "path": path})
+    fastapi_walk(find_app(app_dir, FastAPI).routes, "", routes)
     return routes
+
+
+STARLETTE_CONVERTOR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*):[^}]*\}")
+
+
+def fastapi_walk(app_routes, prefix, routes):
+    from starlette.routing import Mount, Route
+    for r in app_routes:
+        if isinstance(r, Mount):
+            inner = getattr(r.app, "routes", None)
+            if inner is not None:
+                fastapi_walk(inner, prefix + r.path, routes)
+        elif isinstance(r, Route):
+            if getattr(r.endpoint, "__module__", "").startswith("fastapi."):
+                continue
+            methods = set(r.methods or [])
+            # Starlette adds HEAD to a plain Route's GET; APIRoute does not.
+            if type(r) is Route and "GET" in methods:
+                methods.discard("HEAD")
+            for method in sorted(methods):
+                routes.append({"method": method, "path": STARLETTE_CONVERTOR.sub(r"{\1}", prefix + r.path)})
 
 
 CONVERTER = re.compile(r"<(?:[^<>:]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
@@ -206,10 +247,14 @@ def pattern_piece(pattern):
 
 
 def regex_piece(regex):
-    """A regex as {name} form when it is a plain string with named groups,
-    else the regex itself: the rule sandbox/endpoints' regexPiece follows."""
+    """A regex as {name} form when it is a plain string with named groups
+    (an optional trailing slash, /?$, left out), else the regex itself: the
+    rule sandbox/endpoints' regexPiece follows."""
     s = regex[1:] if regex.startswith("^") else regex
-    s = s[:-1] if s.endswith("$") else s
+    if s.endswith("$"):
+        s = s[:-1]
+        if s.endswith("/?"):
+            s = s[:-2]
     out, i = [], 0
     while i < len(s):
         c = s[i]

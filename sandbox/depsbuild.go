@@ -1,0 +1,319 @@
+package sandbox
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DepsConfig is how dependency installs run.
+type DepsConfig struct {
+	// PipIndexURL is pip's index (PEP 503 "simple" URL).
+	PipIndexURL string
+	// NpmRegistry is npm's registry.
+	NpmRegistry string
+	// ExtraSources are more http(s) URLs whose host:port the install's
+	// proxy lets through, such as the host PyPI serves its files from.
+	ExtraSources []string
+	// AllowURLDeps lets dependencies name a URL, a VCS repository or a
+	// path instead of a package of the index (they still reach only the
+	// allowed sources).
+	AllowURLDeps bool
+	// AllowInstallScripts lets npm run packages' install scripts.
+	AllowInstallScripts bool
+	// Timeout bounds one install; 0 means 5 minutes.
+	Timeout time.Duration
+}
+
+// Default package sources.
+const (
+	DefaultPipIndexURL = "https://pypi.org/simple/"
+	DefaultNpmRegistry = "https://registry.npmjs.org/"
+	// pypiFiles is where pypi.org's index points for the files themselves.
+	pypiFiles = "https://files.pythonhosted.org/"
+)
+
+// defaultInstallTimeout is DepsConfig.Timeout's default.
+const defaultInstallTimeout = 5 * time.Minute
+
+// maxDepsBytes bounds what an install may hand to the dependency image.
+const maxDepsBytes = 2 << 30
+
+// buildsDir is the directory, in the run root, of the installs' own
+// directories.
+const buildsDir = "builds"
+
+func (c DepsConfig) timeout() time.Duration {
+	if c.Timeout <= 0 {
+		return defaultInstallTimeout
+	}
+	return c.Timeout
+}
+
+// sources are the package sources installs of runtime may reach.
+func (c DepsConfig) sources(runtime string) []string {
+	out := append([]string{}, c.ExtraSources...)
+	if runtime == "node" {
+		return append(out, c.registry())
+	}
+	out = append(out, c.index())
+	if c.index() == DefaultPipIndexURL {
+		out = append(out, pypiFiles)
+	}
+	return out
+}
+
+func (c DepsConfig) index() string {
+	if c.PipIndexURL == "" {
+		return DefaultPipIndexURL
+	}
+	return c.PipIndexURL
+}
+
+func (c DepsConfig) registry() string {
+	if c.NpmRegistry == "" {
+		return DefaultNpmRegistry
+	}
+	return c.NpmRegistry
+}
+
+// buildDir is one install's host directory: ctl (the manifest and the
+// proxy's socket, read-only in the container), out (the install target) and
+// tmp.
+type buildDir struct{ root, ctl, out, tmp string }
+
+// newBuildDir makes a build directory under runRoot/builds. out and tmp
+// belong to the build's uid; when previewd cannot chown, they are opened up
+// instead, as run directories are.
+func newBuildDir(runRoot string) (buildDir, error) {
+	raw := make([]byte, 6)
+	rand.Read(raw)
+	root := filepath.Join(runRoot, buildsDir, hex.EncodeToString(raw))
+	b := buildDir{root: root, ctl: filepath.Join(root, "ctl"), out: filepath.Join(root, "out"), tmp: filepath.Join(root, "tmp")}
+	if n := len(filepath.Join(b.ctl, "proxy.sock")); n > maxSocketPath {
+		return buildDir{}, fmt.Errorf("build directory %s is too long for a unix socket path (%d bytes)", root, n)
+	}
+	if err := os.MkdirAll(filepath.Dir(root), 0o711); err != nil {
+		return buildDir{}, fmt.Errorf("create build directory: %w", err)
+	}
+	if err := os.Mkdir(root, 0o711); err != nil {
+		return buildDir{}, fmt.Errorf("create build directory: %w", err)
+	}
+	for _, d := range []string{b.ctl, b.out, b.tmp} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			os.RemoveAll(root)
+			return buildDir{}, fmt.Errorf("create build directory: %w", err)
+		}
+	}
+	for _, d := range []string{b.out, b.tmp} {
+		if err := os.Chown(d, buildUID, buildUID); err != nil {
+			if err := os.Chmod(d, 0o777); err != nil {
+				os.RemoveAll(root)
+				return buildDir{}, fmt.Errorf("open build directory: %w", err)
+			}
+		}
+	}
+	return b, nil
+}
+
+// removeStaleBuilds removes the build directories that a previewd killed
+// mid-install left: those older than any install may run.
+func removeStaleBuilds(runRoot string, olderThan time.Duration) error {
+	dir := filepath.Join(runRoot, buildsDir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("list build directories: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || time.Since(info.ModTime()) < olderThan {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			errs = append(errs, fmt.Errorf("remove build directory: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// errInstallFailed marks an install that ran and failed (as opposed to an
+// engine or host problem).
+var errInstallFailed = errors.New("install failed")
+
+// runInstall runs the install of spec to its end, calling line with each
+// line of its output, and removes its container. ctx's end stops it.
+func (d *Docker) runInstall(ctx context.Context, spec installSpec, line func(string)) error {
+	cfg, host, err := installContainerSpec(spec)
+	if err != nil {
+		return err
+	}
+	id, err := d.Create(ctx, "", cfg, host)
+	if err != nil {
+		return fmt.Errorf("create install container: %w", err)
+	}
+	defer d.Teardown(context.WithoutCancel(ctx), id, 0)
+
+	if err := d.Start(ctx, id); err != nil {
+		return fmt.Errorf("start install container: %w", err)
+	}
+	// Not before the start: a created container counts as not running.
+	exited, waitErr := d.Wait(ctx, id)
+	out := &installOutput{line: line}
+	logsDone := make(chan struct{})
+	logCtx, stopLogs := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLogs()
+	go func() {
+		defer close(logsDone)
+		// Ends when the container stops (or stopLogs on a timeout).
+		d.FollowLogs(logCtx, id, time.Time{}, out, out)
+	}()
+	select {
+	case res := <-exited:
+		select {
+		case <-logsDone:
+		case <-time.After(5 * time.Second):
+			stopLogs()
+			<-logsDone
+		}
+		out.flush()
+		if res.StatusCode != 0 {
+			st, _ := d.State(context.WithoutCancel(ctx), id)
+			if st.OOMKilled {
+				return fmt.Errorf("%w: out of memory (exit status %d)", errInstallFailed, res.StatusCode)
+			}
+			return fmt.Errorf("%w: exit status %d", errInstallFailed, res.StatusCode)
+		}
+		return nil
+	case err := <-waitErr:
+		stopLogs()
+		<-logsDone
+		out.flush()
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %w", errInstallFailed, ctx.Err())
+		}
+		return fmt.Errorf("wait for install container: %w", engineErr(err))
+	}
+}
+
+// installOutput turns log entries ("<time> <text>", see Docker.FollowLogs)
+// into lines.
+type installOutput struct {
+	mu   sync.Mutex
+	line func(string)
+	part []byte
+}
+
+func (s *installOutput) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(p)
+	if _, text, ok := bytes.Cut(p, []byte(" ")); ok {
+		p = text
+	}
+	s.part = append(s.part, p...)
+	for {
+		i := bytes.IndexByte(s.part, '\n')
+		if i < 0 {
+			break
+		}
+		if l := strings.TrimRight(string(s.part[:i]), "\r"); l != "" {
+			s.line(l)
+		}
+		s.part = s.part[i+1:]
+	}
+	return n, nil
+}
+
+func (s *installOutput) flush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l := strings.TrimSpace(string(s.part)); l != "" {
+		s.line(l)
+	}
+	s.part = nil
+}
+
+// writeDepsContext writes to w the build context of a dependency image:
+// dockerfile and, under deps/, the tree the install left in dir, owned by
+// root, world-readable and never setuid. Only directories, regular files
+// and symbolic links are taken (a link is copied as a link, never
+// followed); the install's container has stopped, so nothing changes the
+// tree meanwhile.
+func writeDepsContext(w io.Writer, dockerfile, dir string) error {
+	tw := tar.NewWriter(w)
+	mtime := time.Unix(0, 0)
+	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile)), ModTime: mtime}); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(tw, dockerfile); err != nil {
+		return err
+	}
+	var total int64
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		name := filepath.ToSlash(filepath.Join("deps", rel))
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		hdr := &tar.Header{Name: name, ModTime: mtime, Uid: 0, Gid: 0}
+		switch {
+		case info.IsDir():
+			hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, name+"/", 0o755
+			return tw.WriteHeader(hdr)
+		case info.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, target, 0o777
+			return tw.WriteHeader(hdr)
+		case info.Mode().IsRegular():
+			if total += info.Size(); total > maxDepsBytes {
+				return fmt.Errorf("the installed packages exceed %d bytes", int64(maxDepsBytes))
+			}
+			hdr.Typeflag, hdr.Mode, hdr.Size = tar.TypeReg, 0o644, info.Size()
+			if info.Mode()&0o111 != 0 {
+				hdr.Mode = 0o755
+			}
+			f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := tw.WriteHeader(hdr); err != nil {
+				return err
+			}
+			_, err = io.CopyN(tw, f, info.Size())
+			return err
+		}
+		return nil // fifos, sockets: nothing a package needs
+	})
+	if err != nil {
+		return fmt.Errorf("pack the installed packages: %w", err)
+	}
+	return tw.Close()
+}

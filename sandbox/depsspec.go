@@ -1,0 +1,198 @@
+package sandbox
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/go-units"
+)
+
+// A dependency install runs in a container of its own, created from the
+// runtime image: as a uid no preview holds, with every capability dropped,
+// no-new-privileges, a read-only root filesystem, the launching preview's
+// memory, CPU and pids caps, and no network. Only three host directories of
+// the build are writable or visible in it: the install target, its /tmp,
+// and a read-only control directory with the manifest and the socket of the
+// allow-list proxy (see depsproxy.go). A small relay started by the
+// install's own command (python3 or node, both in their images) listens on
+// 127.0.0.1 and forwards to that socket, and pip or npm use it as their
+// proxy. Once the install has succeeded, its target directory (and nothing
+// else the install wrote) is copied into the dependency image by a build
+// that runs no code.
+
+// buildUID is the uid (and gid) installs run as: below every preview's
+// (sandboxUIDBase + port), so no preview shares it.
+const buildUID = sandboxUIDBase - 1
+
+// Paths inside the build container.
+const (
+	buildControlDir = "/run/previewd-build"
+	buildProxySock  = buildControlDir + "/proxy.sock"
+	depsRoot        = "/opt/previewd/deps"
+)
+
+// installTarget is where runtime's packages are installed, in the build
+// container and in the dependency image.
+func installTarget(runtime string) string { return depsRoot + "/" + runtime }
+
+// relayPython listens on an ephemeral 127.0.0.1 port, relays each
+// connection to the proxy's unix socket (argv[1]), and runs the command in
+// argv[2:] with the proxy variables pointing at it; it exits with the
+// command's status. Listening before the command starts means no wait.
+const relayPython = `import os, socket, subprocess, sys, threading
+sock_path, cmd = sys.argv[1], sys.argv[2:]
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(128)
+def pipe(src, dst):
+    try:
+        while True:
+            b = src.recv(65536)
+            if not b:
+                break
+            dst.sendall(b)
+    except OSError:
+        pass
+    try:
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+def relay(c):
+    u = socket.socket(socket.AF_UNIX)
+    try:
+        u.connect(sock_path)
+    except OSError:
+        c.close()
+        return
+    t = threading.Thread(target=pipe, args=(u, c), daemon=True)
+    t.start()
+    pipe(c, u)
+    t.join()
+    c.close()
+    u.close()
+def accept():
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=relay, args=(c,), daemon=True).start()
+threading.Thread(target=accept, daemon=True).start()
+proxy = "http://127.0.0.1:%d" % srv.getsockname()[1]
+env = dict(os.environ, http_proxy=proxy, https_proxy=proxy, HTTP_PROXY=proxy, HTTPS_PROXY=proxy, no_proxy="", NO_PROXY="")
+sys.stdout.flush()
+sys.exit(subprocess.call(cmd, env=env))
+`
+
+// relayNode is relayPython for the Node image.
+const relayNode = `const net = require("net"), cp = require("child_process");
+const [sockPath, ...cmd] = process.argv.slice(1);
+const srv = net.createServer({allowHalfOpen: true}, c => {
+  const u = net.connect({path: sockPath, allowHalfOpen: true});
+  c.on("error", () => u.destroy());
+  u.on("error", () => c.destroy());
+  c.pipe(u);
+  u.pipe(c);
+});
+srv.listen(0, "127.0.0.1", () => {
+  const proxy = "http://127.0.0.1:" + srv.address().port;
+  const env = Object.assign({}, process.env, {http_proxy: proxy, https_proxy: proxy, HTTP_PROXY: proxy, HTTPS_PROXY: proxy,
+    npm_config_proxy: proxy, npm_config_https_proxy: proxy, no_proxy: "", NO_PROXY: ""});
+  const child = cp.spawn(cmd[0], cmd.slice(1), {stdio: "inherit", env});
+  child.on("error", e => { console.error(e.message); process.exit(127); });
+  child.on("exit", code => process.exit(code === null ? 1 : code));
+});
+`
+
+// installSpec is what one install container needs.
+type installSpec struct {
+	Runtime      string // "python" or "node"
+	Image        string // the runtime image
+	RunnerID     string
+	ControlDir   string // host directory mounted read-only at buildControlDir
+	TargetDir    string // host directory mounted at installTarget(Runtime)
+	TmpDir       string // host directory mounted at /tmp
+	Caps         Caps
+	NoFile       int64
+	LogMaxBytes  int64
+	IndexURL     string // pip's index (python)
+	Registry     string // npm's registry (node)
+	AllowScripts bool   // let npm run install scripts
+}
+
+// installCommand is the install's command line, relay included.
+func installCommand(s installSpec) ([]string, error) {
+	switch s.Runtime {
+	case "python":
+		pip := []string{"python3", "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check", "--no-input",
+			"--retries", "1", "--timeout", "15", "--index-url", s.IndexURL}
+		if u, err := url.Parse(s.IndexURL); err == nil && u.Scheme == "http" {
+			// An http index is the operator's choice; pip would otherwise
+			// ignore it unless it is on loopback.
+			pip = append(pip, "--trusted-host", u.Hostname())
+		}
+		pip = append(pip, "--target", installTarget(s.Runtime), "-r", buildControlDir+"/requirements.txt")
+		return append([]string{"python3", "-c", relayPython, buildProxySock}, pip...), nil
+	case "node":
+		npm := []string{"npm", "install", "--omit=dev", "--no-audit", "--no-fund", "--no-update-notifier",
+			"--fetch-retries=0", "--fetch-timeout=15000", "--registry", s.Registry}
+		if !s.AllowScripts {
+			npm = append(npm, "--ignore-scripts")
+		}
+		return append([]string{"node", "-e", relayNode, "--", buildProxySock}, npm...), nil
+	}
+	return nil, fmt.Errorf("no dependency installer for runtime %q", s.Runtime)
+}
+
+// installContainerSpec turns an installSpec into the engine's container and
+// host configuration.
+func installContainerSpec(s installSpec) (*container.Config, *container.HostConfig, error) {
+	cmd, err := installCommand(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	memory := int64(s.Caps.MemoryMB) * units.MiB
+	pids := int64(s.Caps.Pids)
+	init := true
+	nofile := s.NoFile
+	if nofile <= 0 {
+		nofile = 4096
+	}
+	cfg := &container.Config{
+		Image:      s.Image,
+		User:       fmt.Sprintf("%d:%d", buildUID, buildUID),
+		Entrypoint: cmd[:1],
+		Cmd:        cmd[1:],
+		Env:        []string{"HOME=/tmp", "USER=build", "LOGNAME=build", "npm_config_cache=/tmp/.npm", "npm_config_update_notifier=false"},
+		WorkingDir: installTarget(s.Runtime),
+		// Labelled as a scratch container: a previewd killed mid-install
+		// leaves it for the next start's sweep (see Manager.sweepScratch).
+		Labels:          map[string]string{LabelManaged: managedScratch, LabelRunner: s.RunnerID},
+		NetworkDisabled: true,
+	}
+	host := &container.HostConfig{
+		NetworkMode: "none",
+		Binds: []string{
+			s.ControlDir + ":" + buildControlDir + ":ro",
+			s.TargetDir + ":" + installTarget(s.Runtime) + ":rw",
+			s.TmpDir + ":/tmp:rw",
+		},
+		ReadonlyRootfs: true,
+		CapDrop:        []string{"ALL"},
+		SecurityOpt:    []string{"no-new-privileges"},
+		Init:           &init,
+		ShmSize:        16 * units.MiB,
+		RestartPolicy:  container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		LogConfig: container.LogConfig{
+			Type:   "json-file",
+			Config: map[string]string{"max-size": strconv.FormatInt(max(s.LogMaxBytes, 1<<20), 10), "max-file": "1"},
+		},
+		Resources: container.Resources{
+			Memory:     memory,
+			MemorySwap: memory,
+			NanoCPUs:   int64(s.Caps.CPUs * 1e9),
+			PidsLimit:  &pids,
+			Ulimits:    []*container.Ulimit{{Name: "nofile", Soft: nofile, Hard: nofile}},
+		},
+	}
+	return cfg, host, nil
+}
