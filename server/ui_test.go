@@ -224,7 +224,8 @@ func TestUIPreviewTab(t *testing.T) {
 	}
 
 	// 9. An archive goes up through the archive input; an app that crashes
-	// on start is shown as a sentence with its last log lines.
+	// on start is shown as a sentence, headed by its cause with file:line,
+	// with its last log lines.
 	archive := tarGz(t, filepath.Join("..", "testdata", "samples", "crash"), "crash")
 	within(t, ctx, 10*time.Second, "choose the archive", chromedp.SetUploadFiles(chromedp.CSS("#upload-archive"), []string{archive}))
 	waitPage(t, ctx, 10*time.Second, "the chosen archive", `!document.getElementById('upload-submit').disabled`)
@@ -233,7 +234,9 @@ func TestUIPreviewTab(t *testing.T) {
 		`document.getElementById('gen-name').textContent === 'crash-sample' && document.querySelectorAll('#gens .gen-item').length === 2`)
 	within(t, ctx, 10*time.Second, "launch the crash", chromedp.Click(chromedp.CSS("#launch")))
 	waitPage(t, ctx, 120*time.Second, "the launch failure",
-		`document.getElementById('notice-text').textContent.startsWith('The app did not start. The app exited') &&
+		`document.getElementById('notice-text').textContent.startsWith('The app did not start. Exception at start at main.py:13 — RuntimeError: boom on import. Hint: ') &&
+		 document.getElementById('notice-text').textContent.includes('The app exited') &&
+		 document.getElementById('status-failure').textContent.startsWith('Exception at start at main.py:13') &&
 		 document.getElementById('notice-text').textContent.split('code 1').length === 2 &&
 		 !document.getElementById('notice-details').hidden &&
 		 document.getElementById('notice-log').textContent.includes('boom on import') &&

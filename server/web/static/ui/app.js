@@ -7,7 +7,7 @@ import { UploadPanel } from './upload.js';
 import { AppFrame } from './frame.js';
 import { LogPanel } from './logs.js';
 import { EndpointPanel } from './endpoints.js';
-import { renderStatus, explainExit } from './status.js';
+import { renderStatus, explainExit, causeHeadline } from './status.js';
 
 const pollEvery = 2000;
 const liveStatuses = new Set(['starting', 'running']);
@@ -354,7 +354,7 @@ async function launch() {
     const tail = e.code === 'launch_failed' && Array.isArray(e.detail.log_tail) ? e.detail.log_tail : null;
     let text = e.message;
     if (e.code === 'launch_failed') {
-      text = `The app did not start. ${explainExit(e.message, e.detail.exit_code, e.detail.oom_killed)}`;
+      text = `The app did not start. ${causeHeadline(e.detail.cause)} ${explainExit(e.message, e.detail.exit_code, e.detail.oom_killed)}`.replace('  ', ' ');
     }
     showNotice(text, 'error', tail);
     await refreshStatus();

@@ -81,11 +81,28 @@ export function renderStatus(st) {
   if (st.exit_code !== null && st.exit_code !== undefined) rows.push(fact('Exit code', String(st.exit_code)));
   facts.replaceChildren(...rows);
 
-  const problem = st.status === 'failed' || st.oom_killed || st.error
+  let problem = st.status === 'failed' || st.oom_killed || st.error
     ? explainExit(st.error || 'The preview failed.', st.status === 'failed' ? st.exit_code : null, st.oom_killed)
     : '';
+  if (st.status === 'failed' && st.cause) problem = `${causeHeadline(st.cause)} ${problem}`;
   failure.hidden = !problem;
   failure.textContent = problem;
+}
+
+// causeHeadline says why a preview failed, and where in the app's own code:
+// "Import error at routers/items.py:12 — ModuleNotFoundError: No module named
+// 'stripe'. Hint: …".
+export function causeHeadline(cause) {
+  if (!cause || !cause.kind) return '';
+  const kind = cause.kind.replaceAll('_', ' ');
+  let where = cause.file || '';
+  if (where && cause.line) where += `:${cause.line}`;
+  let text = kind.charAt(0).toUpperCase() + kind.slice(1);
+  if (where) text += ` at ${where}`;
+  if (cause.message) text += ` — ${cause.message}`;
+  text = sentence(text);
+  if (cause.hint) text += ` Hint: ${sentence(cause.hint)}`;
+  return text;
 }
 
 // explainExit is a failure's message, with the exit code and an out-of-memory
