@@ -20,9 +20,10 @@ func TestCrashAfterStart(t *testing.T) {
 		exitCode float64
 		oom      bool
 		inError  string
+		cause    string
 	}{
-		{"/crash", nil, 3, false, "code 3"},
-		{"/oom", map[string]any{"memory_mb": 96}, 137, true, "out of memory"},
+		{"/crash", nil, 3, false, "code 3", "exit"},
+		{"/oom", map[string]any{"memory_mb": 96}, 137, true, "out of memory", "oom"},
 	}
 	for _, c := range cases {
 		t.Run(strings.TrimPrefix(c.path, "/"), func(t *testing.T) {
@@ -40,6 +41,9 @@ func TestCrashAfterStart(t *testing.T) {
 			if st["status"] != "failed" || st["exit_code"] != c.exitCode || st["oom_killed"] != c.oom ||
 				!strings.Contains(st["error"].(string), c.inError) {
 				t.Fatalf("status: %v", st)
+			}
+			if k := causeKind(st); k != c.cause {
+				t.Fatalf("cause %q, want %q: %v", k, c.cause, st["cause"])
 			}
 			e.checkReleased(t, port)
 			e.checkLogSays(t, gen, c.inError)
@@ -94,6 +98,9 @@ func TestRestartPolicy(t *testing.T) {
 		!strings.Contains(st["error"].(string), "crash loop") {
 		t.Fatalf("after the third crash: %v", st)
 	}
+	if k := causeKind(st); k != "crash_loop" {
+		t.Fatalf("cause %q after the third crash, want crash_loop: %v", k, st["cause"])
+	}
 	e.checkReleased(t, port)
 
 	bad := e.launch("alice", e.upload("alice", "crash-later"), map[string]any{"restart": map[string]any{"max": 11}})
@@ -124,4 +131,11 @@ func TestChildOOMKillReported(t *testing.T) {
 		t.Fatalf("status: %v", st)
 	}
 	e.checkLogSays(t, gen, "killed: out of memory (limit 128 MiB")
+}
+
+// causeKind is the kind of a status's cause, or "".
+func causeKind(st map[string]any) string {
+	c, _ := st["cause"].(map[string]any)
+	k, _ := c["kind"].(string)
+	return k
 }
