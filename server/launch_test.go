@@ -487,6 +487,10 @@ func TestDependencies(t *testing.T) {
 	if !strings.Contains(tail, "surely-not-a-real-package-previewd") || !strings.Contains(r.errorField("message").(string), "dependencies") {
 		t.Fatalf("log_tail lacks the installer's output: %s", r.raw)
 	}
+	c, _ := r.errorField("cause").(map[string]any)
+	if c["kind"] != "dependency_install" || c["file"] != "requirements.txt" || c["line"] != 2.0 || c["symbol"] != "surely-not-a-real-package-previewd" {
+		t.Fatalf("cause of the failed install: %v", c)
+	}
 	if n := e.containers(); n != 1 {
 		t.Fatalf("%d containers, want only the first preview's", n)
 	}
