@@ -120,7 +120,8 @@ func TestDiagnose(t *testing.T) {
 			Facts{ExitCode: intp(4)}, Cause{Kind: ExceptionAtStart, File: "main.py", Symbol: "app"}},
 		{"django system check", []string{"SystemCheckError: System check identified some issues:", "", "ERRORS:",
 			"blog.Post.author: (fields.E300) Field defines a relation with model 'Usr', which is either not installed, or is abstract."},
-			Facts{ExitCode: intp(1)}, Cause{Kind: ExceptionAtStart, File: "blog/models.py", Symbol: "fields.E300"}},
+			Facts{ExitCode: intp(1), Sources: map[string]string{"blog/models.py": "class Post(models.Model):\n    author = models.ForeignKey('Usr')\n"}},
+			Cause{Kind: ExceptionAtStart, File: "blog/models.py", Line: 2, Symbol: "fields.E300"}},
 		{"python: innermost frame of the app, not the framework's", []string{
 			"Traceback (most recent call last):",
 			`  File "/usr/lib/python3/dist-packages/uvicorn/importer.py", line 21, in import_from_string`,

@@ -26,6 +26,21 @@ func place(c *Cause, sources map[string]string) {
 		if file, line := find(sources, c.File, quoted); file != "" {
 			c.File, c.Line = file, line
 		}
+	case ExceptionAtStart:
+		// Django's system check names a model or field ("blog.Post.author"),
+		// not a line: find its definition in the app's models.py.
+		label, _, found := strings.Cut(c.Message, ": ")
+		if c.Line != 0 || !found || !strings.HasSuffix(c.File, "models.py") {
+			return
+		}
+		parts := strings.Split(label, ".")
+		re := regexp.MustCompile(`^\s*class\s+` + regexp.QuoteMeta(parts[len(parts)-1]) + `\b`)
+		if len(parts) >= 3 {
+			re = regexp.MustCompile(`^\s*` + regexp.QuoteMeta(parts[len(parts)-1]) + `\s*=`)
+		}
+		if file, line := find(map[string]string{c.File: sources[c.File]}, c.File, re); file != "" {
+			c.Line = line
+		}
 	case DependencyInstall, VersionConflict:
 		if c.Symbol == "" {
 			return
