@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -131,7 +130,6 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		if err := makeRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
 			return fail(err)
 		}
-		m.guard(in)
 	}
 	t = mark("prepare", t)
 
@@ -226,21 +224,6 @@ func (m *Manager) dropBoost(in *instance) {
 	}
 }
 
-func makeRunDir(dir string, uid int) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create run directory: %w", err)
-	}
-	// The shim runs as the preview's uid and creates its sockets here. When
-	// previewd is not root it cannot chown, and the directory is opened up
-	// instead; its parent still keeps other host users out.
-	if err := os.Chown(dir, uid, uid); err != nil {
-		if err := os.Chmod(dir, 0o777); err != nil {
-			return fmt.Errorf("open run directory: %w", err)
-		}
-	}
-	return nil
-}
-
 func (m *Manager) startContainer(ctx context.Context, in *instance, plan framework.Plan, image string, files []File, userEnv map[string]string) error {
 	from, binds := m.withTree(ctx, image)
 	cfg, host := ContainerSpec(Spec{
@@ -271,6 +254,9 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 	m.follow(in)
 	shim := newShimClient(in.runDir)
 	if err := shim.waitReady(ctx, in.exited); err != nil {
+		return err
+	}
+	if err := sealRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
 		return err
 	}
 	if err := putAppFiles(ctx, shim, in, files); err != nil {
@@ -513,7 +499,7 @@ func (m *Manager) endWith(in *instance, fin db.Finish) {
 		}
 		logs.stopReader(0)
 		logs.system("%s", endLine(fin))
-		os.RemoveAll(in.runDir)
+		removeRunDir(in.runDir)
 		if _, err := m.records.FinishPreview(ctx, in.rec.ID, fin); err != nil {
 			m.log.Error("record end of preview", "preview_id", in.rec.ID, "err", err)
 		}

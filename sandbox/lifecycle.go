@@ -188,13 +188,19 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 	if err != nil {
 		return fmt.Errorf("adopt preview %s: %w", rec.ID, err)
 	}
+	// A preview started by an earlier previewd may have an open run
+	// directory; its shim's sockets are there by now. One that cannot be
+	// sealed is not taken over.
+	runDir := filepath.Join(m.cfg.RunRoot, rec.ID)
+	if err := sealRunDir(runDir, SandboxUID(rec.Port)); err != nil {
+		return fmt.Errorf("adopt preview %s: %w", rec.ID, err)
+	}
 	m.mu.Lock()
 	l, err := m.ports.ReservePort(rec.Port)
 	m.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("adopt preview %s on port %s: %w", rec.ID, strconv.Itoa(rec.Port), err)
 	}
-	runDir := filepath.Join(m.cfg.RunRoot, rec.ID)
 	in := &instance{
 		rec: rec, runDir: runDir,
 		forward:  newForwarder(l, filepath.Join(runDir, appSocket)),
@@ -215,7 +221,6 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 	in.logs.Store(m.newLogPipeline(rec.ID, lastSeq))
 	in.logs.Load().takeOver(containerID)
 	close(in.launched)
-	m.guard(in)
 	m.mu.Lock()
 	m.live[rec.ID] = in
 	m.metrics.setPorts(m.ports.InUse())
