@@ -37,7 +37,7 @@ func TestSealRunDir(t *testing.T) {
 		t.Fatal("sealed a run directory without the shim's sockets")
 	}
 	for _, name := range []string{controlSocket, appSocket} {
-		if err := asUID(uid, "import socket; socket.socket(socket.AF_UNIX).bind('" + filepath.Join(dir, name) + "')"); err != nil {
+		if err := asUID(uid, "import socket; socket.socket(socket.AF_UNIX).bind('"+filepath.Join(dir, name)+"')"); err != nil {
 			t.Fatalf("the preview's uid cannot make its socket in the open directory: %v", err)
 		}
 	}
