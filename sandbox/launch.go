@@ -42,6 +42,7 @@ type instance struct {
 	containerID atomic.Value // string, set once created
 	running     atomic.Bool
 	stopping    atomic.Bool
+	recorded    atomic.Bool // its record was written (a claimed warm container has none before)
 	stats       atomic.Pointer[Stats]
 	lastActive  atomic.Int64 // unix nanoseconds of the last proxied request (or of the start)
 	restarts    atomic.Int64 // times the app was restarted after crashing
@@ -85,10 +86,27 @@ func (m *Manager) run(ctx context.Context, in *instance, req LaunchRequest, toke
 	case <-ctx.Done():
 		return Launched{}, ctx.Err()
 	}
+	if errors.Is(launchErr, ErrStoppedWhileStarting) {
+		if err := m.deletedMeanwhile(ctx, in.rec); err != nil {
+			return Launched{}, err
+		}
+	}
 	if launchErr != nil {
 		return Launched{}, launchErr
 	}
 	return Launched{Preview: result, SessionToken: token, SessionExpiresAt: sessionExpires}, nil
+}
+
+// deletedMeanwhile returns an ErrNotFound when preview p, which ended while
+// starting, was stopped by a delete of its generation: the caller is told
+// the generation is gone, as a launch after the delete is. A delete holds the
+// generation's lock until the generation is gone (see DeleteGeneration).
+func (m *Manager) deletedMeanwhile(ctx context.Context, p db.Preview) error {
+	m.launching.lock(p.GenerationID)()
+	if _, err := m.records.Preview(ctx, p.ID); errors.Is(err, db.ErrNotFound) {
+		return fmt.Errorf("launch generation %s: deleted while starting: %w", p.GenerationID, err)
+	}
+	return nil
 }
 
 // launch prepares, creates and starts the container and waits for the app's
@@ -182,8 +200,13 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	logs.system("healthy: the app answers HTTP (launch took %d ms)", timings["total"])
 	p, err := m.records.MarkPreviewRunning(m.base, in.rec.ID, timings)
 	if err != nil {
-		// Stopped while starting: Stop tears down; nothing more to do here.
-		return db.Preview{}, ErrStoppedWhileStarting
+		if errors.Is(err, db.ErrNotFound) {
+			// No longer starting, or no longer there: stopped, or its
+			// generation deleted, meanwhile. Its container must not
+			// outlive its record.
+			in.stopping.Store(true)
+		}
+		return fail(err)
 	}
 	in.lastActive.Store(time.Now().UnixNano())
 	in.running.Store(true)
@@ -241,6 +264,15 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 		return err
 	}
 	in.containerID.Store(id)
+	if in.ctx.Err() != nil {
+		// Stopped while the engine created it: the teardown may have
+		// looked for it before it existed. (One that looks after this
+		// check finds the id stored.)
+		if err := m.docker.Teardown(context.WithoutCancel(ctx), id, 0); err != nil {
+			m.log.Error("remove container of a preview stopped while starting", "preview_id", in.rec.ID, "err", err)
+		}
+		return ErrStoppedWhileStarting
+	}
 	if err := m.records.SetPreviewContainer(ctx, in.rec.ID, id, image); err != nil {
 		return err
 	}

@@ -35,6 +35,8 @@ type Records interface {
 	RecordRestart(ctx context.Context, id string) (int, error)
 	SetOOMKills(ctx context.Context, id string, n int) error
 	FinishPreview(ctx context.Context, id string, f db.Finish) (bool, error)
+	MissingPreviews(ctx context.Context, ids []string) ([]string, error)
+	DeleteGeneration(ctx context.Context, owner, id string) error
 	AppendLogs(ctx context.Context, lines []db.LogLine) error
 	LastLogSeq(ctx context.Context, previewID string) (int64, error)
 	DeleteLogs(ctx context.Context, previewID string, through int64) (int64, error)
@@ -333,6 +335,7 @@ func (m *Manager) Launch(ctx context.Context, req LaunchRequest) (Launched, erro
 		err = m.records.InsertPreview(ctx, &in.rec, session)
 		unlock()
 		if err == nil {
+			in.recorded.Store(true)
 			return m.run(ctx, in, req, token, session.ExpiresAt, start)
 		}
 		m.unreserve(in)
@@ -360,6 +363,9 @@ func (m *Manager) existing(ctx context.Context, req LaunchRequest, token string,
 			return Launched{}, err
 		}
 		if !p.Live() {
+			if err := m.deletedMeanwhile(ctx, p); err != nil {
+				return Launched{}, err // the caller launches anew and finds no generation
+			}
 			return Launched{}, launchErrorOf(p)
 		}
 	}
