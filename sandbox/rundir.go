@@ -15,7 +15,7 @@ import (
 // uid before the container (re)starts, waits for the shim to answer (by
 // then both sockets exist, and no code of the app has run), and then seals
 // it, before any file of the app reaches the container. Sealed, the
-// directory is previewd's and read-only to everyone else, so the kernel
+// directory is previewd's and closed to everyone else, so the kernel
 // refuses every new entry the app might try: open, O_TMPFILE, mkdir,
 // mknod, rename and link all need write permission on the directory, and
 // the preview has no capability that would bypass it. Nothing in it can
@@ -41,7 +41,7 @@ func makeRunDir(dir string, uid int) error {
 	return nil
 }
 
-// sealRunDir makes dir previewd's own and read-only to the preview, once its
+// sealRunDir makes dir previewd's own and closed to the preview, once its
 // shim has made both sockets, and checks that it is: a launch does not go on
 // with a directory the app could fill.
 func sealRunDir(dir string, uid int) error {
@@ -56,11 +56,14 @@ func sealRunDir(dir string, uid int) error {
 	}
 	// The owner first: the preview's uid could chmod its own directory
 	// back. A previewd that is not root owns the directory already (see
-	// openRunDir), and chowning to itself is allowed.
+	// makeRunDir), and chowning to itself is allowed.
 	if err := os.Chown(dir, os.Geteuid(), os.Getegid()); err != nil {
 		return fmt.Errorf("seal run directory: %w", err)
 	}
-	if err := os.Chmod(dir, 0o555); err != nil {
+	// 0500: previewd connects to the sockets through the path; the shim
+	// holds its listeners already, and neither it nor the app needs the
+	// directory again (nor do other users of the host).
+	if err := os.Chmod(dir, 0o500); err != nil {
 		return fmt.Errorf("seal run directory: %w", err)
 	}
 	fi, err := os.Stat(dir)
@@ -68,8 +71,8 @@ func sealRunDir(dir string, uid int) error {
 		return fmt.Errorf("seal run directory: %w", err)
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || int(st.Uid) == uid || fi.Mode().Perm()&0o222 != 0 {
-		return fmt.Errorf("seal run directory: %s is still writable by the preview (mode %v)", dir, fi.Mode())
+	if !ok || int(st.Uid) == uid || fi.Mode().Perm() != 0o500 {
+		return fmt.Errorf("seal run directory: %s is still open to the preview (mode %v)", dir, fi.Mode())
 	}
 	return nil
 }
