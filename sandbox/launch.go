@@ -66,10 +66,13 @@ func (in *instance) container() string {
 // caller, so a client that hangs up does not leave a half-started container;
 // with Wait the caller waits for it.
 func (m *Manager) run(ctx context.Context, in *instance, req LaunchRequest, token string, sessionExpires time.Time, start time.Time) (Launched, error) {
-	in.ctx, in.cancel = context.WithCancel(m.base)
-	in.ended = make(chan struct{})
-	in.exited = make(chan struct{})
 	in.logs.Store(m.newLogPipeline(in.rec.ID, 0))
+	if in.ctx.Err() != nil {
+		// Stopped since the insert: the teardown may not have seen this
+		// pipeline. (One that looks after the check finds it; closing is
+		// safe to repeat.)
+		in.logs.Load().close()
+	}
 	var result db.Preview
 	var launchErr error
 	m.wg.Add(1)

@@ -468,6 +468,7 @@ func (m *Manager) reserve(g db.Generation, caps Caps, ttl time.Duration, prep *p
 			in.rec.ExpiresAt = expires
 			in.framework = g.Framework
 			in.prep = prep
+			m.prime(in)
 			m.live[in.rec.ID] = in
 			return in, nil
 		}
@@ -504,9 +505,19 @@ func (m *Manager) reserve(g db.Generation, caps Caps, ttl time.Duration, prep *p
 		launched:  make(chan struct{}),
 		prep:      prep,
 	}
+	m.prime(in)
 	m.live[id] = in
 	m.metrics.setPorts(m.ports.InUse())
 	return in, nil
+}
+
+// prime readies what a Stop of a reserved preview uses, before the preview
+// is in m.live where a Stop finds it: a Stop may come as soon as the
+// record is inserted, before the launch itself has begun.
+func (m *Manager) prime(in *instance) {
+	in.ctx, in.cancel = context.WithCancel(m.base)
+	in.ended = make(chan struct{})
+	in.exited = make(chan struct{})
 }
 
 // pooled counts the warm pool's containers; m.mu is held.
@@ -520,6 +531,7 @@ func (m *Manager) pooled() int {
 // unreserve gives back what reserve took; the forwarder must not be serving.
 // A claimed warm container is removed: its record was never written.
 func (m *Manager) unreserve(in *instance) {
+	in.cancel()
 	in.forward.listener.Close()
 	m.mu.Lock()
 	delete(m.live, in.rec.ID)
