@@ -25,6 +25,10 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict means a uniqueness rule of the schema refused the write.
 var ErrConflict = errors.New("conflict")
 
+// ErrLivePreview means a generation cannot be deleted yet: it has a live
+// preview. It is an ErrConflict.
+var ErrLivePreview = fmt.Errorf("the generation has a live preview: %w", ErrConflict)
+
 // Store is previewd's PostgreSQL store.
 type Store struct {
 	db *sqlx.DB
@@ -138,6 +142,16 @@ func Unavailable(err error) bool {
 // notFound turns sql.ErrNoRows into ErrNotFound.
 func notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// referenceGone turns a foreign-key violation (the row referred to was
+// deleted meanwhile) into ErrNotFound.
+func referenceGone(err error) error {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "23503" {
 		return ErrNotFound
 	}
 	return err

@@ -197,3 +197,56 @@ func TestGenerationOwnership(t *testing.T) {
 		t.Fatalf("%d files left after delete", len(files))
 	}
 }
+
+// TestDeleteGenerationAgainstLaunch: a generation with a live preview is not
+// deleted (its container would outlive its record); a launch after the
+// delete finds no generation, and a session for a preview deleted with its
+// generation is refused as not found, never with a foreign-key error. Both
+// orders hold with the two racing.
+func TestDeleteGenerationAgainstLaunch(t *testing.T) {
+	s := migrated(t)
+	ctx := context.Background()
+	g := newGeneration(t, s, "alice")
+	p := newPreview(g, 4500)
+	if err := s.InsertPreview(ctx, p, session(p)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteGeneration(ctx, "alice", g.ID); !errors.Is(err, db.ErrLivePreview) || !errors.Is(err, db.ErrConflict) {
+		t.Fatalf("delete with a live preview: %v, want ErrLivePreview", err)
+	}
+	if _, err := s.Generation(ctx, "alice", g.ID); err != nil {
+		t.Fatalf("the refused delete deleted: %v", err)
+	}
+	if _, err := s.FinishPreview(ctx, p.ID, db.Finish{Status: db.StatusStopped}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteGeneration(ctx, "alice", g.ID); err != nil {
+		t.Fatal(err)
+	}
+	late := newPreview(g, 4501)
+	if err := s.InsertPreview(ctx, late, session(late)); !errors.Is(err, db.ErrNotFound) {
+		t.Fatalf("launch after the delete: %v, want ErrNotFound", err)
+	}
+	if err := s.CreateSession(ctx, session(p)); !errors.Is(err, db.ErrNotFound) {
+		t.Fatalf("session for a deleted preview: %v, want ErrNotFound", err)
+	}
+
+	for i := range 20 {
+		g := newGeneration(t, s, "alice")
+		p := newPreview(g, 4600+i)
+		var insertErr, deleteErr error
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); insertErr = s.InsertPreview(ctx, p, session(p)) }()
+		go func() { defer wg.Done(); deleteErr = s.DeleteGeneration(ctx, "alice", g.ID) }()
+		wg.Wait()
+		switch {
+		case insertErr == nil && errors.Is(deleteErr, db.ErrLivePreview):
+			// The launch came first: the delete must stop it and retry.
+		case errors.Is(insertErr, db.ErrNotFound) && deleteErr == nil:
+			// The delete came first.
+		default:
+			t.Fatalf("round %d: insert %v, delete %v", i, insertErr, deleteErr)
+		}
+	}
+}

@@ -193,15 +193,36 @@ func (s *Store) GenerationFileInfos(ctx context.Context, id string) ([]FileInfo,
 	return infos, nil
 }
 
-// DeleteGeneration deletes the owner's generation with its files and previews.
+// DeleteGeneration deletes the owner's generation with its files and
+// previews. It fails with ErrLivePreview, deleting nothing, when the
+// generation has a live preview: that preview's container would outlive its
+// record. The generation's row is locked first, so a launch inserting a
+// preview (see InsertPreview) either commits before and is seen here, or
+// waits and then finds no generation.
 func (s *Store) DeleteGeneration(ctx context.Context, owner, id string) error {
-	const query = `DELETE FROM generations WHERE id = $1 AND owner = $2`
-	res, err := s.db.ExecContext(ctx, query, id, owner)
+	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("delete generation %s: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("delete generation %s: %w", id, ErrNotFound)
+	defer tx.Rollback()
+	const lock = `SELECT id FROM generations WHERE id = $1 AND owner = $2 FOR UPDATE`
+	var locked string
+	if err := tx.GetContext(ctx, &locked, lock, id, owner); err != nil {
+		return fmt.Errorf("delete generation %s: %w", id, notFound(err))
+	}
+	const live = `SELECT EXISTS (SELECT 1 FROM previews WHERE generation_id = $1 AND status IN ('starting', 'running'))`
+	var hasLive bool
+	if err := tx.GetContext(ctx, &hasLive, live, id); err != nil {
+		return fmt.Errorf("delete generation %s: %w", id, err)
+	}
+	if hasLive {
+		return fmt.Errorf("delete generation %s: %w", id, ErrLivePreview)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM generations WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("delete generation %s: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete generation %s: %w", id, err)
 	}
 	return nil
 }

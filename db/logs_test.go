@@ -71,6 +71,9 @@ func TestLogs(t *testing.T) {
 	if err := s.AppendLogs(ctx, []db.LogLine{dup}); err == nil {
 		t.Fatal("a repeated seq was stored")
 	}
+	if _, err := s.FinishPreview(ctx, p.ID, db.Finish{Status: db.StatusStopped}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DeleteGeneration(ctx, "alice", g.ID); err != nil {
 		t.Fatal(err)
 	}

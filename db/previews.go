@@ -90,13 +90,23 @@ const previewColumns = `id, generation_id, owner, runner_id, status, COALESCE(co
 
 // InsertPreview records a new starting preview and its first session in one
 // transaction. It fails with ErrConflict when the generation already has a live
-// preview, and with ErrPortTaken when another live preview holds the port.
+// preview, with ErrPortTaken when another live preview holds the port, and
+// with ErrNotFound when the generation has been deleted.
 func (s *Store) InsertPreview(ctx context.Context, p *Preview, session Session) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("insert preview: %w", err)
 	}
 	defer tx.Rollback()
+	// The generation's row stays locked until the commit, so a delete of
+	// it (which locks it for update, see DeleteGeneration) either comes
+	// first and this finds no generation, or comes after and finds this
+	// preview live: it never deletes a preview whose launch goes on.
+	const lock = `SELECT id FROM generations WHERE id = $1 FOR KEY SHARE`
+	var id string
+	if err := tx.GetContext(ctx, &id, lock, p.GenerationID); err != nil {
+		return fmt.Errorf("insert preview of generation %s: %w", p.GenerationID, notFound(err))
+	}
 	const insert = `INSERT INTO previews (id, generation_id, owner, runner_id, status, port, image,
 		memory_mb, cpus, pids, expires_at, warm, restart_max)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
@@ -111,7 +121,7 @@ func (s *Store) InsertPreview(ctx context.Context, p *Preview, session Session) 
 			}
 			return fmt.Errorf("insert preview: %w", ErrConflict)
 		}
-		return fmt.Errorf("insert preview: %w", err)
+		return fmt.Errorf("insert preview: %w", referenceGone(err))
 	}
 	if err := insertSession(ctx, tx, session); err != nil {
 		return err
@@ -120,6 +130,17 @@ func (s *Store) InsertPreview(ctx context.Context, p *Preview, session Session) 
 		return fmt.Errorf("insert preview: %w", err)
 	}
 	return nil
+}
+
+// MissingPreviews returns those of ids that no preview has.
+func (s *Store) MissingPreviews(ctx context.Context, ids []string) ([]string, error) {
+	const query = `SELECT id FROM unnest($1::uuid[]) AS ids (id)
+		WHERE NOT EXISTS (SELECT 1 FROM previews p WHERE p.id = ids.id)`
+	missing := []string{}
+	if err := s.db.SelectContext(ctx, &missing, query, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("look for missing previews: %w", err)
+	}
+	return missing, nil
 }
 
 // Preview returns the preview with this id.

@@ -11,16 +11,17 @@ import (
 func insertSession(ctx context.Context, tx *sqlx.Tx, session Session) error {
 	const insert = `INSERT INTO preview_sessions (token_hash, preview_id, expires_at) VALUES ($1, $2, $3)`
 	if _, err := tx.ExecContext(ctx, insert, session.TokenHash, session.PreviewID, session.ExpiresAt); err != nil {
-		return fmt.Errorf("create session: %w", err)
+		return fmt.Errorf("create session: %w", referenceGone(err))
 	}
 	return nil
 }
 
-// CreateSession stores another session for a preview.
+// CreateSession stores another session for a preview. It returns
+// ErrNotFound when the preview is gone (its generation was deleted).
 func (s *Store) CreateSession(ctx context.Context, session Session) error {
 	const insert = `INSERT INTO preview_sessions (token_hash, preview_id, expires_at) VALUES ($1, $2, $3)`
 	if _, err := s.db.ExecContext(ctx, insert, session.TokenHash, session.PreviewID, session.ExpiresAt); err != nil {
-		return fmt.Errorf("create session: %w", err)
+		return fmt.Errorf("create session: %w", referenceGone(err))
 	}
 	return nil
 }

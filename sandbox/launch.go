@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -40,6 +39,7 @@ type instance struct {
 	containerID atomic.Value // string, set once created
 	running     atomic.Bool
 	stopping    atomic.Bool
+	recorded    atomic.Bool // its record was written (a claimed warm container has none before)
 	stats       atomic.Pointer[Stats]
 	lastActive  atomic.Int64 // unix nanoseconds of the last proxied request (or of the start)
 	restarts    atomic.Int64 // times the app was restarted after crashing
@@ -63,10 +63,13 @@ func (in *instance) container() string {
 // caller, so a client that hangs up does not leave a half-started container;
 // with Wait the caller waits for it.
 func (m *Manager) run(ctx context.Context, in *instance, req LaunchRequest, token string, sessionExpires time.Time, start time.Time) (Launched, error) {
-	in.ctx, in.cancel = context.WithCancel(m.base)
-	in.ended = make(chan struct{})
-	in.exited = make(chan struct{})
 	in.logs.Store(m.newLogPipeline(in.rec.ID, 0))
+	if in.ctx.Err() != nil {
+		// Stopped since the insert: the teardown may not have seen this
+		// pipeline. (One that looks after the check finds it; closing is
+		// safe to repeat.)
+		in.logs.Load().close()
+	}
 	var result db.Preview
 	var launchErr error
 	m.wg.Add(1)
@@ -83,10 +86,27 @@ func (m *Manager) run(ctx context.Context, in *instance, req LaunchRequest, toke
 	case <-ctx.Done():
 		return Launched{}, ctx.Err()
 	}
+	if errors.Is(launchErr, ErrStoppedWhileStarting) {
+		if err := m.deletedMeanwhile(ctx, in.rec); err != nil {
+			return Launched{}, err
+		}
+	}
 	if launchErr != nil {
 		return Launched{}, launchErr
 	}
 	return Launched{Preview: result, SessionToken: token, SessionExpiresAt: sessionExpires}, nil
+}
+
+// deletedMeanwhile returns an ErrNotFound when preview p, which ended while
+// starting, was stopped by a delete of its generation: the caller is told
+// the generation is gone, as a launch after the delete is. A delete holds the
+// generation's lock until the generation is gone (see DeleteGeneration).
+func (m *Manager) deletedMeanwhile(ctx context.Context, p db.Preview) error {
+	m.launching.lock(p.GenerationID)()
+	if _, err := m.records.Preview(ctx, p.ID); errors.Is(err, db.ErrNotFound) {
+		return fmt.Errorf("launch generation %s: deleted while starting: %w", p.GenerationID, err)
+	}
+	return nil
 }
 
 // launch prepares, creates and starts the container and waits for the app's
@@ -129,7 +149,6 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		if err := makeRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
 			return fail(err)
 		}
-		m.guard(in)
 	}
 	t = mark("prepare", t)
 
@@ -190,8 +209,13 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	logs.system("healthy: the app answers HTTP (launch took %d ms)", timings["total"])
 	p, err := m.records.MarkPreviewRunning(m.base, in.rec.ID, timings)
 	if err != nil {
-		// Stopped while starting: Stop tears down; nothing more to do here.
-		return db.Preview{}, ErrStoppedWhileStarting
+		if errors.Is(err, db.ErrNotFound) {
+			// No longer starting, or no longer there: stopped, or its
+			// generation deleted, meanwhile. Its container must not
+			// outlive its record.
+			in.stopping.Store(true)
+		}
+		return fail(err)
 	}
 	in.lastActive.Store(time.Now().UnixNano())
 	in.running.Store(true)
@@ -232,21 +256,6 @@ func (m *Manager) dropBoost(in *instance) {
 	}
 }
 
-func makeRunDir(dir string, uid int) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create run directory: %w", err)
-	}
-	// The shim runs as the preview's uid and creates its sockets here. When
-	// previewd is not root it cannot chown, and the directory is opened up
-	// instead; its parent still keeps other host users out.
-	if err := os.Chown(dir, uid, uid); err != nil {
-		if err := os.Chmod(dir, 0o777); err != nil {
-			return fmt.Errorf("open run directory: %w", err)
-		}
-	}
-	return nil
-}
-
 func (m *Manager) startContainer(ctx context.Context, in *instance, plan framework.Plan, image string, files []File, userEnv map[string]string) error {
 	from, binds := m.withTree(ctx, image)
 	cfg, host := ContainerSpec(Spec{
@@ -264,6 +273,15 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 		return err
 	}
 	in.containerID.Store(id)
+	if in.ctx.Err() != nil {
+		// Stopped while the engine created it: the teardown may have
+		// looked for it before it existed. (One that looks after this
+		// check finds the id stored.)
+		if err := m.docker.Teardown(context.WithoutCancel(ctx), id, 0); err != nil {
+			m.log.Error("remove container of a preview stopped while starting", "preview_id", in.rec.ID, "err", err)
+		}
+		return ErrStoppedWhileStarting
+	}
 	if err := m.records.SetPreviewContainer(ctx, in.rec.ID, id, image); err != nil {
 		return err
 	}
@@ -277,6 +295,9 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 	m.follow(in)
 	shim := newShimClient(in.runDir)
 	if err := shim.waitReady(ctx, in.exited); err != nil {
+		return err
+	}
+	if err := sealRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
 		return err
 	}
 	if err := putAppFiles(ctx, shim, in, files); err != nil {
@@ -531,7 +552,7 @@ func (m *Manager) endWith(in *instance, fin db.Finish) {
 		}
 		logs.stopReader(0)
 		logs.system("%s", endLine(fin))
-		os.RemoveAll(in.runDir)
+		removeRunDir(in.runDir)
 		if _, err := m.records.FinishPreview(ctx, in.rec.ID, fin); err != nil {
 			m.log.Error("record end of preview", "preview_id", in.rec.ID, "err", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -37,6 +38,31 @@ func (m *Manager) Stop(ctx context.Context, p db.Preview) error {
 	}
 	_, err := m.records.FinishPreview(ctx, p.ID, db.Finish{Status: db.StatusStopped})
 	return err
+}
+
+// DeleteGeneration stops the generation's live preview, if any, and deletes
+// the generation with its files and previews. Launches of the generation in
+// this process wait meanwhile, then find it gone; a preview another previewd
+// process launches in between (the store refuses the delete then, see
+// db.DeleteGeneration) is stopped in turn.
+func (m *Manager) DeleteGeneration(ctx context.Context, owner, generationID string) error {
+	unlock := m.launching.lock(generationID)
+	defer unlock()
+	for attempt := 1; ; attempt++ {
+		p, err := m.records.LivePreview(ctx, generationID)
+		switch {
+		case err == nil:
+			if err := m.Stop(ctx, p); err != nil {
+				return err
+			}
+		case !errors.Is(err, db.ErrNotFound):
+			return err
+		}
+		err = m.records.DeleteGeneration(ctx, owner, generationID)
+		if !errors.Is(err, db.ErrLivePreview) || attempt == 3 {
+			return err
+		}
+	}
 }
 
 // Running reports whether this process runs the preview and it has not begun
@@ -124,17 +150,25 @@ func (m *Manager) runnerContainers(ctx context.Context) (map[string]container.Su
 	return byPreview, nil
 }
 
-// sweepOrphans removes this runner's containers that no preview of this
-// process holds, once they are older than the grace period: a launch in
-// flight has created its container before it is registered nowhere else.
+// sweepOrphans removes this runner's containers, once they are older than
+// the grace period, that no preview of this process holds (a launch in
+// flight has created its container before it is registered nowhere else),
+// and ends the previews of this process whose record is gone.
 func (m *Manager) sweepOrphans(ctx context.Context, now time.Time) error {
 	byPreview, err := m.runnerContainers(ctx)
 	if err != nil {
 		return err
 	}
 	var errs []error
+	var held []*instance
 	for previewID, c := range byPreview {
-		if m.instance(previewID) != nil || m.pooledMember(previewID) != nil || now.Sub(time.Unix(c.Created, 0)) < m.cfg.OrphanGrace {
+		if now.Sub(time.Unix(c.Created, 0)) < m.cfg.OrphanGrace || m.pooledMember(previewID) != nil {
+			continue
+		}
+		if in := m.instance(previewID); in != nil {
+			if in.recorded.Load() {
+				held = append(held, in)
+			}
 			continue
 		}
 		if err := m.docker.Teardown(ctx, c.ID, 0); err != nil {
@@ -144,7 +178,36 @@ func (m *Manager) sweepOrphans(ctx context.Context, now time.Time) error {
 		m.log.Warn("removed orphan container", "preview_id", previewID, "container_id", c.ID)
 		m.metrics.ended("orphan")
 	}
+	errs = append(errs, m.endUnrecorded(ctx, held))
 	return errors.Join(errs...)
+}
+
+// endUnrecorded ends those of the held previews whose record is gone: no
+// session can reach them, and nothing else would ever stop them.
+func (m *Manager) endUnrecorded(ctx context.Context, held []*instance) error {
+	if len(held) == 0 {
+		return nil
+	}
+	ids := make([]string, len(held))
+	for i, in := range held {
+		ids[i] = in.rec.ID
+	}
+	missing, err := m.records.MissingPreviews(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, in := range held {
+		if !slices.Contains(missing, in.rec.ID) || !in.stopping.CompareAndSwap(false, true) {
+			continue
+		}
+		m.log.Warn("stopping a preview whose record is gone", "preview_id", in.rec.ID, "container_id", in.container())
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.endWith(in, db.Finish{Status: db.StatusStopped, Error: "its record was deleted"})
+		}()
+	}
+	return nil
 }
 
 // staleScratch is how old another runner's scratch container must be before
@@ -199,13 +262,19 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 	if err != nil {
 		return fmt.Errorf("adopt preview %s: %w", rec.ID, err)
 	}
+	// A preview started by an earlier previewd may have an open run
+	// directory; its shim's sockets are there by now. One that cannot be
+	// sealed is not taken over.
+	runDir := filepath.Join(m.cfg.RunRoot, rec.ID)
+	if err := sealRunDir(runDir, SandboxUID(rec.Port)); err != nil {
+		return fmt.Errorf("adopt preview %s: %w", rec.ID, err)
+	}
 	m.mu.Lock()
 	l, err := m.ports.ReservePort(rec.Port)
 	m.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("adopt preview %s on port %s: %w", rec.ID, strconv.Itoa(rec.Port), err)
 	}
-	runDir := filepath.Join(m.cfg.RunRoot, rec.ID)
 	in := &instance{
 		rec: rec, runDir: runDir,
 		forward:  newForwarder(l, filepath.Join(runDir, appSocket)),
@@ -223,10 +292,10 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 	// restarted, earlier runs' kills are not in it, and new kills are
 	// recorded only once this run's count passes the recorded total.)
 	in.running.Store(true)
+	in.recorded.Store(true)
 	in.logs.Store(m.newLogPipeline(rec.ID, lastSeq))
 	in.logs.Load().takeOver(containerID)
 	close(in.launched)
-	m.guard(in)
 	m.mu.Lock()
 	m.live[rec.ID] = in
 	m.metrics.setPorts(m.ports.InUse())

@@ -36,6 +36,8 @@ type Records interface {
 	RecordRestart(ctx context.Context, id string) (int, error)
 	SetOOMKills(ctx context.Context, id string, n int) error
 	FinishPreview(ctx context.Context, id string, f db.Finish) (bool, error)
+	MissingPreviews(ctx context.Context, ids []string) ([]string, error)
+	DeleteGeneration(ctx context.Context, owner, id string) error
 	AppendLogs(ctx context.Context, lines []db.LogLine) error
 	LastLogSeq(ctx context.Context, previewID string) (int64, error)
 	DeleteLogs(ctx context.Context, previewID string, through int64) (int64, error)
@@ -361,6 +363,7 @@ func (m *Manager) Launch(ctx context.Context, req LaunchRequest) (Launched, erro
 		err = m.records.InsertPreview(ctx, &in.rec, session)
 		unlock()
 		if err == nil {
+			in.recorded.Store(true)
 			return m.run(ctx, in, req, token, session.ExpiresAt, start)
 		}
 		m.unreserve(in)
@@ -388,6 +391,9 @@ func (m *Manager) existing(ctx context.Context, req LaunchRequest, token string,
 			return Launched{}, err
 		}
 		if !p.Live() {
+			if err := m.deletedMeanwhile(ctx, p); err != nil {
+				return Launched{}, err // the caller launches anew and finds no generation
+			}
 			return Launched{}, launchErrorOf(p)
 		}
 	}
@@ -518,6 +524,7 @@ func (m *Manager) reserve(g db.Generation, caps Caps, ttl time.Duration, prep *p
 			in.rec.ExpiresAt = expires
 			in.framework = g.Framework
 			in.prep = prep
+			m.prime(in)
 			m.live[in.rec.ID] = in
 			return in, nil
 		}
@@ -554,9 +561,19 @@ func (m *Manager) reserve(g db.Generation, caps Caps, ttl time.Duration, prep *p
 		launched:  make(chan struct{}),
 		prep:      prep,
 	}
+	m.prime(in)
 	m.live[id] = in
 	m.metrics.setPorts(m.ports.InUse())
 	return in, nil
+}
+
+// prime readies what a Stop of a reserved preview uses, before the preview
+// is in m.live where a Stop finds it: a Stop may come as soon as the
+// record is inserted, before the launch itself has begun.
+func (m *Manager) prime(in *instance) {
+	in.ctx, in.cancel = context.WithCancel(m.base)
+	in.ended = make(chan struct{})
+	in.exited = make(chan struct{})
 }
 
 // pooled counts the warm pool's containers; m.mu is held.
@@ -570,6 +587,7 @@ func (m *Manager) pooled() int {
 // unreserve gives back what reserve took; the forwarder must not be serving.
 // A claimed warm container is removed: its record was never written.
 func (m *Manager) unreserve(in *instance) {
+	in.cancel()
 	in.forward.listener.Close()
 	m.mu.Lock()
 	delete(m.live, in.rec.ID)

@@ -104,6 +104,11 @@ func (m *Manager) rerun(ctx context.Context, in *instance) error {
 		return err
 	}
 	id := in.container()
+	// The new shim makes its sockets afresh; nothing of the app runs in
+	// the stopped container meanwhile.
+	if err := makeRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
+		return err
+	}
 	started := time.Now()
 	in.oomBase.Store(in.oomKills.Load())
 	if err := m.docker.Start(ctx, id); err != nil {
@@ -118,6 +123,9 @@ func (m *Manager) rerun(ctx context.Context, in *instance) error {
 	}()
 	shim := newShimClient(in.runDir)
 	if err := shim.waitReady(ctx, exited); err != nil {
+		return err
+	}
+	if err := sealRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
 		return err
 	}
 	if err := shim.putFiles(ctx, appFiles); err != nil {

@@ -1,112 +1,86 @@
 package sandbox
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
-
-	"github.com/previewd/previewd/db"
+	"syscall"
 )
 
-// A preview's run directory is on the host's disk and the container can
-// write to it: its shim creates its two sockets there. An app writing
-// anything else there could fill the host's disk, so previewd watches the
-// directory and stops a preview that does.
+// A preview's run directory is on the host's disk, bind-mounted into its
+// container, and the shim creates its two sockets there. The container may
+// write to it only while the shim starts: previewd opens it to the preview's
+// uid before the container (re)starts, waits for the shim to answer (by
+// then both sockets exist, and no code of the app has run), and then seals
+// it, before any file of the app reaches the container. Sealed, the
+// directory is previewd's and closed to everyone else, so the kernel
+// refuses every new entry the app might try: open, O_TMPFILE, mkdir,
+// mknod, rename and link all need write permission on the directory, and
+// the preview has no capability that would bypass it. Nothing in it can
+// grow then: its only files are the two sockets, which store no data.
 
-// guardRunDir watches dir until it is removed or ctx ends, and calls
-// intrusion (once) with the name of the first entry in it that is not one of
-// the shim's sockets.
-func guardRunDir(ctx context.Context, dir string, intrusion func(name string)) error {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	if err != nil {
-		return fmt.Errorf("watch run directory: %w", err)
+// makeRunDir creates dir if need be and lets the preview's uid create its
+// sockets in it. When previewd is not root it cannot chown, and the
+// directory is opened up to everyone instead; its parent keeps other host
+// users out.
+func makeRunDir(dir string, uid int) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create run directory: %w", err)
 	}
-	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_DELETE_SELF); err != nil {
-		unix.Close(fd)
-		return fmt.Errorf("watch run directory: %w", err)
+	if err := os.Chown(dir, uid, uid); err != nil {
+		if err := os.Chmod(dir, 0o777); err != nil {
+			return fmt.Errorf("open run directory: %w", err)
+		}
+		return nil
 	}
-	// A non-blocking descriptor in an *os.File is read through the runtime's
-	// poller, so closing the file ends a Read in progress.
-	f := os.NewFile(uintptr(fd), "inotify:"+dir)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			f.Close()
-		case <-done:
-		}
-	}()
-	go func() {
-		defer close(done)
-		defer f.Close()
-		buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
-		for {
-			n, err := f.Read(buf)
-			if err != nil {
-				return
-			}
-			for off := 0; off+unix.SizeofInotifyEvent <= n; {
-				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-				name := cString(buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)])
-				off += unix.SizeofInotifyEvent + int(ev.Len)
-				switch {
-				case ev.Mask&(unix.IN_DELETE_SELF|unix.IN_IGNORED) != 0:
-					return // the directory is gone: the preview ended
-				case !shimSocket(dir, name, ev.Mask):
-					intrusion(name)
-					return
-				}
-			}
-		}
-	}()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("open run directory: %w", err)
+	}
 	return nil
 }
 
-// shimSocket reports whether a new entry is one of the shim's sockets.
-func shimSocket(dir, name string, mask uint32) bool {
-	if mask&unix.IN_ISDIR != 0 || (name != controlSocket && name != appSocket) {
-		return false
-	}
-	fi, err := os.Lstat(filepath.Join(dir, name))
-	if errors.Is(err, os.ErrNotExist) {
-		return true // replaced or removed meanwhile; a later event tells
-	}
-	return err == nil && fi.Mode()&os.ModeSocket != 0
-}
-
-func cString(b []byte) string {
-	for i, c := range b {
-		if c == 0 {
-			return string(b[:i])
+// sealRunDir makes dir previewd's own and closed to the preview, once its
+// shim has made both sockets, and checks that it is: a launch does not go on
+// with a directory the app could fill.
+func sealRunDir(dir string, uid int) error {
+	for _, name := range []string{controlSocket, appSocket} {
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		if err != nil {
+			return fmt.Errorf("seal run directory: %w", err)
+		}
+		if fi.Mode()&fs.ModeSocket == 0 {
+			return fmt.Errorf("seal run directory: %s is not a socket", name)
 		}
 	}
-	return string(b)
-}
-
-// guard starts watching in's run directory (see guardRunDir). An intrusion
-// stops the preview as failed, or removes a pooled container.
-func (m *Manager) guard(in *instance) {
-	err := guardRunDir(m.base, in.runDir, func(name string) {
-		m.log.Warn("app wrote into its run directory", "preview_id", in.rec.ID, "name", name)
-		if wm := m.pooledMember(in.rec.ID); wm != nil {
-			m.removeWarm(wm)
-			return
-		}
-		if m.instance(in.rec.ID) == nil || !in.stopping.CompareAndSwap(false, true) {
-			return
-		}
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			m.end(in, db.StatusFailed, fmt.Sprintf("the app wrote %q into %s, which holds previewd's sockets and is not the app's to write; the preview was stopped", name, RunDirInContainer))
-		}()
-	})
+	// The owner first: the preview's uid could chmod its own directory
+	// back. A previewd that is not root owns the directory already (see
+	// makeRunDir), and chowning to itself is allowed.
+	if err := os.Chown(dir, os.Geteuid(), os.Getegid()); err != nil {
+		return fmt.Errorf("seal run directory: %w", err)
+	}
+	// 0500: previewd connects to the sockets through the path; the shim
+	// holds its listeners already, and neither it nor the app needs the
+	// directory again (nor do other users of the host).
+	if err := os.Chmod(dir, 0o500); err != nil {
+		return fmt.Errorf("seal run directory: %w", err)
+	}
+	fi, err := os.Stat(dir)
 	if err != nil {
-		m.log.Warn("cannot watch run directory", "preview_id", in.rec.ID, "err", err)
+		return fmt.Errorf("seal run directory: %w", err)
 	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || int(st.Uid) == uid || fi.Mode().Perm() != 0o500 {
+		return fmt.Errorf("seal run directory: %s is still open to the preview (mode %v)", dir, fi.Mode())
+	}
+	return nil
+}
+
+// removeRunDir removes a preview's run directory. A sealed one is made
+// writable first: a previewd that is not root could not unlink the sockets
+// in it otherwise.
+func removeRunDir(dir string) {
+	os.Chmod(dir, 0o700)
+	os.RemoveAll(dir)
 }

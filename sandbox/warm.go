@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -250,7 +249,6 @@ func (m *Manager) startWarmMember(ctx context.Context, wm *warmMember) error {
 	if err := makeRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
 		return err
 	}
-	m.guard(in)
 	from, binds := m.withTree(ctx, wm.image)
 	cfg, host := ContainerSpec(Spec{
 		PreviewID: in.rec.ID, RunnerID: m.cfg.RunnerID, Port: in.rec.Port, Image: from, RunDir: in.runDir, Binds: binds,
@@ -283,6 +281,10 @@ func (m *Manager) startWarmMember(ctx context.Context, wm *warmMember) error {
 	m.mu.Unlock()
 	shim := newShimClient(in.runDir)
 	if err := shim.waitReady(startCtx, exited); err != nil {
+		stopWatch()
+		return err
+	}
+	if err := sealRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
 		stopWatch()
 		return err
 	}
@@ -376,7 +378,7 @@ func (m *Manager) teardownWarm(wm *warmMember) error {
 	if err != nil {
 		m.log.Error("remove warm container", "preview_id", wm.in.rec.ID, "err", err)
 	}
-	os.RemoveAll(wm.in.runDir)
+	removeRunDir(wm.in.runDir)
 	return err
 }
 

@@ -265,23 +265,13 @@ func (s *Server) getGeneration(c *gin.Context) {
 }
 
 // deleteGeneration stops the generation's preview, then deletes it with its
-// files and preview history.
+// files and preview history; launches of it meanwhile find it gone.
 func (s *Server) deleteGeneration(c *gin.Context) {
 	g, ok := s.generation(c)
 	if !ok {
 		return
 	}
-	ctx := c.Request.Context()
-	if p, err := s.store.LivePreview(ctx, g.ID); err == nil {
-		if err := s.sandbox.Stop(ctx, p); err != nil {
-			s.abort(c, err)
-			return
-		}
-	} else if !errors.Is(err, db.ErrNotFound) {
-		s.abort(c, err)
-		return
-	}
-	if err := s.store.DeleteGeneration(ctx, user(c), g.ID); err != nil {
+	if err := s.sandbox.DeleteGeneration(c.Request.Context(), user(c), g.ID); err != nil {
 		s.abort(c, err)
 		return
 	}

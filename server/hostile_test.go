@@ -539,22 +539,83 @@ func attackWriteRoot(t *testing.T, h *hostile) string {
 }
 
 // attackWriteRunDir writes into /run/preview, the host directory of the
-// shim's sockets: previewd stops the preview at the first file, so next to
-// nothing lands on the host's disk.
+// shim's sockets, every way the app can: plain files, and the ways that
+// leave no name behind or claim space without writing it (O_TMPFILE,
+// fallocate, a 10 GiB sparse file, hard links, a directory, a fifo). The
+// kernel must refuse each, so the host's directory holds the two sockets
+// alone, nothing lands on the host's disk, and the app runs on.
 func attackWriteRunDir(t *testing.T, h *hostile) string {
 	before := diskUsed(t)
-	var out []fillResult
-	body := map[string]any{"dirs": []string{"/run/preview"}, "mb": 1024, "seconds": hostileWindow.Seconds()}
-	err := h.request("POST", "/write", body, 30*time.Second, &out)
-	st := h.e.waitStatus("alice", h.gen, func(s map[string]any) bool { return s["status"] != "running" })
-	if st["status"] != "failed" || !strings.Contains(fmt.Sprint(st["error"]), "/run/preview") {
-		t.Errorf("writing into /run/preview: status %v (the write answered %v, %v)", st, out, err)
+	res := fill(t, h, 256, "/run/preview")
+	for _, r := range res {
+		if r.Errno != int(syscall.EACCES) || r.WrittenBytes != 0 {
+			t.Errorf("write to %s: %v, want EACCES", r.Dir, r)
+		}
+	}
+	var ways []struct {
+		Way       string
+		Bytes     int64
+		Errno     int
+		ErrnoName string `json:"errno_name"`
+	}
+	if err := h.request("POST", "/sneak", map[string]any{"dir": "/run/preview", "mb": 256}, 60*time.Second, &ways); err != nil {
+		t.Fatalf("sneak: %v (status %v)", err, h.status())
+	}
+	var parts []string
+	for _, w := range ways {
+		// A link from another mount fails with EXDEV before the
+		// directory's permission is asked.
+		if w.Errno == 0 || w.Bytes != 0 {
+			t.Errorf("%s into /run/preview: %d bytes, errno %q; want it refused", w.Way, w.Bytes, w.ErrnoName)
+		}
+		parts = append(parts, w.Way+": "+cmp.Or(w.ErrnoName, "done"))
+	}
+	if len(ways) < 8 {
+		t.Errorf("the app tried %d ways, want 8: %v", len(ways), ways)
+	}
+	dir := filepath.Join(h.e.cfg.RunRoot, h.id)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"app.sock", "control.sock"}) {
+		t.Errorf("the host's run directory holds %v, want the two sockets alone", names)
+	}
+	if used := dirUsage(t, dir); used > 64<<10 {
+		t.Errorf("the host's run directory uses %d bytes", used)
 	}
 	delta := diskUsed(t) - before
 	if delta > maxDiskDelta {
 		t.Errorf("the host's disk grew %.0f MiB", mib(uint64(delta)))
 	}
-	return fmt.Sprintf("stopped: %v; the disk's use grew %.0f MiB", st["error"], mib(uint64(max(delta, 0))))
+	if st := h.status(); st["status"] != "running" || !h.answers() {
+		t.Errorf("after the refused writes the preview is %v, want it running and answering", st["status"])
+	}
+	return fmt.Sprintf("%s; %s; the disk's use grew %.0f MiB", res[0].ErrnoName, strings.Join(parts, ", "), mib(uint64(max(delta, 0))))
+}
+
+// dirUsage is the disk space that dir and the files in it take, in bytes.
+func dirUsage(t *testing.T, dir string) int64 {
+	var used int64
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		var st syscall.Stat_t
+		if err := syscall.Lstat(path, &st); err != nil {
+			return err
+		}
+		used += st.Blocks * 512
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return used
 }
 
 // attackWriteTmpfs fills size-capped tmpfs mounts: each must stop at its

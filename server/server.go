@@ -25,7 +25,6 @@ type Store interface {
 	Generations(ctx context.Context, owner string, after *db.Cursor, limit int) ([]db.Generation, error)
 	GenerationFileInfos(ctx context.Context, id string) ([]db.FileInfo, error)
 	GenerationFiles(ctx context.Context, id string) ([]db.File, error)
-	DeleteGeneration(ctx context.Context, owner, id string) error
 	LatestPreview(ctx context.Context, generationID string) (db.Preview, error)
 	LivePreview(ctx context.Context, generationID string) (db.Preview, error)
 	Preview(ctx context.Context, id string) (db.Preview, error)
@@ -39,6 +38,9 @@ type Sandbox interface {
 	Ping(ctx context.Context) error
 	Launch(ctx context.Context, req sandbox.LaunchRequest) (sandbox.Launched, error)
 	Stop(ctx context.Context, p db.Preview) error
+	// DeleteGeneration stops the generation's preview and deletes the
+	// generation, with launches of it held off meanwhile.
+	DeleteGeneration(ctx context.Context, owner, generationID string) error
 	LiveStats(previewID string) *sandbox.Stats
 	Running(previewID string) bool
 	Touched(previewID string)

@@ -2,7 +2,10 @@
 {"dirs": [...], "mb": N, "seconds": S} writes 1 MiB blocks into a file in
 each directory until the write fails, N MiB are written or S seconds pass,
 and answers what happened in each. GET /mounts tries to create a file at
-every mount point and lists the ones where that worked."""
+every mount point and lists the ones where that worked. POST /sneak with
+{"dir": D, "mb": N} tries the ways of putting data under D that leave no
+name behind or claim space without writing it: an O_TMPFILE file, a
+fallocated file, a 10 GiB sparse file, hard links, a directory, a fifo."""
 import errno
 import os
 import time
@@ -40,15 +43,90 @@ def write():
     return jsonify([fill(d, int(body.get("mb", 1024)), deadline) for d in body["dirs"]])
 
 
+def attempt(name, f):
+    """Runs f, which returns the bytes it put on disk, and reports it."""
+    try:
+        n = f()
+    except OSError as exc:
+        return {"way": name, "bytes": 0, "errno": exc.errno,
+                "errno_name": errno.errorcode.get(exc.errno, ""), "error": str(exc)}
+    return {"way": name, "bytes": n, "errno": 0, "errno_name": "", "error": ""}
+
+
+def tmpfile(directory, limit_mb):
+    fd = os.open(directory, os.O_TMPFILE | os.O_RDWR, 0o600)
+    written = 0
+    try:
+        while written < limit_mb << 20:
+            written += os.write(fd, BLOCK)
+        os.fsync(fd)
+        # Held open, the nameless file would keep its blocks; it is closed
+        # here, but a real attacker keeps it and goes on.
+    finally:
+        os.close(fd)
+    return written
+
+
+def fallocated(directory, limit_mb):
+    fd = os.open(os.path.join(directory, "fallocated.bin"), os.O_CREAT | os.O_WRONLY, 0o600)
+    try:
+        os.posix_fallocate(fd, 0, limit_mb << 20)
+    finally:
+        os.close(fd)
+    return limit_mb << 20
+
+
+def sparse(directory, _):
+    with open(os.path.join(directory, "sparse.bin"), "wb") as f:
+        f.truncate(10 << 30)
+        f.seek((10 << 30) - len(BLOCK))
+        f.write(BLOCK)
+    return len(BLOCK)
+
+
+def hardlink(source):
+    def link(directory, _):
+        os.link(source, os.path.join(directory, "linked-" + os.path.basename(source)))
+        return 0  # a new name, not new data
+    return link
+
+
+def make_tmp_file(limit_mb):
+    path = os.path.join("/tmp", f"link-source-{os.getpid()}.bin")
+    with open(path, "wb") as f:
+        f.write(BLOCK * min(limit_mb, 8))
+    return path
+
+
+def mkdir(directory, _):
+    os.mkdir(os.path.join(directory, "subdir"))
+    return 0
+
+
+def fifo(directory, _):
+    os.mkfifo(os.path.join(directory, "fifo"))
+    return 0
+
+
+@app.post("/sneak")
+def sneak():
+    body = request.get_json()
+    directory, mb = body["dir"], int(body.get("mb", 1024))
+    ways = [("O_TMPFILE", tmpfile), ("fallocate", fallocated), ("sparse 10 GiB", sparse),
+            ("hard link from /app", hardlink(os.path.abspath(__file__))),
+            ("hard link from /tmp", hardlink(make_tmp_file(mb))),
+            ("hard link of a socket", hardlink(os.path.join(directory, "app.sock"))),
+            ("mkdir", mkdir), ("mkfifo", fifo)]
+    return jsonify([attempt(name, lambda f=f: f(directory, mb)) for name, f in ways])
+
+
 @app.get("/mounts")
 def mounts():
     writable = []
     with open("/proc/mounts") as f:
         points = sorted({line.split()[1] for line in f})
     for point in points:
-        # A file in /run/preview gets the preview stopped: that is
-        # write-rundir's case, not this probe's.
-        if point == "/run/preview" or not os.path.isdir(point):
+        if not os.path.isdir(point):
             continue
         path = os.path.join(point, f".probe-{os.getpid()}")
         try:
