@@ -141,6 +141,7 @@ var detectCases = []struct {
 	{dir: "samples/sqlite", plan: py(Flask, "app:app", gunicorn("app:app"))},
 	{dir: "samples/crash-later", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
 	{dir: "samples/proxy-echo", plan: node("server.js", "node", "server.js")},
+	{dir: "samples/hostile-page", plan: node("server.js", "node", "server.js")},
 	{dir: "samples/memory-hog", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
 	{dir: "samples/egress", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
 	{dir: "samples/printer", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
