@@ -81,18 +81,8 @@ func readRequirements(files map[string][]byte, file string, stack, seen map[stri
 	}
 	stack[file] = true
 	defer delete(stack, file)
-	lines := strings.Split(strings.ReplaceAll(withoutBOM(files[file]), "\r\n", "\n"), "\n")
-	for i := 0; i < len(lines); i++ {
-		lineNo := i + 1
-		line := lines[i]
-		for strings.HasSuffix(line, `\`) && i+1 < len(lines) {
-			i++
-			line = strings.TrimSuffix(line, `\`) + lines[i]
-		}
-		line = strings.TrimSpace(stripPipComment(line))
-		if line == "" {
-			continue
-		}
+	for _, l := range pipLines(files[file]) {
+		lineNo, line := l.no, l.text
 		bad := func(why string) error {
 			return fmt.Errorf("%s line %d: %s: %q: %w", file, lineNo, why, line, ErrInvalidManifest)
 		}
@@ -128,6 +118,31 @@ func readRequirements(files map[string][]byte, file string, stack, seen map[stri
 		}
 	}
 	return nil
+}
+
+// pipLine is one logical line of a requirements file: continuations joined,
+// comment and surrounding space stripped; no is the line it starts on.
+type pipLine struct {
+	no   int
+	text string
+}
+
+// pipLines returns the logical lines of a requirements file that say
+// something.
+func pipLines(content []byte) []pipLine {
+	lines := strings.Split(strings.ReplaceAll(withoutBOM(content), "\r\n", "\n"), "\n")
+	var out []pipLine
+	for i := 0; i < len(lines); i++ {
+		no, line := i+1, lines[i]
+		for strings.HasSuffix(line, `\`) && i+1 < len(lines) {
+			i++
+			line = strings.TrimSuffix(line, `\`) + lines[i]
+		}
+		if line = strings.TrimSpace(stripPipComment(line)); line != "" {
+			out = append(out, pipLine{no, line})
+		}
+	}
+	return out
 }
 
 // isPipLocation reports whether a line names an archive, a URL or a path

@@ -53,18 +53,8 @@ func pipForeignSources(files map[string][]byte, file string, seen map[string]boo
 		return nil
 	}
 	seen[file] = true
-	lines := strings.Split(strings.ReplaceAll(withoutBOM(files[file]), "\r\n", "\n"), "\n")
-	for i := 0; i < len(lines); i++ {
-		lineNo := i + 1
-		line := lines[i]
-		for strings.HasSuffix(line, `\`) && i+1 < len(lines) {
-			i++
-			line = strings.TrimSuffix(line, `\`) + lines[i]
-		}
-		line = strings.TrimSpace(stripPipComment(line))
-		if line == "" {
-			continue
-		}
+	for _, l := range pipLines(files[file]) {
+		lineNo, line := l.no, l.text
 		if include, ok := includeTarget(line); ok {
 			target := path.Join(path.Dir(file), include)
 			if _, exists := files[target]; include != "" && exists {
