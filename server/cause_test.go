@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -36,24 +35,7 @@ func brokenCorpus(t testing.TB) []cause.Expected {
 // brokenFiles reads one broken app as the JSON upload's file list.
 func brokenFiles(t testing.TB, app string) []map[string]string {
 	t.Helper()
-	root := filepath.Join(brokenRoot, app)
-	var files []map[string]string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		files = append(files, map[string]string{"path": filepath.ToSlash(rel), "content": string(b)})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return dirFiles(t, filepath.Join(brokenRoot, app))
 }
 
 // capture is what a broken app printed and how it ended, kept in

@@ -366,7 +366,12 @@ func (e *env) callJSON(method, path, user string, v any) response {
 // sampleFiles reads testdata/samples/<name> as the JSON upload's file list.
 func sampleFiles(t testing.TB, name string) []map[string]string {
 	t.Helper()
-	root := filepath.Join("..", "testdata", "samples", name)
+	return dirFiles(t, filepath.Join("..", "testdata", "samples", name))
+}
+
+// dirFiles reads the files below root as the JSON upload's file list.
+func dirFiles(t testing.TB, root string) []map[string]string {
+	t.Helper()
 	var files []map[string]string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
