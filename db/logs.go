@@ -43,7 +43,7 @@ func (s *Store) AppendLogs(ctx context.Context, lines []LogLine) error {
 		tss[i] = l.TS.UTC().Format(time.RFC3339Nano)
 	}
 	if _, err := s.db.ExecContext(ctx, insert, ids, seqs, tss, streams, texts); err != nil {
-		return fmt.Errorf("append %d log lines of preview %s: %w", len(lines), lines[0].PreviewID, err)
+		return fmt.Errorf("append %d log lines of preview %s: %w", len(lines), lines[0].PreviewID, referenceGone(err))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -79,6 +80,12 @@ func TestLogs(t *testing.T) {
 	}
 	if lines, err := s.Logs(ctx, p.ID, 0, 10); err != nil || len(lines) != 0 {
 		t.Fatalf("after deleting the generation: %d lines, %v", len(lines), err)
+	}
+	// Output of a preview whose record is gone is refused as not found, which
+	// the log pipeline takes as the end of storing, not as a failure to retry.
+	late := db.LogLine{PreviewID: p.ID, Seq: 1201, TS: ts, Stream: db.StreamStdout, Line: "late"}
+	if err := s.AppendLogs(ctx, []db.LogLine{late}); !errors.Is(err, db.ErrNotFound) {
+		t.Fatalf("lines of a deleted preview: %v, want ErrNotFound", err)
 	}
 }
 

@@ -100,6 +100,7 @@ type logPipeline struct {
 	dropped  int64 // lines deleted to stay under the cap
 	reported int64 // dropped, as last told in a system line
 	told     time.Time
+	gone     bool // the preview's record was deleted: nothing can be stored any more
 
 	out output // owned by the reader goroutine; one runs at a time
 
@@ -475,7 +476,7 @@ func (p *logPipeline) systemLine(text string) db.LogLine {
 // fans it out. A batch that cannot be stored is logged and not sent: a
 // subscriber only sees durable ids.
 func (p *logPipeline) store(batch []db.LogLine, bytes int64) {
-	if len(batch) == 0 {
+	if len(batch) == 0 || p.gone {
 		return
 	}
 	lines := int64(len(batch))
@@ -488,9 +489,16 @@ func (p *logPipeline) store(batch []db.LogLine, bytes int64) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err = p.records.AppendLogs(ctx, batch)
 		cancel()
-		if err == nil {
+		if err == nil || errors.Is(err, db.ErrNotFound) {
 			break
 		}
+	}
+	if errors.Is(err, db.ErrNotFound) {
+		// Its generation was deleted while it ran; the sweep or the delete
+		// stops it. Say so once rather than once a batch.
+		p.gone = true
+		p.log.Info("preview record gone; its output is no longer stored", "preview_id", p.previewID)
+		return
 	}
 	if err != nil {
 		p.log.Error("store preview log lines", "preview_id", p.previewID, "lines", len(batch), "err", err)
