@@ -52,7 +52,8 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ## bench: time to first answer (naive Docker, subprocess, previewd cold and warm),
-## launch phases, proxy overhead, log latency and ingest (each prints its figures)
+## launch phases, proxy overhead, log latency and ingest, endpoint discovery's speed and
+## its memory on the worst inputs (each prints its figures)
 BENCH_N ?= 30
 bench: images
 	$(GO) run ./cmd/previewbench -n $(BENCH_N)
@@ -61,6 +62,7 @@ bench: images
 	$(GO) test ./server -run '^$$' -bench LogFirstLine -benchtime 200x -timeout 20m
 	$(GO) test ./server -run '^$$' -bench LogIngest -benchtime 5x -timeout 20m
 	$(GO) test ./sandbox/endpoints -run '^$$' -bench Extract200Files -benchtime 50x
+	$(GO) test ./sandbox/endpoints -run '^$$' -bench ExtractWorstCase -benchtime 3x
 
 clean:
 	rm -rf bin images/.build
