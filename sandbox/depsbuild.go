@@ -213,7 +213,7 @@ func (d *Docker) runInstall(ctx context.Context, spec installSpec, line func(str
 }
 
 // installOutput turns log entries ("<time> <text>", see Docker.FollowLogs)
-// into lines.
+// into whole lines without terminal escapes (see cleanInstallLine).
 type installOutput struct {
 	mu   sync.Mutex
 	line func(string)
@@ -233,7 +233,7 @@ func (s *installOutput) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		if l := strings.TrimRight(string(s.part[:i]), "\r"); l != "" {
+		if l := cleanInstallLine(string(s.part[:i])); l != "" {
 			s.line(l)
 		}
 		s.part = s.part[i+1:]
@@ -244,7 +244,7 @@ func (s *installOutput) Write(p []byte) (int, error) {
 func (s *installOutput) flush() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if l := strings.TrimSpace(string(s.part)); l != "" {
+	if l := cleanInstallLine(strings.TrimSpace(string(s.part))); l != "" {
 		s.line(l)
 	}
 	s.part = nil
