@@ -125,7 +125,7 @@ func TestKeepLinesDecisive(t *testing.T) {
 
 func TestCleanInstallLine(t *testing.T) {
 	for in, want := range map[string]string{
-		"\x1b[31mERROR: No matching distribution found for x\x1b[0m\x1b[31m": "ERROR: No matching distribution found for x",
+		"\x1b[31mERROR: No matching distribution found for x\x1b[0m\x1b[31m":                                                                                 "ERROR: No matching distribution found for x",
 		"[\x1b[100;90m....\x1b[0m] \\ idealTree\x1b[K\r\r\x1b[K\x1b[?25h\x1b[37;40mnpm\x1b[0m \x1b[0m\x1b[31;40mERR!\x1b[0m \x1b[0m\x1b[35mcode\x1b[0m E404": "npm ERR! code E404",
 		"plain\r":              "plain",
 		"\x1b]0;title\x07text": "text",
