@@ -2,14 +2,52 @@ package server_test
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/previewd/previewd/sandbox"
 )
+
+// silentAddr returns a 127.0.0.1 address whose connections neither
+// complete nor are refused, as a firewalled index's do: a listener with a
+// backlog of one that is never accepted from, its queue filled, so the
+// kernel drops further SYNs.
+func silentAddr(t *testing.T) string {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*unix.SockaddrInet4).Port)
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+		if err != nil {
+			break // the queue is full
+		}
+		t.Cleanup(func() { c.Close() })
+		if i > 10 {
+			t.Fatal("the listener's queue never fills")
+		}
+	}
+	return addr
+}
 
 // helloExpressApp is an Express app whose package.json asks for extra.
 func helloExpressApp(extra string) []map[string]string {
@@ -60,9 +98,11 @@ func assertLegibleInstallFailure(t *testing.T, got response, says, tail []string
 // names the package and the configured source, not the proxy.
 func TestDependencyIndexUnreachable(t *testing.T) {
 	requireInfra(t, true)
-	// TEST-NET-1 (RFC 5737): routed nowhere, so a connection neither
-	// succeeds nor is refused; the worst case for failing fast.
+	// TEST-NET-1 (RFC 5737) is routed nowhere (where the host has no route
+	// at all, connecting fails at once); silentAddr's connections hang,
+	// the worst case for failing fast.
 	const blackhole = "http://192.0.2.1:81"
+	silent := "http://" + silentAddr(t)
 	for _, tc := range []struct {
 		name   string
 		config func(*sandbox.Config)
@@ -75,6 +115,12 @@ func TestDependencyIndexUnreachable(t *testing.T) {
 		{"npm", func(c *sandbox.Config) { c.Deps.NpmRegistry = blackhole + "/" },
 			helloExpressApp(`"unreachable-demo-pkg": "^1.0.0"`),
 			[]string{"unreachable-demo-pkg@^1.0.0", "npm registry at " + blackhole + "/", "unreachable"}},
+		{"pip, connections hang", func(c *sandbox.Config) { c.Deps.PipIndexURL = silent + "/simple/" },
+			[]map[string]string{{"path": "main.py", "content": helloFastAPI}, {"path": "requirements.txt", "content": "unreachable-demo-pkg==1.0\n"}},
+			[]string{"unreachable-demo-pkg==1.0", "package index at " + silent + "/simple/", "unreachable"}},
+		{"npm, connections hang", func(c *sandbox.Config) { c.Deps.NpmRegistry = silent + "/" },
+			helloExpressApp(`"unreachable-demo-pkg": "^1.0.0"`),
+			[]string{"unreachable-demo-pkg@^1.0.0", "npm registry at " + silent + "/", "unreachable"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, func(c *sandbox.Config, _ *serverConfig) {
