@@ -76,6 +76,14 @@ func (c DepsConfig) sources(runtime string) []string {
 	return out
 }
 
+// source is the configured index (python) or registry (node) of runtime.
+func (c DepsConfig) source(runtime string) string {
+	if runtime == "node" {
+		return c.registry()
+	}
+	return c.index()
+}
+
 func (c DepsConfig) index() string {
 	if c.PipIndexURL == "" {
 		return DefaultPipIndexURL
@@ -157,6 +165,21 @@ func removeStaleBuilds(runRoot string, olderThan time.Duration) error {
 // engine or host problem).
 var errInstallFailed = errors.New("install failed")
 
+// installExitError is an installer that exited with a failure.
+type installExitError struct {
+	status int
+	oom    bool // killed at the memory cap
+}
+
+func (e *installExitError) Error() string {
+	if e.oom {
+		return fmt.Sprintf("install failed: out of memory (exit status %d)", e.status)
+	}
+	return fmt.Sprintf("install failed: exit status %d", e.status)
+}
+
+func (e *installExitError) Unwrap() error { return errInstallFailed }
+
 // runInstall runs the install of spec to its end, calling line with each
 // line of its output, and removes its container. ctx's end stops it.
 func (d *Docker) runInstall(ctx context.Context, spec installSpec, line func(string)) error {
@@ -195,10 +218,7 @@ func (d *Docker) runInstall(ctx context.Context, spec installSpec, line func(str
 		out.flush()
 		if res.StatusCode != 0 {
 			st, _ := d.State(context.WithoutCancel(ctx), id)
-			if st.OOMKilled {
-				return fmt.Errorf("%w: out of memory (exit status %d)", errInstallFailed, res.StatusCode)
-			}
-			return fmt.Errorf("%w: exit status %d", errInstallFailed, res.StatusCode)
+			return &installExitError{status: int(res.StatusCode), oom: st.OOMKilled}
 		}
 		return nil
 	case err := <-waitErr:
@@ -213,7 +233,7 @@ func (d *Docker) runInstall(ctx context.Context, spec installSpec, line func(str
 }
 
 // installOutput turns log entries ("<time> <text>", see Docker.FollowLogs)
-// into lines.
+// into whole lines without terminal escapes (see cleanInstallLine).
 type installOutput struct {
 	mu   sync.Mutex
 	line func(string)
@@ -233,7 +253,7 @@ func (s *installOutput) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		if l := strings.TrimRight(string(s.part[:i]), "\r"); l != "" {
+		if l := cleanInstallLine(string(s.part[:i])); l != "" {
 			s.line(l)
 		}
 		s.part = s.part[i+1:]
@@ -244,7 +264,7 @@ func (s *installOutput) Write(p []byte) (int, error) {
 func (s *installOutput) flush() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if l := strings.TrimSpace(string(s.part)); l != "" {
+	if l := cleanInstallLine(strings.TrimSpace(string(s.part))); l != "" {
 		s.line(l)
 	}
 	s.part = nil

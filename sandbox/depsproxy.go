@@ -23,8 +23,10 @@ import (
 // the bridge gateway, the cloud metadata address, other containers, the
 // rest of the internet) gets 403.
 
-// proxyDialTimeout bounds the proxy's connection to an allowed host.
-const proxyDialTimeout = 15 * time.Second
+// proxyDialTimeout bounds the proxy's connection to an allowed host: below
+// the installers' own 5 s read timeout, so that they get the proxy's 502
+// (and previewd learns the source was unreachable) rather than time out.
+const proxyDialTimeout = 4 * time.Second
 
 // allowProxy is one install's forward proxy.
 type allowProxy struct {
@@ -34,9 +36,10 @@ type allowProxy struct {
 	dialer  net.Dialer
 	rp      *httputil.ReverseProxy
 
-	mu      sync.Mutex
-	tunnels map[net.Conn]bool // hijacked CONNECT connections, both ends
-	wg      sync.WaitGroup
+	mu          sync.Mutex
+	tunnels     map[net.Conn]bool // hijacked CONNECT connections, both ends
+	unreachable bool              // a connection to an allowed source failed
+	wg          sync.WaitGroup
 }
 
 // startAllowProxy listens on the unix socket path (mode 0666, so that the
@@ -101,7 +104,27 @@ func (p *allowProxy) dialAllowed(ctx context.Context, network, addr string) (net
 	if _, ok := p.allowedAddr(addr, ""); !ok {
 		return nil, fmt.Errorf("%s is not an allowed package source", addr)
 	}
-	return p.dialer.DialContext(ctx, network, addr)
+	return p.dialUpstream(ctx, network, addr)
+}
+
+// dialUpstream dials an allowed source and records a failure.
+func (p *allowProxy) dialUpstream(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := p.dialer.DialContext(ctx, network, addr)
+	if err != nil && ctx.Err() == nil {
+		p.mu.Lock()
+		p.unreachable = true
+		p.mu.Unlock()
+	}
+	return c, err
+}
+
+// sourceUnreachable reports whether a connection to an allowed source
+// failed: the installers do not always say so (pip, without retries, only
+// says it found no version).
+func (p *allowProxy) sourceUnreachable() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.unreachable
 }
 
 func (p *allowProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +150,7 @@ func (p *allowProxy) connect(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "proxy: "+addr+" is not an allowed package source", http.StatusForbidden)
 		return
 	}
-	upstream, err := p.dialer.DialContext(r.Context(), "tcp", addr)
+	upstream, err := p.dialUpstream(r.Context(), "tcp", addr)
 	if err != nil {
 		http.Error(w, "proxy: "+err.Error(), http.StatusBadGateway)
 		return

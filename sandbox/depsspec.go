@@ -122,9 +122,12 @@ type installSpec struct {
 // installCommand is the install's command line, relay included.
 func installCommand(s installSpec) ([]string, error) {
 	switch s.Runtime {
+	// No retries, 5 s per read: an index that cannot be reached fails the
+	// launch in seconds rather than after a retry storm (the proxy answers
+	// 502 as soon as it cannot connect upstream).
 	case "python":
 		pip := []string{"python3", "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check", "--no-input",
-			"--retries", "1", "--timeout", "15", "--index-url", s.IndexURL}
+			"--no-color", "--retries", "0", "--timeout", "5", "--index-url", s.IndexURL}
 		if u, err := url.Parse(s.IndexURL); err == nil && u.Scheme == "http" {
 			// An http index is the operator's choice; pip would otherwise
 			// ignore it unless it is on loopback.
@@ -134,7 +137,7 @@ func installCommand(s installSpec) ([]string, error) {
 		return append([]string{"python3", "-c", relayPython, buildProxySock}, pip...), nil
 	case "node":
 		npm := []string{"npm", "install", "--omit=dev", "--no-audit", "--no-fund", "--no-update-notifier",
-			"--fetch-retries=0", "--fetch-timeout=15000", "--registry", s.Registry}
+			"--color=false", "--progress=false", "--fetch-retries=0", "--fetch-timeout=5000", "--registry", s.Registry}
 		if !s.AllowScripts {
 			npm = append(npm, "--ignore-scripts")
 		}
@@ -162,7 +165,9 @@ func installContainerSpec(s installSpec) (*container.Config, *container.HostConf
 		User:       fmt.Sprintf("%d:%d", buildUID, buildUID),
 		Entrypoint: cmd[:1],
 		Cmd:        cmd[1:],
-		Env:        []string{"HOME=/tmp", "USER=build", "LOGNAME=build", "npm_config_cache=/tmp/.npm", "npm_config_update_notifier=false"},
+		// No colours or progress redraws: the output is read as lines.
+		Env: []string{"HOME=/tmp", "USER=build", "LOGNAME=build", "npm_config_cache=/tmp/.npm", "npm_config_update_notifier=false",
+			"NO_COLOR=1", "PIP_NO_COLOR=1", "npm_config_color=false", "npm_config_progress=false"},
 		WorkingDir: installTarget(s.Runtime),
 		// Labelled as a scratch container: a previewd killed mid-install
 		// leaves it for the next start's sweep (see Manager.sweepScratch).

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/containerd/errdefs"
 
@@ -181,30 +182,59 @@ func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtime
 	} else if !errdefs.IsNotFound(err) {
 		return "", err
 	}
+	// Enough of the output to find the decisive lines in; they come last.
 	var output []string
 	line := func(l string) {
 		output = append(output, l)
-		if len(output) > 2*logTailLines {
-			output = append(output[:0], output[len(output)-logTailLines:]...)
+		if len(output) > 2*maxDiagnosedLines {
+			output = append(output[:0], output[len(output)-maxDiagnosedLines:]...)
 		}
 		buildLine(l)
 	}
-	err := c.build(ctx, runtime, runtimeRef, missing, caps, tag, hash, line)
+	res, err := c.build(ctx, runtime, runtimeRef, missing, caps, tag, hash, line)
 	if err != nil {
 		if !errors.Is(err, errInstallFailed) {
 			return "", err
 		}
-		if len(output) > logTailLines {
-			output = output[len(output)-logTailLines:]
+		installed, _ := c.installedIn(ctx, runtimeID) // read before, so cached
+		f := installFailure{
+			Runtime: runtime, Source: c.deps.source(runtime), Missing: missing, Installed: installed,
+			Unreachable: res.unreachable, Timeout: res.timeout, MemoryMB: caps.MemoryMB,
 		}
-		return "", &LaunchError{Reason: "installing the app's dependencies failed: " + strings.TrimPrefix(err.Error(), errInstallFailed.Error()+": "), LogTail: output}
+		var exit *installExitError
+		if errors.As(err, &exit) {
+			f.ExitStatus, f.OOM = exit.status, exit.oom
+		}
+		d := diagnoseInstall(runtime, output, logTailLines)
+		reason := f.message(d)
+		if exit == nil && res.timeout == 0 {
+			// Packing the installed tree failed: its own words.
+			reason = strings.TrimPrefix(err.Error(), errInstallFailed.Error()+": ")
+		}
+		return "", &LaunchError{Reason: "installing the app's dependencies failed: " + reason, LogTail: d.Kept}
 	}
 	return tag, nil
 }
 
+// maxDiagnosedLines is how many of an install's last output lines (at
+// least) are read for the cause of its failure.
+const maxDiagnosedLines = 2000
+
+// buildResult is what a build's caller learns besides its error.
+type buildResult struct {
+	unreachable bool          // the package source could not be reached
+	timeout     time.Duration // not 0: the install ran past this timeout
+}
+
 // build installs missing in a sandboxed container, then builds the image tag
 // from runtimeRef plus the installed tree, a build that runs nothing.
-func (c *imageCache) build(ctx context.Context, runtime, runtimeRef string, missing []framework.Requirement, caps Caps, tag, hash string, line func(string)) error {
+func (c *imageCache) build(ctx context.Context, runtime, runtimeRef string, missing []framework.Requirement, caps Caps, tag, hash string, line func(string)) (buildResult, error) {
+	var res buildResult
+	err := c.buildInto(ctx, runtime, runtimeRef, missing, caps, tag, hash, line, &res)
+	return res, err
+}
+
+func (c *imageCache) buildInto(ctx context.Context, runtime, runtimeRef string, missing []framework.Requirement, caps Caps, tag, hash string, line func(string), res *buildResult) error {
 	dockerfile, manifest, err := depsFiles(runtime, runtimeRef, missing)
 	if err != nil {
 		return err
@@ -239,7 +269,9 @@ func (c *imageCache) build(ctx context.Context, runtime, runtimeRef string, miss
 		Caps: caps, NoFile: c.noFile, LogMaxBytes: c.logMaxBytes,
 		IndexURL: c.deps.index(), Registry: c.deps.registry(), AllowScripts: c.deps.AllowInstallScripts,
 	}, line)
+	res.unreachable = proxy.sourceUnreachable()
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		res.timeout = c.deps.timeout()
 		return fmt.Errorf("%w: it took longer than %s", errInstallFailed, c.deps.timeout())
 	}
 	if err != nil {
@@ -258,7 +290,10 @@ func (c *imageCache) build(ctx context.Context, runtime, runtimeRef string, miss
 	if _, err := buildContext.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("pack the installed packages: %w", err)
 	}
-	return c.docker.Build(ctx, buildContext, tag, map[string]string{labelDepsOf: hash}, line)
+	// The image build's own output names the internal image and its
+	// Dockerfile steps, nothing a user acts on: it is not passed on.
+	line("packing the installed packages into the preview's image")
+	return c.docker.Build(ctx, buildContext, tag, map[string]string{labelDepsOf: hash}, func(string) {})
 }
 
 // depsSpec is the canonical text of a set of requirements.
