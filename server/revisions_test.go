@@ -274,3 +274,46 @@ func TestPatchAnotherUsersGeneration(t *testing.T) {
 		t.Fatalf("revision %v after another user's patch", rev)
 	}
 }
+
+// TestPatchedRevisionRunsOnNextLaunch: a running preview keeps the revision
+// it was launched with; the next launch runs the latest.
+func TestPatchedRevisionRunsOnNextLaunch(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	id := e.uploadHello("alice")
+	r := e.launch("alice", id, nil)
+	mustStatus(t, r, http.StatusCreated)
+	base := r.body["base_url"].(string)
+	if r.body["revision"] != 1.0 {
+		t.Fatalf("launch: %s", r.raw)
+	}
+
+	v2 := strings.Replace(helloFastAPI, "'world'", "'revision 2'", 1)
+	r = e.patch("alice", id, map[string]any{"files": []map[string]string{{"path": "main.py", "content": v2}}})
+	mustStatus(t, r, http.StatusOK)
+	if r.body["revision"] != 2.0 || r.body["status"] != "running" || r.body["reload"] != "files_only" {
+		t.Fatalf("patch of a running preview: %s", r.raw)
+	}
+	if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "world") {
+		t.Fatalf("the running preview after the patch: %d %q", code, body)
+	}
+	st := e.call("GET", "/api/v1/generations/"+id+"/preview/status", "alice", "", nil)
+	if st.body["revision"] != 1.0 {
+		t.Fatalf("status of the running preview: %s", st.raw)
+	}
+
+	mustStatus(t, e.call("DELETE", "/api/v1/generations/"+id+"/preview", "alice", "", nil), http.StatusOK)
+	r = e.launch("alice", id, nil)
+	mustStatus(t, r, http.StatusCreated)
+	if r.body["revision"] != 2.0 {
+		t.Fatalf("relaunch: %s", r.raw)
+	}
+	if code, body := get(t, r.body["base_url"].(string)+"/"); code != 200 || !strings.Contains(body, "revision 2") {
+		t.Fatalf("the relaunched preview: %d %q", code, body)
+	}
+	st = e.call("GET", "/api/v1/generations/"+id+"/preview/status", "alice", "", nil)
+	if st.body["revision"] != 2.0 {
+		t.Fatalf("status after the relaunch: %s", st.raw)
+	}
+	mustStatus(t, e.call("DELETE", "/api/v1/generations/"+id+"/preview", "alice", "", nil), http.StatusOK)
+}
