@@ -317,3 +317,29 @@ func TestPatchedRevisionRunsOnNextLaunch(t *testing.T) {
 	}
 	mustStatus(t, e.call("DELETE", "/api/v1/generations/"+id+"/preview", "alice", "", nil), http.StatusOK)
 }
+
+// TestEndpointsFollowRevisions: the static endpoint list is the current
+// revision's, not one cached for an earlier revision.
+func TestEndpointsFollowRevisions(t *testing.T) {
+	e := newEnv(t)
+	id := e.uploadHello("alice")
+	paths := func() string {
+		t.Helper()
+		r := e.call("GET", "/api/v1/generations/"+id+"/preview/endpoints", "alice", "", nil)
+		mustStatus(t, r, http.StatusOK)
+		var out []string
+		for _, ep := range r.body["endpoints"].([]any) {
+			out = append(out, ep.(map[string]any)["path"].(string))
+		}
+		sort.Strings(out)
+		return strings.Join(out, ",")
+	}
+	if got := paths(); got != "/" {
+		t.Fatalf("revision 1 endpoints: %s", got)
+	}
+	v2 := helloFastAPI + "\n@app.get('/items')\ndef items():\n    return []\n"
+	mustStatus(t, e.patch("alice", id, map[string]any{"files": []map[string]string{{"path": "main.py", "content": v2}}}), http.StatusOK)
+	if got := paths(); got != "/,/items" {
+		t.Fatalf("revision 2 endpoints: %s", got)
+	}
+}
