@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const helloFlask = "from flask import Flask\napp = Flask(__name__)\n\n@app.get('/')\ndef root():\n    return 'flask'\n"
@@ -342,4 +344,43 @@ func TestEndpointsFollowRevisions(t *testing.T) {
 	if got := paths(); got != "/,/items" {
 		t.Fatalf("revision 2 endpoints: %s", got)
 	}
+}
+
+// TestRestartRunsLaunchedRevision: a crashed app is restarted from the
+// revision its preview was launched with, not a later one.
+func TestRestartRunsLaunchedRevision(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	gen := e.upload("alice", "crash-later")
+	r := e.launch("alice", gen, map[string]any{"restart": map[string]any{"max": 1}})
+	mustStatus(t, r, http.StatusCreated)
+	base := r.body["base_url"].(string)
+	v2 := "from fastapi import FastAPI\napp = FastAPI()\n\n@app.get('/')\ndef index():\n    return {'revision': 2}\n"
+	mustStatus(t, e.patch("alice", gen, map[string]any{"files": []map[string]string{{"path": "main.py", "content": v2}}}), http.StatusOK)
+
+	if resp, err := http.Post(base+"/crash", "text/plain", nil); err == nil {
+		resp.Body.Close()
+	}
+	st := e.waitStatus("alice", gen, func(s map[string]any) bool { return s["restarts"] == 1.0 })
+	if st["status"] != "running" || st["revision"] != 1.0 {
+		t.Fatalf("after the crash: %v", st)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get(base + "/"); err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				if !strings.Contains(string(body), "alive") {
+					t.Fatalf("the restarted app serves %q, not revision 1", body)
+				}
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the restarted app never answered")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	mustStatus(t, e.call("DELETE", "/api/v1/generations/"+gen+"/preview", "alice", "", nil), http.StatusOK)
 }
