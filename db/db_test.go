@@ -186,14 +186,14 @@ func TestGenerationOwnership(t *testing.T) {
 	if err := s.DeleteGeneration(ctx, "bob", g.ID); !errors.Is(err, db.ErrNotFound) {
 		t.Fatalf("delete by another owner: %v", err)
 	}
-	infos, err := s.GenerationFileInfos(ctx, g.ID)
+	infos, err := s.GenerationFileInfos(ctx, g.ID, 1)
 	if err != nil || len(infos) != 1 || infos[0].Size != 3 || len(infos[0].SHA256) != 64 {
 		t.Fatalf("file infos: %+v %v", infos, err)
 	}
 	if err := s.DeleteGeneration(ctx, "alice", g.ID); err != nil {
 		t.Fatal(err)
 	}
-	if files, _ := s.GenerationFiles(ctx, g.ID); len(files) != 0 {
+	if files, _ := s.GenerationFiles(ctx, g.ID, 1); len(files) != 0 {
 		t.Fatalf("%d files left after delete", len(files))
 	}
 }

@@ -22,6 +22,9 @@ type Generation struct {
 	FileCount  int       `db:"file_count"`
 	TotalBytes int64     `db:"total_bytes"`
 	CreatedAt  time.Time `db:"created_at"`
+	// Revision is the current revision: the fields above describe its
+	// files (see UpdateFiles).
+	Revision int `db:"revision"`
 }
 
 // File is one source file of a generation.
@@ -46,7 +49,7 @@ type Cursor struct {
 // Quota is what one owner may store; a zero field is no limit.
 type Quota struct {
 	MaxGenerations int
-	MaxBytes       int64 // the sum of the generations' total_bytes
+	MaxBytes       int64 // the sum of total_bytes of every stored revision
 }
 
 // ErrQuota is an owner's quota that a new generation would exceed.
@@ -69,9 +72,10 @@ func (e *QuotaError) Error() string {
 
 func (e *QuotaError) Is(target error) bool { return target == ErrQuota }
 
-// CreateGeneration stores a generation and its files in one transaction: either
-// all of it is stored or nothing is. CreatedAt is set from the database. A
-// generation that would take the owner past q is refused with a *QuotaError.
+// CreateGeneration stores a generation and its files, as its revision 1, in
+// one transaction: either all of it is stored or nothing is. CreatedAt is set
+// from the database. A generation that would take the owner past q is refused
+// with a *QuotaError.
 func (s *Store) CreateGeneration(ctx context.Context, g *Generation, files []File, q Quota) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -82,35 +86,48 @@ func (s *Store) CreateGeneration(ctx context.Context, g *Generation, files []Fil
 		return fmt.Errorf("create generation: %w", err)
 	}
 
-	const insert = `INSERT INTO generations (id, owner, name, framework, entrypoint, file_count, total_bytes)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at`
+	g.Revision = 1
+	const insert = `INSERT INTO generations (id, owner, name, framework, entrypoint, file_count, total_bytes, revision)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at`
 	err = tx.QueryRowxContext(ctx, insert, g.ID, g.Owner, g.Name, g.Framework, g.Entrypoint,
-		g.FileCount, g.TotalBytes).Scan(&g.CreatedAt)
+		g.FileCount, g.TotalBytes, g.Revision).Scan(&g.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("create generation: %w", err)
 	}
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.Path
+	}
+	rev := Revision{Revision: 1, CreatedAt: g.CreatedAt, Added: paths}
+	if err := insertRevision(ctx, tx, g, &rev, files); err != nil {
+		return fmt.Errorf("create generation: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create generation: %w", err)
+	}
+	return nil
+}
 
+// insertFiles stores the files of one revision of generation id.
+func insertFiles(ctx context.Context, tx *sqlx.Tx, id string, revision int, files []File) error {
 	// COPY sends every file in one stream instead of one round trip per file.
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("generation_files", "generation_id", "path", "content", "size", "sha256"))
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("generation_files", "generation_id", "revision", "path", "content", "size", "sha256"))
 	if err != nil {
-		return fmt.Errorf("create generation files: %w", err)
+		return fmt.Errorf("store files: %w", err)
 	}
 	for _, f := range files {
 		sum := sha256.Sum256(f.Content)
-		if _, err := stmt.ExecContext(ctx, g.ID, f.Path, f.Content, len(f.Content), hex.EncodeToString(sum[:])); err != nil {
+		if _, err := stmt.ExecContext(ctx, id, revision, f.Path, f.Content, len(f.Content), hex.EncodeToString(sum[:])); err != nil {
 			stmt.Close()
-			return fmt.Errorf("create generation file %q: %w", f.Path, err)
+			return fmt.Errorf("store file %q: %w", f.Path, err)
 		}
 	}
 	if _, err := stmt.ExecContext(ctx); err != nil {
 		stmt.Close()
-		return fmt.Errorf("create generation files: %w", err)
+		return fmt.Errorf("store files: %w", err)
 	}
 	if err := stmt.Close(); err != nil {
-		return fmt.Errorf("create generation files: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("create generation: %w", err)
+		return fmt.Errorf("store files: %w", err)
 	}
 	return nil
 }
@@ -126,10 +143,9 @@ func checkQuota(ctx context.Context, tx *sqlx.Tx, g *Generation, q Quota) error 
 	if _, err := tx.ExecContext(ctx, lock, g.Owner); err != nil {
 		return fmt.Errorf("lock quota of %s: %w", g.Owner, err)
 	}
-	const usage = `SELECT count(*), coalesce(sum(total_bytes), 0) FROM generations WHERE owner = $1`
-	var count, bytes int64
-	if err := tx.QueryRowxContext(ctx, usage, g.Owner).Scan(&count, &bytes); err != nil {
-		return fmt.Errorf("quota usage of %s: %w", g.Owner, err)
+	count, bytes, err := usage(ctx, tx, g.Owner)
+	if err != nil {
+		return err
 	}
 	if q.MaxGenerations > 0 && count+1 > int64(q.MaxGenerations) {
 		return &QuotaError{Limit: "generations", Max: int64(q.MaxGenerations), Used: count}
@@ -140,7 +156,19 @@ func checkQuota(ctx context.Context, tx *sqlx.Tx, g *Generation, q Quota) error 
 	return nil
 }
 
-const generationColumns = `id, owner, name, framework, entrypoint, file_count, total_bytes, created_at`
+// usage is what an owner stores: generations, and the bytes of every stored
+// revision of them (earlier revisions are kept, so they count).
+func usage(ctx context.Context, tx *sqlx.Tx, owner string) (count, bytes int64, err error) {
+	const query = `SELECT (SELECT count(*) FROM generations WHERE owner = $1),
+		(SELECT coalesce(sum(r.total_bytes), 0) FROM generation_revisions r
+			JOIN generations g ON g.id = r.generation_id WHERE g.owner = $1)`
+	if err := tx.QueryRowxContext(ctx, query, owner).Scan(&count, &bytes); err != nil {
+		return 0, 0, fmt.Errorf("quota usage of %s: %w", owner, err)
+	}
+	return count, bytes, nil
+}
+
+const generationColumns = `id, owner, name, framework, entrypoint, file_count, total_bytes, created_at, revision`
 
 // Generation returns the owner's generation with this id, or ErrNotFound.
 func (s *Store) Generation(ctx context.Context, owner, id string) (Generation, error) {
@@ -173,21 +201,23 @@ func (s *Store) Generations(ctx context.Context, owner string, after *Cursor, li
 	return gens, nil
 }
 
-// GenerationFiles returns the files of a generation, sorted by path.
-func (s *Store) GenerationFiles(ctx context.Context, id string) ([]File, error) {
-	const query = `SELECT path, content FROM generation_files WHERE generation_id = $1 ORDER BY path`
+// GenerationFiles returns the files of a revision of a generation, sorted by
+// path; none when the revision is not stored (any more).
+func (s *Store) GenerationFiles(ctx context.Context, id string, revision int) ([]File, error) {
+	const query = `SELECT path, content FROM generation_files WHERE generation_id = $1 AND revision = $2 ORDER BY path`
 	var files []File
-	if err := s.db.SelectContext(ctx, &files, query, id); err != nil {
+	if err := s.db.SelectContext(ctx, &files, query, id, revision); err != nil {
 		return nil, fmt.Errorf("get files of generation %s: %w", id, err)
 	}
 	return files, nil
 }
 
-// GenerationFileInfos describes the files of a generation, sorted by path.
-func (s *Store) GenerationFileInfos(ctx context.Context, id string) ([]FileInfo, error) {
-	const query = `SELECT path, size, sha256 FROM generation_files WHERE generation_id = $1 ORDER BY path`
+// GenerationFileInfos describes the files of a revision of a generation,
+// sorted by path.
+func (s *Store) GenerationFileInfos(ctx context.Context, id string, revision int) ([]FileInfo, error) {
+	const query = `SELECT path, size, sha256 FROM generation_files WHERE generation_id = $1 AND revision = $2 ORDER BY path`
 	infos := []FileInfo{}
-	if err := s.db.SelectContext(ctx, &infos, query, id); err != nil {
+	if err := s.db.SelectContext(ctx, &infos, query, id, revision); err != nil {
 		return nil, fmt.Errorf("describe files of generation %s: %w", id, err)
 	}
 	return infos, nil

@@ -72,6 +72,7 @@ type Preview struct {
 	Restarts     int            `db:"restarts"`
 	OOMKills     int            `db:"oom_kills"` // processes killed for memory while it ran
 	Cause        []byte         `db:"cause"`     // JSON of why it failed, or nil
+	Revision     int            `db:"revision"`  // the generation's revision it runs
 }
 
 // Live reports whether the preview is starting or running.
@@ -86,7 +87,7 @@ type Session struct {
 
 const previewColumns = `id, generation_id, owner, runner_id, status, COALESCE(container_id, '') AS container_id,
 	port, image, memory_mb, cpus, pids, created_at, started_at, stopped_at, expires_at, last_active_at,
-	exit_code, oom_killed, error, log_tail, timings, warm, restart_max, restarts, oom_kills, cause`
+	exit_code, oom_killed, error, log_tail, timings, warm, restart_max, restarts, oom_kills, cause, revision`
 
 // InsertPreview records a new starting preview and its first session in one
 // transaction. It fails with ErrConflict when the generation already has a live
@@ -108,11 +109,11 @@ func (s *Store) InsertPreview(ctx context.Context, p *Preview, session Session) 
 		return fmt.Errorf("insert preview of generation %s: %w", p.GenerationID, notFound(err))
 	}
 	const insert = `INSERT INTO previews (id, generation_id, owner, runner_id, status, port, image,
-		memory_mb, cpus, pids, expires_at, warm, restart_max)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		memory_mb, cpus, pids, expires_at, warm, restart_max, revision)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		RETURNING created_at, last_active_at`
 	err = tx.QueryRowxContext(ctx, insert, p.ID, p.GenerationID, p.Owner, p.RunnerID, p.Status, p.Port,
-		p.Image, p.MemoryMB, p.CPUs, p.Pids, p.ExpiresAt, p.Warm, p.RestartMax).Scan(&p.CreatedAt, &p.LastActiveAt)
+		p.Image, p.MemoryMB, p.CPUs, p.Pids, p.ExpiresAt, p.Warm, p.RestartMax, p.Revision).Scan(&p.CreatedAt, &p.LastActiveAt)
 	if err != nil {
 		var pqErr *pq.Error
 		if errors.As(err, &pqErr) && pqErr.Code == "23505" {

@@ -134,7 +134,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	}
 	prep = in.prep
 	if prep == nil {
-		files, err := m.records.GenerationFiles(in.ctx, in.rec.GenerationID)
+		files, err := m.records.GenerationFiles(in.ctx, in.rec.GenerationID, in.rec.Revision)
 		if err != nil {
 			return fail(err)
 		}

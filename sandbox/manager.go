@@ -25,7 +25,7 @@ import (
 
 // Records is what the sandbox needs from the store.
 type Records interface {
-	GenerationFiles(ctx context.Context, id string) ([]db.File, error)
+	GenerationFiles(ctx context.Context, id string, revision int) ([]db.File, error)
 	InsertPreview(ctx context.Context, p *db.Preview, session db.Session) error
 	CreateSession(ctx context.Context, session db.Session) error
 	Preview(ctx context.Context, id string) (db.Preview, error)
@@ -354,6 +354,9 @@ func (m *Manager) Launch(ctx context.Context, req LaunchRequest) (Launched, erro
 		in, err := m.reserve(req.Generation, caps, ttl, prep)
 		if err == nil {
 			in.rec.RestartMax = req.RestartMax
+			// The files read for the launch are this revision's, and so
+			// are those a restart reads again, whatever patches come.
+			in.rec.Revision = req.Generation.Revision
 		}
 		if err != nil {
 			unlock()
@@ -469,7 +472,7 @@ func (m *Manager) prepare(ctx context.Context, req LaunchRequest, caps Caps) *pr
 	if m.pool == nil || !warmable(req.Env) || caps.MemoryMB < warmMinMemoryMB {
 		return nil
 	}
-	files, err := m.records.GenerationFiles(ctx, req.Generation.ID)
+	files, err := m.records.GenerationFiles(ctx, req.Generation.ID, req.Generation.Revision)
 	if err != nil {
 		return nil
 	}
@@ -495,7 +498,7 @@ func (m *Manager) refuseForeignSources(ctx context.Context, req LaunchRequest, p
 		files, plan = prep.files, prep.plan
 	} else {
 		var err error
-		if files, err = m.records.GenerationFiles(ctx, req.Generation.ID); err != nil {
+		if files, err = m.records.GenerationFiles(ctx, req.Generation.ID, req.Generation.Revision); err != nil {
 			return nil
 		}
 		if plan, _, err = planFor(req.Generation, files); err != nil {

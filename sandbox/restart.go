@@ -91,7 +91,7 @@ func (m *Manager) restartApp(in *instance) {
 // rerun starts the stopped container again and its app, and waits until it
 // answers. A *LaunchError means the app exited again.
 func (m *Manager) rerun(ctx context.Context, in *instance) error {
-	files, err := m.records.GenerationFiles(ctx, in.rec.GenerationID)
+	files, err := m.records.GenerationFiles(ctx, in.rec.GenerationID, in.rec.Revision)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,8 +34,9 @@ const (
 )
 
 // endpointCache keeps the static endpoint lists of recently asked
-// generations, up to endpointCacheBytes; a generation's files never change,
-// so neither does its list. A deleted generation's list is dropped.
+// generation revisions (see endpointKey), up to endpointCacheBytes; a
+// revision's files never change, so neither does its list. A deleted or
+// superseded revision's list is dropped.
 type endpointCache struct {
 	mu    sync.Mutex
 	order *list.List               // most recent first; values are *endpointEntry
@@ -121,7 +123,8 @@ func (s *Server) staticEndpoints(ctx context.Context, g db.Generation) ([]endpoi
 // staticResult extracts the endpoints of g's files, or takes them from the
 // cache when it has them. At most maxExtractions run at once.
 func (s *Server) staticResult(ctx context.Context, g db.Generation) (endpoints.Result, error) {
-	if res, ok := s.endpoints.get(g.ID); ok {
+	key := endpointKey(g)
+	if res, ok := s.endpoints.get(key); ok {
 		return res, nil
 	}
 	select {
@@ -130,10 +133,10 @@ func (s *Server) staticResult(ctx context.Context, g db.Generation) (endpoints.R
 	case <-ctx.Done():
 		return endpoints.Result{}, ctx.Err()
 	}
-	if res, ok := s.endpoints.get(g.ID); ok {
+	if res, ok := s.endpoints.get(key); ok {
 		return res, nil // extracted while this request waited
 	}
-	files, err := s.store.GenerationFiles(ctx, g.ID)
+	files, err := s.store.GenerationFiles(ctx, g.ID, g.Revision)
 	if err != nil {
 		return endpoints.Result{}, err
 	}
@@ -149,9 +152,12 @@ func (s *Server) staticResult(ctx context.Context, g db.Generation) (endpoints.R
 		// Cut short by the caller going away, not by a limit: not kept.
 		return endpoints.Result{}, ctx.Err()
 	}
-	s.endpoints.put(g.ID, res)
+	s.endpoints.put(key, res)
 	return res, nil
 }
+
+// endpointKey names a generation's current revision in the endpoint cache.
+func endpointKey(g db.Generation) string { return g.ID + "@" + strconv.Itoa(g.Revision) }
 
 // listEndpoints answers GET …/preview/endpoints: what the files declare, and
 // for a running FastAPI preview what its own /openapi.json adds. When a

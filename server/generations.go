@@ -31,6 +31,7 @@ type generationJSON struct {
 	FileCount  int            `json:"file_count"`
 	TotalBytes int64          `json:"total_bytes"`
 	CreatedAt  time.Time      `json:"created_at"`
+	Revision   int            `json:"revision"`
 	Files      []fileInfoJSON `json:"files,omitempty"`
 }
 
@@ -42,7 +43,7 @@ type fileInfoJSON struct {
 
 func toGenerationJSON(g db.Generation) generationJSON {
 	return generationJSON{ID: g.ID, Name: g.Name, Framework: g.Framework, Entrypoint: g.Entrypoint,
-		FileCount: g.FileCount, TotalBytes: g.TotalBytes, CreatedAt: g.CreatedAt.UTC()}
+		FileCount: g.FileCount, TotalBytes: g.TotalBytes, CreatedAt: g.CreatedAt.UTC(), Revision: g.Revision}
 }
 
 const maxNameLen = 200
@@ -57,48 +58,24 @@ func (s *Server) createGeneration(c *gin.Context) {
 		files      []upload.File
 		err        error
 	)
-	switch mediaType {
-	case "application/json", "":
-		// base64 inflates content by 4/3; the decoded total is checked exactly below.
-		body := http.MaxBytesReader(c.Writer, c.Request.Body, lim.MaxBytes*4/3+1<<20)
-		raw, readErr := io.ReadAll(body)
-		if readErr != nil {
-			s.abort(c, readErr)
-			return
-		}
-		// encoding/json would quietly turn invalid UTF-8 into U+FFFD, and a
-		// path must then be refused rather than renamed.
-		if !utf8.Valid(raw) {
-			s.abort(c, badRequest("the request body is not valid UTF-8"))
-			return
-		}
+	switch {
+	case mediaType == "application/json" || mediaType == "":
 		var req struct {
 			Name      string            `json:"name"`
 			Framework string            `json:"framework"`
 			Files     []upload.JSONFile `json:"files"`
 		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			s.abort(c, jsonError(err))
-			return
-		}
-		// Decode stops at the end of the first value; anything but white
-		// space after it means the body is not the one document it claims.
-		end := dec.InputOffset()
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			s.abort(c, badRequest(fmt.Sprintf("the request body has data after its JSON document, which ends at byte %d", end)))
+		if err := readJSON(c, lim, &req); err != nil {
+			s.abort(c, err)
 			return
 		}
 		name, want = req.Name, req.Framework
 		files, err = upload.FromJSON(req.Files, lim)
-	case "application/zip", "application/x-zip-compressed", "application/x-tar", "application/gzip",
-		"application/x-gzip", "application/x-gtar", "application/tar+gzip":
+	case isArchive(mediaType):
 		name, want = c.Query("name"), c.Query("framework")
 		files, err = upload.FromArchive(c.Request.Body, mediaType, lim)
 	default:
-		s.abort(c, &apiError{status: http.StatusUnsupportedMediaType, code: "invalid_request",
-			message: "Content-Type must be application/json, application/zip, application/x-tar or application/gzip"})
+		s.abort(c, errMediaType)
 		return
 	}
 	if err != nil {
@@ -136,6 +113,47 @@ func (s *Server) createGeneration(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, toGenerationJSON(g))
+}
+
+var errMediaType = &apiError{status: http.StatusUnsupportedMediaType, code: "invalid_request",
+	message: "Content-Type must be application/json, application/zip, application/x-tar or application/gzip"}
+
+// isArchive reports a media type of the archive bodies an upload takes.
+func isArchive(mediaType string) bool {
+	switch mediaType {
+	case "application/zip", "application/x-zip-compressed", "application/x-tar", "application/gzip",
+		"application/x-gzip", "application/x-gtar", "application/tar+gzip":
+		return true
+	}
+	return false
+}
+
+// readJSON decodes the request's JSON body, one document of known fields
+// carrying at most lim.MaxBytes of file contents, into v.
+func readJSON(c *gin.Context, lim upload.Limits, v any) error {
+	// base64 inflates content by 4/3; the decoded total is checked exactly later.
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, lim.MaxBytes*4/3+1<<20)
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		return err
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD, and a
+	// path must then be refused rather than renamed.
+	if !utf8.Valid(raw) {
+		return badRequest("the request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	// Decode stops at the end of the first value; anything but white
+	// space after it means the body is not the one document it claims.
+	end := dec.InputOffset()
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badRequest(fmt.Sprintf("the request body has data after its JSON document, which ends at byte %d", end))
+	}
+	return nil
 }
 
 // jsonError describes a JSON body that could not be decoded.
@@ -251,7 +269,7 @@ func (s *Server) getGeneration(c *gin.Context) {
 	if !ok {
 		return
 	}
-	infos, err := s.store.GenerationFileInfos(c.Request.Context(), g.ID)
+	infos, err := s.store.GenerationFileInfos(c.Request.Context(), g.ID, g.Revision)
 	if err != nil {
 		s.abort(c, err)
 		return
@@ -261,6 +279,7 @@ func (s *Server) getGeneration(c *gin.Context) {
 	for i, f := range infos {
 		out.Files[i] = fileInfoJSON{Path: f.Path, Size: f.Size, SHA256: f.SHA256}
 	}
+	c.Header("ETag", etag(g.Revision))
 	c.JSON(http.StatusOK, out)
 }
 
@@ -275,6 +294,6 @@ func (s *Server) deleteGeneration(c *gin.Context) {
 		s.abort(c, err)
 		return
 	}
-	s.endpoints.forget(g.ID)
+	s.endpoints.forget(endpointKey(g))
 	c.Status(http.StatusNoContent)
 }

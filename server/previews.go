@@ -149,6 +149,7 @@ func (s *Server) launch(c *gin.Context) {
 		"expires_at":         p.ExpiresAt.UTC(),
 		"timings_ms":         timingsJSON(p.Timings),
 		"warm":               p.Warm,
+		"revision":           p.Revision,
 	})
 }
 
@@ -205,6 +206,7 @@ func (s *Server) status(c *gin.Context) {
 	out := gin.H{
 		"preview_id":         p.ID,
 		"status":             p.Status,
+		"revision":           p.Revision, // the one it runs, maybe older than the generation's
 		"port":               nil,
 		"base_url":           nil,
 		"proxy_url":          nil,

@@ -23,8 +23,10 @@ type Store interface {
 	CreateGeneration(ctx context.Context, g *db.Generation, files []db.File, q db.Quota) error
 	Generation(ctx context.Context, owner, id string) (db.Generation, error)
 	Generations(ctx context.Context, owner string, after *db.Cursor, limit int) ([]db.Generation, error)
-	GenerationFileInfos(ctx context.Context, id string) ([]db.FileInfo, error)
-	GenerationFiles(ctx context.Context, id string) ([]db.File, error)
+	GenerationFileInfos(ctx context.Context, id string, revision int) ([]db.FileInfo, error)
+	GenerationFiles(ctx context.Context, id string, revision int) ([]db.File, error)
+	UpdateFiles(ctx context.Context, owner, id string, base int, change db.Change, q db.Quota) (db.Generation, db.Revision, error)
+	Revisions(ctx context.Context, id string) ([]db.Revision, error)
 	LatestPreview(ctx context.Context, generationID string) (db.Preview, error)
 	LivePreview(ctx context.Context, generationID string) (db.Preview, error)
 	Preview(ctx context.Context, id string) (db.Preview, error)
@@ -170,6 +172,9 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/generations", s.listGenerations)
 	api.GET("/generations/:id", s.getGeneration)
 	api.DELETE("/generations/:id", s.deleteGeneration)
+	api.PATCH("/generations/:id/files", s.patchFiles)
+	api.PUT("/generations/:id/files", s.replaceFiles)
+	api.GET("/generations/:id/revisions", s.listRevisions)
 
 	preview := api.Group("/generations/:id/preview")
 	preview.POST("/launch", s.launch)

@@ -61,6 +61,7 @@ func commands() []command {
 	return []command{
 		{"up", "[flags] DIR", "upload DIR, launch it, print its URLs and follow its log; Ctrl-C stops it", (*app).up},
 		{"push", "[flags] DIR", "upload DIR as a new generation and print its id", (*app).push},
+		{"patch", "[flags] GEN DIR", "replace GEN's files with DIR's as its next revision", (*app).patch},
 		{"ls", "[flags]", "list your generations, newest first, with their preview's status", (*app).ls},
 		{"launch", "[flags] GEN", "launch GEN's preview (or answer the running one) and print its URLs", (*app).launch},
 		{"status", "GEN", "show the preview's status, URLs and resource use", (*app).status},

@@ -210,3 +210,20 @@ func commonTop(files []File) (string, bool) {
 	}
 	return top, true
 }
+
+// Check validates a complete file set made from files already accepted one
+// by one (a generation's files with a patch applied) by the rules of an
+// upload: paths, MaxFiles, MaxBytes, a path used as both a file and a
+// directory, at least one file. It returns the files sorted by path.
+func Check(files []File, lim Limits) ([]File, error) {
+	c := newCollector(lim)
+	for _, f := range files {
+		if err := c.claim(f.Path); err != nil {
+			return nil, err
+		}
+		if err := c.addBytes(f.Path, f.Content); err != nil {
+			return nil, err
+		}
+	}
+	return c.result(false)
+}
