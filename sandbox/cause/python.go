@@ -39,6 +39,14 @@ type pyTrace struct {
 	message string
 }
 
+// maxForeignLines is how many lines that belong to no traceback one may hold
+// before it is taken as ended.
+const maxForeignLines = 5
+
+// logLevels are the words log lines start with that would otherwise read as
+// an exception type ("INFO: Started server process").
+var logLevels = map[string]bool{"DEBUG": true, "INFO": true, "WARNING": true, "WARN": true, "ERROR": true, "CRITICAL": true}
+
 // pythonTraces reads every traceback block in the output, oldest first.
 func pythonTraces(lines []string) []pyTrace {
 	var out []pyTrace
@@ -47,6 +55,7 @@ func pythonTraces(lines []string) []pyTrace {
 			continue
 		}
 		var t pyTrace
+		foreign := 0
 		j := i + 1
 		for ; j < len(lines); j++ {
 			l := lines[j]
@@ -63,10 +72,16 @@ func pythonTraces(lines []string) []pyTrace {
 				}
 				continue
 			}
-			if m := rePyException.FindStringSubmatch(strings.TrimSpace(l)); m != nil && len(t.frames) > 0 {
+			if m := rePyException.FindStringSubmatch(strings.TrimSpace(l)); m != nil && len(t.frames) > 0 && !logLevels[m[1]] {
 				t.excType, t.message = m[1], strings.TrimSpace(m[2])
+				break
 			}
-			break
+			// A line of the other stream: stdout and stderr reach previewd
+			// through two pipes, so a line the app printed on stdout just
+			// before the traceback can land inside it.
+			if foreign++; foreign > maxForeignLines {
+				break
+			}
 		}
 		if t.excType != "" {
 			out = append(out, t)
