@@ -51,38 +51,13 @@ const maxNameLen = 200
 // createGeneration stores an uploaded generation: a JSON body, or a zip or tar
 // archive with the name in ?name=. Nothing is stored unless all of it is valid.
 func (s *Server) createGeneration(c *gin.Context) {
-	lim := upload.Limits{MaxFiles: s.cfg.MaxFiles, MaxBytes: s.cfg.MaxUploadBytes}
-	mediaType, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
-	var (
-		name, want string
-		files      []upload.File
-		err        error
-	)
-	switch {
-	case mediaType == "application/json" || mediaType == "":
-		var req struct {
-			Name      string            `json:"name"`
-			Framework string            `json:"framework"`
-			Files     []upload.JSONFile `json:"files"`
-		}
-		if err := readJSON(c, lim, &req); err != nil {
-			s.abort(c, err)
-			return
-		}
-		name, want = req.Name, req.Framework
-		files, err = upload.FromJSON(req.Files, lim)
-	case isArchive(mediaType):
-		name, want = c.Query("name"), c.Query("framework")
-		files, err = upload.FromArchive(c.Request.Body, mediaType, lim)
-	default:
-		s.abort(c, errMediaType)
-		return
-	}
+	lim := s.limits()
+	body, err := readUpload(c, lim)
 	if err != nil {
 		s.abort(c, err)
 		return
 	}
-	name = strings.TrimSpace(name)
+	files, want, name := body.files, body.framework, strings.TrimSpace(body.name)
 	switch {
 	case name == "":
 		name = "untitled"
@@ -296,4 +271,34 @@ func (s *Server) deleteGeneration(c *gin.Context) {
 	}
 	s.endpoints.forget(endpointKey(g))
 	c.Status(http.StatusNoContent)
+}
+
+// uploadBody is what an upload's body says: its files, checked, and the
+// name and framework it asks for.
+type uploadBody struct {
+	files           []upload.File
+	name, framework string
+}
+
+// readUpload reads a JSON body ({"name", "framework", "files"}) or a zip or
+// tar archive (name and framework in ?name= and ?framework=) under lim.
+func readUpload(c *gin.Context, lim upload.Limits) (uploadBody, error) {
+	mediaType, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	switch {
+	case mediaType == "application/json" || mediaType == "":
+		var req struct {
+			Name      string            `json:"name"`
+			Framework string            `json:"framework"`
+			Files     []upload.JSONFile `json:"files"`
+		}
+		if err := readJSON(c, lim, &req); err != nil {
+			return uploadBody{}, err
+		}
+		files, err := upload.FromJSON(req.Files, lim)
+		return uploadBody{files: files, name: req.Name, framework: req.Framework}, err
+	case isArchive(mediaType):
+		files, err := upload.FromArchive(c.Request.Body, mediaType, lim)
+		return uploadBody{files: files, name: c.Query("name"), framework: c.Query("framework")}, err
+	}
+	return uploadBody{}, errMediaType
 }

@@ -127,34 +127,16 @@ func (s *Server) replaceFiles(c *gin.Context) {
 		return
 	}
 	lim := s.limits()
-	mediaType, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
-	var (
-		files []upload.File
-		want  string
-	)
-	switch {
-	case mediaType == "application/json" || mediaType == "":
-		var req struct {
-			Framework string            `json:"framework"`
-			Files     []upload.JSONFile `json:"files"`
-		}
-		if err := readJSON(c, lim, &req); err != nil {
-			s.abort(c, err)
-			return
-		}
-		want = req.Framework
-		files, err = upload.FromJSON(req.Files, lim)
-	case isArchive(mediaType):
-		want = c.Query("framework")
-		files, err = upload.FromArchive(c.Request.Body, mediaType, lim)
-	default:
-		s.abort(c, errMediaType)
-		return
-	}
+	body, err := readUpload(c, lim)
 	if err != nil {
 		s.abort(c, err)
 		return
 	}
+	if body.name != "" {
+		s.abort(c, badRequest("a revision keeps its generation's name; PUT takes files and a framework only"))
+		return
+	}
+	files, want := body.files, body.framework
 	change := func(cur db.Generation, _ []db.File) (db.Generation, []db.File, error) {
 		byPath := make(map[string][]byte, len(files))
 		for _, f := range files {
