@@ -10,10 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-
 	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/backend"
 	"github.com/previewd/previewd/sandbox/cause"
 	"github.com/previewd/previewd/sandbox/framework"
 )
@@ -29,8 +27,7 @@ var ErrStoppedWhileStarting = errors.New("the preview was stopped while it was s
 type instance struct {
 	rec       db.Preview
 	framework string
-	runDir    string
-	forward   *forwarder
+	forward   backend.Forwarder
 	prep      *prepared // files and plan read before the reservation, or nil
 
 	launched chan struct{} // closed when the launch ends, running or not
@@ -57,6 +54,16 @@ type instance struct {
 func (in *instance) container() string {
 	id, _ := in.containerID.Load().(string)
 	return id
+}
+
+// handle names the instance's sandbox to the backend.
+func (in *instance) handle() backend.Handle {
+	return backend.Handle{ID: in.container(), PreviewID: in.rec.ID, Port: in.rec.Port}
+}
+
+// shim is a client of the instance's shim.
+func (m *Manager) shim(in *instance) *shimClient {
+	return newShimClient(m.backend.Control(in.handle()))
 }
 
 // run carries out a reserved launch. The launch itself runs detached from the
@@ -125,7 +132,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		return db.Preview{}, m.failLaunch(in, err, timings, prep)
 	}
 
-	// prepare: the files, the plan, the run directory, the image.
+	// prepare: the files, the plan, the image.
 	t := start
 	if in.rec.Warm {
 		in.logs.Load().system("starting (%s) in a warm container", in.framework)
@@ -145,11 +152,6 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		prep = &prepared{files: files, plan: plan, appFiles: appFiles}
 	}
 	plan := prep.plan
-	if !in.rec.Warm {
-		if err := makeRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
-			return fail(err)
-		}
-	}
 	t = mark("prepare", t)
 
 	// build: a derived image with the dependencies the runtime lacks, if any.
@@ -193,7 +195,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		in.forward.serve()
+		in.forward.Serve()
 	}()
 	if err := m.waitHealthy(startCtx, in, in.exited); err != nil {
 		return fail(err)
@@ -243,8 +245,8 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 // preview ends.
 func (m *Manager) dropBoost(in *instance) {
 	for {
-		err := m.docker.SetCPUs(in.ctx, in.container(), in.rec.CPUs)
-		if err == nil || errdefs.IsNotFound(err) || in.ctx.Err() != nil {
+		err := m.backend.SetCaps(in.ctx, in.handle(), Caps{CPUs: in.rec.CPUs})
+		if err == nil || errors.Is(err, backend.ErrNotFound) || in.ctx.Err() != nil {
 			return
 		}
 		m.log.Warn("could not set a preview to its CPU cap; retrying", "preview_id", in.rec.ID, "err", err)
@@ -257,18 +259,12 @@ func (m *Manager) dropBoost(in *instance) {
 }
 
 func (m *Manager) startContainer(ctx context.Context, in *instance, plan framework.Plan, image string, files []File, userEnv map[string]string) error {
-	from, binds := m.withTree(ctx, image)
-	cfg, host := ContainerSpec(Spec{
-		PreviewID: in.rec.ID, GenerationID: in.rec.GenerationID, Owner: in.rec.Owner, RunnerID: m.cfg.RunnerID,
-		Port: in.rec.Port, Image: from, RunDir: in.runDir, Binds: binds,
-		Caps:      Caps{MemoryMB: in.rec.MemoryMB, CPUs: m.startCPUs(in.rec.CPUs), Pids: in.rec.Pids},
-		Env:       m.containerEnv(),
-		WorkdirMB: m.cfg.WorkdirMB, TmpMB: m.cfg.TmpMB, LogMaxBytes: m.cfg.LogMaxBytes, NoFile: m.cfg.NoFile,
-	})
+	spec := m.spec(in, image)
+	spec.GenerationID, spec.Owner = in.rec.GenerationID, in.rec.Owner
 	if err := m.fault("create"); err != nil {
 		return err
 	}
-	id, err := m.docker.Create(ctx, ContainerName(in.rec.ID), cfg, host)
+	id, err := m.backend.Create(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -277,7 +273,7 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 		// Stopped while the engine created it: the teardown may have
 		// looked for it before it existed. (One that looks after this
 		// check finds the id stored.)
-		if err := m.docker.Teardown(context.WithoutCancel(ctx), id, 0); err != nil {
+		if err := m.backend.Remove(context.WithoutCancel(ctx), in.handle(), 0); err != nil {
 			m.log.Error("remove container of a preview stopped while starting", "preview_id", in.rec.ID, "err", err)
 		}
 		return ErrStoppedWhileStarting
@@ -285,19 +281,18 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 	if err := m.records.SetPreviewContainer(ctx, in.rec.ID, id, image); err != nil {
 		return err
 	}
-	m.roots.clearGroupBits(ctx, m.docker, id, m.log)
 	if err := m.fault("start"); err != nil {
 		return err
 	}
-	if err := m.docker.Start(ctx, id); err != nil {
+	if err := m.backend.Start(ctx, in.handle()); err != nil {
 		return err
 	}
 	m.follow(in)
-	shim := newShimClient(in.runDir)
+	shim := m.shim(in)
 	if err := shim.waitReady(ctx, in.exited); err != nil {
 		return err
 	}
-	if err := sealRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
+	if err := m.backend.Seal(ctx, in.handle()); err != nil {
 		return err
 	}
 	if err := putAppFiles(ctx, shim, in, files); err != nil {
@@ -313,7 +308,7 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 func (m *Manager) follow(in *instance) {
 	// The engine keeps the output since the start: nothing printed before
 	// this attach is lost.
-	in.logs.Load().attach(in.container(), time.Time{})
+	in.logs.Load().attach(in.handle(), time.Time{})
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -328,6 +323,28 @@ func putAppFiles(ctx context.Context, shim *shimClient, in *instance, files []Fi
 		return &LaunchError{PreviewID: in.rec.ID, Reason: "could not copy the app's files into the container: " + err.Error()}
 	}
 	return nil
+}
+
+// spec is the sandbox of a preview in, from image, with the caps it
+// starts with; it names no generation (a warm one has none yet).
+func (m *Manager) spec(in *instance, image string) backend.Spec {
+	return backend.Spec{
+		PreviewID: in.rec.ID, RunnerID: m.cfg.RunnerID, Port: in.rec.Port,
+		Image: image, RuntimeImage: m.isRuntimeImage(image),
+		Caps:      Caps{MemoryMB: in.rec.MemoryMB, CPUs: m.startCPUs(in.rec.CPUs), Pids: in.rec.Pids},
+		Env:       m.containerEnv(),
+		WorkdirMB: m.cfg.WorkdirMB, TmpMB: m.cfg.TmpMB, LogMaxBytes: m.cfg.LogMaxBytes, NoFile: m.cfg.NoFile,
+		Warm: in.rec.Warm,
+	}
+}
+
+func (m *Manager) isRuntimeImage(ref string) bool {
+	for _, r := range m.cfg.Images {
+		if r == ref {
+			return true
+		}
+	}
+	return false
 }
 
 // startCPUs is the CPU cap a preview with cap cpus starts with.
@@ -399,19 +416,12 @@ func (m *Manager) waitHealthy(ctx context.Context, in *instance, exited <-chan s
 // container's end, or its disappearance, counts as an exit.
 func (m *Manager) watchExit(in *instance, exited chan struct{}) {
 	for {
-		respC, errC := m.docker.Wait(in.ctx, in.container())
-		var err error
-		select {
-		case <-respC:
-		case err = <-errC:
-		case <-in.ctx.Done():
-			return
-		}
-		if err == nil || errdefs.IsNotFound(err) {
-			break
-		}
+		err := m.backend.Wait(in.ctx, in.handle())
 		if in.ctx.Err() != nil {
 			return
+		}
+		if err == nil || errors.Is(err, backend.ErrNotFound) {
+			break
 		}
 		m.log.Warn("waiting for preview container failed; retrying", "preview_id", in.rec.ID, "err", err)
 		select {
@@ -485,11 +495,11 @@ func (m *Manager) exitFinishFacts(in *instance, reason string, facts cause.Facts
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if tail, err := m.docker.LogTail(ctx, id, causeLines); err == nil {
+	if tail, err := m.logTail(ctx, in.handle(), causeLines); err == nil {
 		output = tail
 		fin.LogTail = tail[max(0, len(tail)-logTailLines):]
 	}
-	st, err := m.docker.State(ctx, id)
+	st, err := m.backend.State(ctx, in.handle())
 	if err != nil || st.Running {
 		return fin, m.diagnose(in, &fin, facts, output)
 	}
@@ -532,27 +542,24 @@ func (m *Manager) endWith(in *instance, fin db.Finish) {
 	in.endOnce.Do(func() {
 		defer close(in.ended)
 		in.cancel()
-		in.forward.close()
+		in.forward.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		id := in.container()
-		if id == "" {
-			// The create call may have reached the engine without us learning
-			// the id: remove by name, which is harmless when nothing exists.
-			id = ContainerName(in.rec.ID)
-		}
+		// With no id (the create call may have reached the engine without
+		// us learning it) the backend removes by preview id, which is
+		// harmless when nothing exists.
+		h := in.handle()
 		// Stop, then read the output to its end while the container still
 		// exists, then remove it.
 		logs := in.logs.Load()
-		if logs != nil && m.docker.Stop(ctx, id, m.cfg.StopGrace) == nil {
+		if logs != nil && m.backend.Stop(ctx, h, m.cfg.StopGrace) == nil {
 			logs.stopReader(logReaderGrace)
 		}
-		if err := m.docker.Teardown(ctx, id, m.cfg.StopGrace); err != nil {
+		if err := m.backend.Remove(ctx, h, m.cfg.StopGrace); err != nil {
 			m.log.Error("tear down preview container", "preview_id", in.rec.ID, "err", err)
 		}
 		logs.stopReader(0)
 		logs.system("%s", endLine(fin))
-		removeRunDir(in.runDir)
 		if _, err := m.records.FinishPreview(ctx, in.rec.ID, fin); err != nil {
 			m.log.Error("record end of preview", "preview_id", in.rec.ID, "err", err)
 		}
@@ -574,13 +581,10 @@ func (m *Manager) endWith(in *instance, fin db.Finish) {
 // with the instance. A stats stream the engine breaks off is opened again.
 func (m *Manager) watchStats(in *instance) {
 	for in.ctx.Err() == nil {
-		var prev *container.StatsResponse
-		err := m.docker.Stats(in.ctx, in.container(), func(s container.StatsResponse) {
-			st := statsFrom(s, prev)
-			prev = &s
+		err := m.backend.Stats(in.ctx, in.handle(), func(st Stats) {
 			in.stats.Store(&st)
 		})
-		if in.ctx.Err() != nil || errdefs.IsNotFound(err) {
+		if in.ctx.Err() != nil || errors.Is(err, backend.ErrNotFound) {
 			return
 		}
 		if err != nil {

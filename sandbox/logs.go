@@ -1,17 +1,18 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/containerd/errdefs"
-
 	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/backend"
 )
 
 const (
@@ -74,7 +75,7 @@ type logPipeline struct {
 	records   Records
 	metrics   *Metrics
 	log       *slog.Logger
-	docker    *Docker
+	backend   backend.Backend
 	base      context.Context
 	wg        *sync.WaitGroup
 
@@ -123,7 +124,7 @@ func (m *Manager) newLogPipeline(previewID string, last int64) *logPipeline {
 		maxBytes = defaultLogMaxBytes
 	}
 	p := &logPipeline{
-		previewID: previewID, records: m.records, metrics: m.metrics, log: m.log, docker: m.docker,
+		previewID: previewID, records: m.records, metrics: m.metrics, log: m.log, backend: m.backend,
 		base: m.base, wg: &m.wg, maxLines: maxLines, maxBytes: maxBytes,
 		batchLines: max(1, min(logBatchLines, maxLines/8)),
 		batchBytes: max(1, min(logBatchBytes, maxBytes/8)),
@@ -210,9 +211,9 @@ func (p *logPipeline) build(line string) { p.add(db.StreamBuild, cleanLine([]byt
 // attach follows the container's stdout and stderr (from since, or from its
 // start when since is zero) into the pipeline. The reader ends when the
 // container stops, when stopReader gives up waiting, or when the manager closes.
-func (p *logPipeline) attach(containerID string, since time.Time) {
+func (p *logPipeline) attach(h backend.Handle, since time.Time) {
 	p.startReader(func(ctx context.Context) error {
-		return p.readOutput(ctx, containerID, since)
+		return p.readOutput(ctx, h, since)
 	})
 }
 
@@ -221,16 +222,16 @@ func (p *logPipeline) attach(containerID string, since time.Time) {
 // read it is stored, once, after a system line that says previewd took the
 // preview over and, when the engine no longer keeps all of it, that some may
 // be missing.
-func (p *logPipeline) takeOver(containerID string) {
+func (p *logPipeline) takeOver(h backend.Handle) {
 	p.startReader(func(ctx context.Context) error {
-		since, err := p.resumeStored(ctx, containerID)
+		since, err := p.resumeStored(ctx, h)
 		if err != nil {
 			p.log.Warn("find where the stored output ends; what the app printed while previewd was down is not read",
 				"preview_id", p.previewID, "err", err)
 			p.system("previewd restarted and took the preview over; output printed while it was down is not in this log")
 			since = time.Now()
 		}
-		return p.readOutput(ctx, containerID, since)
+		return p.readOutput(ctx, h, since)
 	})
 }
 
@@ -274,26 +275,26 @@ func (p *logPipeline) startReader(read func(ctx context.Context) error) {
 // following, what the stream missed at its end: the engine writes a last
 // line without newline as the container stops, and the stream may end before
 // sending it. The output streams drop what is read twice.
-func (p *logPipeline) readOutput(ctx context.Context, containerID string, since time.Time) error {
+func (p *logPipeline) readOutput(ctx context.Context, h backend.Handle, since time.Time) error {
 	var wait time.Duration
 	for {
 		p.out.newRead()
 		before := p.out.passed()
-		err := p.followWatched(ctx, containerID, since)
+		err := p.followWatched(ctx, h, since)
 		if ctx.Err() != nil {
 			return nil
 		}
 		since = p.out.resume(since)
-		st, stErr := p.docker.State(ctx, containerID)
+		st, stErr := p.backend.State(ctx, h)
 		switch {
-		case errdefs.IsNotFound(stErr):
+		case errors.Is(stErr, backend.ErrNotFound):
 			return nil
-		case stErr != nil && !errors.Is(stErr, ErrEngineUnavailable):
+		case stErr != nil && !errors.Is(stErr, backend.ErrEngineUnavailable):
 			return errors.Join(err, stErr)
 		case stErr == nil && !st.Running:
 			p.out.newRead()
-			err := p.docker.Logs(ctx, containerID, since, &p.out.stdout, &p.out.stderr)
-			if errdefs.IsNotFound(err) {
+			err := p.backend.Logs(ctx, h, backend.LogOptions{Since: since, Timestamps: true}, &p.out.stdout, &p.out.stderr)
+			if errors.Is(err, backend.ErrNotFound) {
 				return nil // removed meanwhile
 			}
 			return err
@@ -320,7 +321,7 @@ func (p *logPipeline) readOutput(ctx context.Context, containerID string, since 
 // resumeStored sets the output streams to pass over the lines stored before
 // previewd restarted, adds the system line that says previewd took the
 // preview over, and returns where to read the engine's log from.
-func (p *logPipeline) resumeStored(ctx context.Context, containerID string) (time.Time, error) {
+func (p *logPipeline) resumeStored(ctx context.Context, h backend.Handle) (time.Time, error) {
 	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	ends, err := p.records.OutputEnds(qctx, p.previewID)
 	cancel()
@@ -341,7 +342,7 @@ func (p *logPipeline) resumeStored(ctx context.Context, containerID string) (tim
 		p.system("previewd restarted and took the preview over")
 		return time.Time{}, nil
 	}
-	oldest, err := p.oldestOutput(ctx, containerID)
+	oldest, err := p.oldestOutput(ctx, h)
 	switch {
 	case err != nil:
 		p.log.Warn("find the oldest output the engine keeps", "preview_id", p.previewID, "err", err)
@@ -511,10 +512,36 @@ func (p *logPipeline) store(batch []db.LogLine, bytes int64) {
 	p.fanout(batch)
 }
 
+// logTail returns the last n lines the sandbox printed, stdout and stderr
+// interleaved as the engine stored them.
+func (m *Manager) logTail(ctx context.Context, h backend.Handle, n int) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var buf bytes.Buffer
+	// Both streams go into one buffer: a log tail reads best in printed
+	// order. The backend writes them from one goroutine.
+	if err := m.backend.Logs(ctx, h, backend.LogOptions{Tail: n}, &buf, &buf); err != nil {
+		return nil, err
+	}
+	return lastLines(buf.String(), n), nil
+}
+
+// lastLines returns up to n last lines of text, without a trailing empty line.
+func lastLines(text string, n int) []string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return []string{}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}
+
 // reattach follows a container again after it was restarted: once the
 // previous reader has read to the end of the previous run, a new one starts
 // from since.
-func (p *logPipeline) reattach(containerID string, since time.Time) {
+func (p *logPipeline) reattach(h backend.Handle, since time.Time) {
 	if p == nil {
 		return
 	}
@@ -529,5 +556,5 @@ func (p *logPipeline) reattach(containerID string, since time.Time) {
 		p.readerDone, p.readerCancel = nil, nil
 	}
 	p.mu.Unlock()
-	p.attach(containerID, since)
+	p.attach(h, since)
 }

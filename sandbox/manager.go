@@ -1,5 +1,6 @@
-// Package sandbox runs previews: throwaway, hardened containers on pooled host
-// ports, built from previewd's runtime images.
+// Package sandbox runs previews: throwaway, hardened sandboxes on pooled host
+// ports, built from previewd's runtime images. It holds their lifecycle and
+// talks to the engine that runs them through a backend.Backend.
 package sandbox
 
 import (
@@ -12,13 +13,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/backend"
 	"github.com/previewd/previewd/sandbox/cause"
 	"github.com/previewd/previewd/sandbox/framework"
 )
@@ -58,7 +59,7 @@ var ErrCapsTooHigh = errors.New("requested resources exceed the server's maxima"
 type Config struct {
 	RunnerID       string
 	Host           string            // address the pooled ports are bound on
-	RunRoot        string            // host directory for the per-preview shim sockets
+	RunRoot        string            // host directory of the dependency installs' directories
 	Images         map[string]string // runtime name ("python", "node") → image reference
 	Defaults       Caps
 	Max            Caps
@@ -91,27 +92,22 @@ type Config struct {
 	// answers (or, in the warm pool, while it waits); then its own cap
 	// applies. 0, or less than the preview's cap, means no boost.
 	StartCPUs float64
-	// TreeDir is where the runtime images' /usr trees are unpacked, to be
-	// bind-mounted into their previews (see trees.go); empty reads every
-	// file through the engine's storage driver.
-	TreeDir string
 	// Deps is how dependency installs run (see depsspec.go).
 	Deps DepsConfig
 }
 
-// maxSocketPath is the longest unix socket path Linux accepts.
-const maxSocketPath = 107
+// shortCall bounds a request/response call to the backend that the
+// lifecycle makes with a context of its own.
+const shortCall = 30 * time.Second
 
 // Manager launches, watches and stops previews.
 type Manager struct {
 	cfg     Config
-	docker  *Docker
+	backend backend.Backend
 	records Records
 	ports   *PortPool
 	metrics *Metrics
 	images  *imageCache
-	trees   *trees // nil without a TreeDir
-	roots   rootModes
 	log     *slog.Logger
 
 	base   context.Context // outlives requests: launches with wait=false, watchers
@@ -161,14 +157,10 @@ func (k *keyedMutex) lock(key string) func() {
 	}
 }
 
-// NewManager returns a Manager. Close it to stop its background work; running
-// containers are left alone for the next start to adopt.
-func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, metrics *Metrics, log *slog.Logger) (*Manager, error) {
-	// A unix socket path holds at most 107 bytes; the shim's sockets sit at
-	// RunRoot/<preview id>/control.sock.
-	if n := len(filepath.Join(cfg.RunRoot, uuid.NewString(), controlSocket)); n > maxSocketPath {
-		return nil, fmt.Errorf("run directory %q is too long for unix socket paths (%d bytes, at most %d)", cfg.RunRoot, n, maxSocketPath)
-	}
+// NewManager returns a Manager that runs previews on b. Close it to stop its
+// background work; running previews are left alone for the next start to
+// adopt.
+func NewManager(cfg Config, b backend.Backend, records Records, ports *PortPool, metrics *Metrics, log *slog.Logger) (*Manager, error) {
 	if err := os.MkdirAll(cfg.RunRoot, 0o711); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
@@ -179,22 +171,16 @@ func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, me
 	if err := removeStaleBuilds(cfg.RunRoot, cfg.Deps.timeout()); err != nil {
 		log.Warn("could not remove old build directories", "err", err)
 	}
-	if docker != nil { // nil in tests of the bookkeeping alone
-		docker.runner = cfg.RunnerID
-	}
 	base, cancel := context.WithCancel(context.Background())
 	m := &Manager{
-		cfg: cfg, docker: docker, records: records, ports: ports, metrics: metrics, log: log,
-		images: newImageCache(docker, cfg),
+		cfg: cfg, backend: b, records: records, ports: ports, metrics: metrics, log: log,
+		images: newImageCache(b, cfg),
 		base:   base, cancel: cancel,
 		live:    map[string]*instance{},
 		started: time.Now(),
 	}
 	if cfg.WarmPool > 0 {
 		m.pool = newWarmPool(cfg.WarmPool)
-	}
-	if cfg.TreeDir != "" {
-		m.trees = newTrees(cfg.TreeDir, docker, log)
 	}
 	metrics.setWarm(cfg.Images, m.pool)
 	metrics.setPortsCapacity(ports.Size())
@@ -219,7 +205,7 @@ func (m *Manager) Close() Closed {
 	var closed Closed
 	m.mu.Lock()
 	for _, in := range m.live {
-		in.forward.close()
+		in.forward.Close()
 	}
 	closed.Previews = len(m.live)
 	m.mu.Unlock()
@@ -243,7 +229,7 @@ func (m *Manager) fault(step string) error {
 }
 
 // Ping checks that the engine answers.
-func (m *Manager) Ping(ctx context.Context) error { return m.docker.Ping(ctx) }
+func (m *Manager) Ping(ctx context.Context) error { return m.backend.Ping(ctx) }
 
 // Config returns the manager's configuration.
 func (m *Manager) Config() Config { return m.cfg }
@@ -559,8 +545,7 @@ func (m *Manager) reserve(g db.Generation, caps Caps, ttl time.Duration, prep *p
 			ExpiresAt: expires,
 		},
 		framework: g.Framework,
-		runDir:    filepath.Join(m.cfg.RunRoot, id),
-		forward:   newForwarder(l, filepath.Join(m.cfg.RunRoot, id, appSocket)),
+		forward:   m.backend.Forward(l, backend.Handle{PreviewID: id, Port: port}),
 		launched:  make(chan struct{}),
 		prep:      prep,
 	}
@@ -591,7 +576,7 @@ func (m *Manager) pooled() int {
 // A claimed warm container is removed: its record was never written.
 func (m *Manager) unreserve(in *instance) {
 	in.cancel()
-	in.forward.listener.Close()
+	in.forward.Close()
 	m.mu.Lock()
 	delete(m.live, in.rec.ID)
 	m.ports.Release(in.rec.Port)
@@ -619,7 +604,7 @@ var ErrNoApp = errors.New("no preview of this previewd listens on that port")
 // port instead.
 func (m *Manager) DialApp(ctx context.Context, port int) (net.Conn, error) {
 	m.mu.Lock()
-	var f *forwarder
+	var f backend.Forwarder
 	for _, in := range m.live {
 		if in.rec.Port == port {
 			f = in.forward
@@ -630,7 +615,7 @@ func (m *Manager) DialApp(ctx context.Context, port int) (net.Conn, error) {
 	if f == nil {
 		return nil, ErrNoApp
 	}
-	return f.dial(ctx)
+	return f.Dial(ctx)
 }
 
 // planFor works out how to start the generation's app from its files.

@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"fmt"
@@ -7,34 +7,24 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/go-units"
+
+	"github.com/previewd/previewd/sandbox/backend"
 )
 
-// Labels put on every container previewd creates; reconciliation finds its
-// containers by them.
+// The labels of every container previewd creates are backend's; here by
+// their short names.
 const (
-	LabelManaged    = "io.previewd.managed"
-	LabelPreview    = "io.previewd.preview-id"
-	LabelGeneration = "io.previewd.generation-id"
-	LabelOwner      = "io.previewd.owner"
-	LabelRunner     = "io.previewd.runner-id"
-	LabelPort       = "io.previewd.port"
-	// LabelWarm marks a container started for the warm pool. Its generation
-	// and owner labels stay empty: it is claimed by a launch later.
-	LabelWarm = "io.previewd.warm"
+	LabelManaged    = backend.LabelManaged
+	LabelPreview    = backend.LabelPreview
+	LabelGeneration = backend.LabelGeneration
+	LabelOwner      = backend.LabelOwner
+	LabelRunner     = backend.LabelRunner
+	LabelPort       = backend.LabelPort
+	LabelWarm       = backend.LabelWarm
 )
 
 // ContainerNamePrefix starts the name of every preview container.
 const ContainerNamePrefix = "previewd-"
-
-// Each preview runs as an unprivileged uid of its own, derived from its host
-// port, which no other live preview on the host holds: per-user kernel
-// limits (inotify instances, message queues, keyrings) are then not shared
-// between previews. The runtime images' files belong to root and are
-// world-readable, so any uid runs them.
-const sandboxUIDBase = 100000
-
-// SandboxUID is the uid (and gid) of the preview on port.
-func SandboxUID(port int) int { return sandboxUIDBase + port }
 
 // RunDirInContainer is where the host's per-preview directory with the shim's
 // sockets is mounted.
@@ -45,39 +35,21 @@ const RunDirInContainer = "/run/preview"
 // memory for their inodes; an upload holds at most a few thousand.
 const tmpfsInodes = 32768
 
-// Caps are the resource limits of one preview.
-type Caps struct {
-	MemoryMB int
-	CPUs     float64
-	Pids     int
-}
-
-// Spec is everything needed to create one preview container.
-type Spec struct {
-	PreviewID    string
-	GenerationID string
-	Owner        string
-	RunnerID     string
-	Port         int
-	Image        string
-	RunDir       string   // host directory mounted at RunDirInContainer
-	Binds        []string // more binds ("host:container:ro"): the runtime's tree
-	Caps         Caps
-	Env          map[string]string
-	WorkdirMB    int // size of the writable /app
-	TmpMB        int // size of the writable /tmp
-	LogMaxBytes  int64
-	NoFile       int64
-	Warm         bool // created for the warm pool
+// containerSpec is a preview's neutral spec plus where its files are on the
+// host.
+type containerSpec struct {
+	backend.Spec
+	RunDir string   // host directory mounted at RunDirInContainer
+	Binds  []string // more binds ("host:container:ro"): the runtime's tree
 }
 
 // ContainerName is the engine name of a preview's container.
 func ContainerName(previewID string) string { return ContainerNamePrefix + previewID }
 
-// ContainerSpec turns a Spec into the engine's container and host configuration.
-// The container has no network at all (only loopback); previewd reaches the app
-// through the shim's unix socket in RunDir.
-func ContainerSpec(s Spec) (*container.Config, *container.HostConfig) {
+// containerConfig turns a spec into the engine's container and host
+// configuration. The container has no network at all (only loopback);
+// previewd reaches the app through the shim's unix socket in RunDir.
+func containerConfig(s containerSpec) (*container.Config, *container.HostConfig) {
 	// The preview's uid has no name in the images; programs that ask for the
 	// user's name find one here.
 	env := []string{"USER=preview", "LOGNAME=preview"}
@@ -85,7 +57,7 @@ func ContainerSpec(s Spec) (*container.Config, *container.HostConfig) {
 		env = append(env, k+"="+v)
 	}
 	sort.Strings(env)
-	uid := SandboxUID(s.Port)
+	uid := backend.SandboxUID(s.Port)
 	memory := int64(s.Caps.MemoryMB) * units.MiB
 	pids := int64(s.Caps.Pids)
 	init := true

@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"context"
@@ -35,7 +35,7 @@ type rootModes struct {
 
 // detect turns the change on when the engine's storage driver is
 // fuse-overlayfs; on any other driver the root directory costs nothing.
-func (r *rootModes) detect(ctx context.Context, docker *Docker) error {
+func (r *rootModes) detect(ctx context.Context, docker *Backend) error {
 	driver, err := docker.StorageDriver(ctx)
 	if err != nil {
 		return err
@@ -48,7 +48,7 @@ func (r *rootModes) detect(ctx context.Context, docker *Docker) error {
 // 0755). A failure costs only speed, not the launch: a directory previewd
 // cannot change (it is not root, or the engine's storage is not on its
 // host) is reported once and not tried again.
-func (r *rootModes) clearGroupBits(ctx context.Context, docker *Docker, id string, log *slog.Logger) {
+func (r *rootModes) clearGroupBits(ctx context.Context, docker *Backend, id string, log *slog.Logger) {
 	if !r.on.Load() {
 		return
 	}

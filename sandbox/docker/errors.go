@@ -1,14 +1,13 @@
-package sandbox
+package docker
 
 import (
 	"errors"
 
 	"github.com/containerd/errdefs"
 	"github.com/docker/docker/client"
-)
 
-// ErrEngineUnavailable means the Docker engine cannot be reached.
-var ErrEngineUnavailable = errors.New("docker engine unavailable")
+	"github.com/previewd/previewd/sandbox/backend"
+)
 
 // isGone reports whether a teardown error means there is nothing left to tear
 // down: the container is already gone or already stopped, or another remove of
@@ -17,11 +16,17 @@ func isGone(err error) bool {
 	return err == nil || errdefs.IsNotFound(err) || errdefs.IsNotModified(err) || errdefs.IsConflict(err)
 }
 
-// engineErr marks connection failures as ErrEngineUnavailable so that callers
-// can answer 503 without looking at engine errors themselves.
+// engineErr marks connection failures as backend.ErrEngineUnavailable, and
+// what the engine does not have as backend.ErrNotFound, so that the
+// lifecycle tells them apart without looking at engine errors itself.
 func engineErr(err error) error {
-	if err != nil && client.IsErrConnectionFailed(err) {
-		return errors.Join(ErrEngineUnavailable, err)
+	switch {
+	case err == nil:
+		return nil
+	case client.IsErrConnectionFailed(err):
+		return errors.Join(backend.ErrEngineUnavailable, err)
+	case errdefs.IsNotFound(err):
+		return errors.Join(backend.ErrNotFound, err)
 	}
 	return err
 }
