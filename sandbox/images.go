@@ -162,7 +162,7 @@ func (c *imageCache) installedIn(ctx context.Context, imageID string) (map[strin
 
 // depsImage returns the dependency image for the missing requirements, building
 // it if it does not exist yet. The install runs in a sandbox of its own
-// (see depsspec.go) with the launching preview's caps.
+// (see docker/depsspec.go) with the launching preview's caps.
 func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtimeID string, missing []framework.Requirement, caps Caps, buildLine func(string)) (string, error) {
 	tag, hash := depsTag(runtime, runtimeID, missing)
 

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/sandbox/backend"
-	"github.com/previewd/previewd/sandbox/cause"
 	"github.com/previewd/previewd/sandbox/framework"
 )
 
@@ -325,60 +323,6 @@ func putAppFiles(ctx context.Context, shim *shimClient, in *instance, files []Fi
 	return nil
 }
 
-// spec is the sandbox of a preview in, from image, with the caps it
-// starts with; it names no generation (a warm one has none yet).
-func (m *Manager) spec(in *instance, image string) backend.Spec {
-	return backend.Spec{
-		PreviewID: in.rec.ID, RunnerID: m.cfg.RunnerID, Port: in.rec.Port,
-		Image: image, RuntimeImage: m.isRuntimeImage(image),
-		Caps:      Caps{MemoryMB: in.rec.MemoryMB, CPUs: m.startCPUs(in.rec.CPUs), Pids: in.rec.Pids},
-		Env:       m.containerEnv(),
-		WorkdirMB: m.cfg.WorkdirMB, TmpMB: m.cfg.TmpMB, LogMaxBytes: m.cfg.LogMaxBytes, NoFile: m.cfg.NoFile,
-		Warm: in.rec.Warm,
-	}
-}
-
-func (m *Manager) isRuntimeImage(ref string) bool {
-	for _, r := range m.cfg.Images {
-		if r == ref {
-			return true
-		}
-	}
-	return false
-}
-
-// startCPUs is the CPU cap a preview with cap cpus starts with.
-func (m *Manager) startCPUs(cpus float64) float64 { return max(cpus, m.cfg.StartCPUs) }
-
-// boosted reports whether a preview with cap cpus starts with more.
-func (m *Manager) boosted(cpus float64) bool { return m.startCPUs(cpus) != cpus }
-
-// containerEnv is the environment every preview container starts with: where
-// the app listens, and the shim's output pace.
-func (m *Manager) containerEnv() map[string]string {
-	env := map[string]string{"PORT": strconv.Itoa(framework.AppPort), "HOST": "0.0.0.0"}
-	if m.cfg.OutputLinesPerSec > 0 {
-		env["PREVIEW_OUTPUT_LINES"] = strconv.Itoa(m.cfg.OutputLinesPerSec)
-	}
-	return env
-}
-
-// appEnv is the environment the app gets on top of the image's: the plan's,
-// the user's, and where to listen.
-func appEnv(plan framework.Plan, userEnv map[string]string) map[string]string {
-	env := map[string]string{}
-	for k, v := range plan.Env {
-		env[k] = v
-	}
-	for k, v := range userEnv {
-		env[k] = v
-	}
-	// The app must listen where the shim relays to, whatever the user set.
-	env["PORT"] = strconv.Itoa(framework.AppPort)
-	env["HOST"] = "0.0.0.0"
-	return env
-}
-
 // waitHealthy polls the pooled port until the app answers HTTP with any
 // status, the container exits (exited closes), or ctx ends.
 func (m *Manager) waitHealthy(ctx context.Context, in *instance, exited <-chan struct{}) error {
@@ -435,92 +379,6 @@ func (m *Manager) watchExit(in *instance, exited chan struct{}) {
 	if in.running.Load() && !in.stopping.Load() {
 		m.crashed(in)
 	}
-}
-
-// failLaunch records a failed launch and tears it down.
-func (m *Manager) failLaunch(in *instance, err error, timings db.Timings, prep *prepared) error {
-	if in.stopping.Load() {
-		m.metrics.launchFinished(in.framework, "stopped")
-		m.endWith(in, db.Finish{Status: db.StatusStopped, Timings: timings})
-		return ErrStoppedWhileStarting
-	}
-	var le *LaunchError
-	if !errors.As(err, &le) {
-		// Not the app's fault: an engine or database problem. Still tear down
-		// and record it, but report the error itself to the caller.
-		m.log.Error("launch failed", "preview_id", in.rec.ID, "generation_id", in.rec.GenerationID, "err", err)
-		m.metrics.launchFinished(in.framework, "error")
-		m.endWith(in, db.Finish{Status: db.StatusFailed, Error: "internal error while launching", Timings: timings})
-		return err
-	}
-	le.PreviewID = in.rec.ID
-	facts := cause.Facts{TimedOut: le.timedOut, BuildFailed: le.build, Sources: prep.sources()}
-	fin, why := m.exitFinishFacts(in, le.Reason, facts, le.LogTail)
-	fin.Timings = timings
-	if len(le.LogTail) > 0 && len(fin.LogTail) == 0 {
-		fin.LogTail = le.LogTail
-	}
-	m.metrics.launchFinished(in.framework, launchResult(fin))
-	m.endWith(in, fin)
-	le.Reason, le.ExitCode, le.OOMKilled, le.LogTail, le.Cause = fin.Error, fin.ExitCode, fin.OOMKilled, fin.LogTail, why
-	return le
-}
-
-func launchResult(f db.Finish) string {
-	switch {
-	case f.OOMKilled:
-		return "oom"
-	case f.ExitCode != nil:
-		return "crash"
-	default:
-		return "timeout"
-	}
-}
-
-// exitFinish describes how the container ended, with its last output.
-func (m *Manager) exitFinish(in *instance, reason string) db.Finish {
-	n := int(in.restarts.Load())
-	fin, _ := m.exitFinishFacts(in, reason, cause.Facts{Restarts: n, CrashLoop: n > 0}, nil)
-	return fin
-}
-
-// exitFinishFacts is exitFinish with what previewd knows of the failure
-// besides the container's state, and its cause. output stands in for the
-// container's when there is no container (a failed dependency build).
-func (m *Manager) exitFinishFacts(in *instance, reason string, facts cause.Facts, output []string) (db.Finish, *cause.Cause) {
-	fin := db.Finish{Status: db.StatusFailed, Error: reason, LogTail: []string{}}
-	id := in.container()
-	if id == "" {
-		return fin, m.diagnose(in, &fin, facts, output)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if tail, err := m.logTail(ctx, in.handle(), causeLines); err == nil {
-		output = tail
-		fin.LogTail = tail[max(0, len(tail)-logTailLines):]
-	}
-	st, err := m.backend.State(ctx, in.handle())
-	if err != nil || st.Running {
-		return fin, m.diagnose(in, &fin, facts, output)
-	}
-	code := st.ExitCode
-	fin.ExitCode = &code
-	fin.OOMKilled = st.OOMKilled
-	facts.ExitCode, facts.OOMKilled = &code, st.OOMKilled
-	switch {
-	case st.OOMKilled:
-		fin.Error = fmt.Sprintf("the app was killed: out of memory (limit %d MiB)", in.rec.MemoryMB)
-	default:
-		fin.Error = fmt.Sprintf("%s with code %d", reasonPrefix(reason), code)
-	}
-	return fin, m.diagnose(in, &fin, facts, output)
-}
-
-func reasonPrefix(reason string) string {
-	if reason == "" {
-		return "the app exited"
-	}
-	return reason
 }
 
 // end finishes a live preview with a status; for failures it records the exit
