@@ -48,7 +48,8 @@ type Config struct {
 // maxSocketPath is the longest unix socket path Linux accepts.
 const maxSocketPath = 107
 
-// Backend makes the engine calls previewd needs, and nothing else.
+// Backend runs previews as Docker containers. This file holds its engine
+// calls; backend.go implements backend.Backend with them.
 type Backend struct {
 	c      *client.Client
 	cfg    Config

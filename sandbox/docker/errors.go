@@ -26,7 +26,15 @@ func engineErr(err error) error {
 	case client.IsErrConnectionFailed(err):
 		return errors.Join(backend.ErrEngineUnavailable, err)
 	case errdefs.IsNotFound(err):
-		return errors.Join(backend.ErrNotFound, err)
+		return notFound{err}
 	}
 	return err
 }
+
+// notFound is an engine error that is also backend.ErrNotFound, with the
+// engine's message.
+type notFound struct{ error }
+
+func (e notFound) Is(target error) bool { return target == backend.ErrNotFound }
+
+func (e notFound) Unwrap() error { return e.error }
