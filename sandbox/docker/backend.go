@@ -30,8 +30,10 @@ func (d *Backend) containerOf(h backend.Handle) string {
 }
 
 // Create makes the preview's run directory, open to its uid, and creates
-// its container from the image's unpacked tree when there is one.
+// its container from the image's unpacked tree when there is one. A create
+// before Prepare asks the engine for its storage driver itself.
 func (d *Backend) Create(ctx context.Context, s backend.Spec) (string, error) {
+	d.roots.detect(ctx, d) // an error leaves the root directory as it is; Prepare reports it
 	dir := d.runDir(s.PreviewID)
 	if err := makeRunDir(dir, backend.SandboxUID(s.Port)); err != nil {
 		return "", err

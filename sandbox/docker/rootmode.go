@@ -29,18 +29,25 @@ const fuseOverlayfs = "fuse-overlayfs"
 // rootModes clears the group bits of new containers' root directories while
 // that is possible and useful.
 type rootModes struct {
-	on   atomic.Bool
-	warn sync.Once
+	on       atomic.Bool
+	detected atomic.Bool
+	warn     sync.Once
 }
 
 // detect turns the change on when the engine's storage driver is
 // fuse-overlayfs; on any other driver the root directory costs nothing.
+// Once it has asked the engine, it does nothing.
 func (r *rootModes) detect(ctx context.Context, docker *Backend) error {
+	if r.detected.Load() {
+		return nil
+	}
 	driver, err := docker.StorageDriver(ctx)
 	if err != nil {
 		return err
 	}
-	r.on.Store(driver == fuseOverlayfs)
+	if r.detected.CompareAndSwap(false, true) {
+		r.on.Store(driver == fuseOverlayfs)
+	}
 	return nil
 }
 
