@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"archive/tar"
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -12,11 +10,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/previewd/previewd/sandbox/backend"
 )
 
 // DepsConfig is how dependency installs run.
@@ -51,6 +49,9 @@ const defaultInstallTimeout = 5 * time.Minute
 
 // maxDepsBytes bounds what an install may hand to the dependency image.
 const maxDepsBytes = 2 << 30
+
+// maxSocketPath is the longest unix socket path Linux accepts.
+const maxSocketPath = 107
 
 // buildsDir is the directory, in the run root, of the installs' own
 // directories.
@@ -127,7 +128,7 @@ func newBuildDir(runRoot string) (buildDir, error) {
 		}
 	}
 	for _, d := range []string{b.out, b.tmp} {
-		if err := os.Chown(d, buildUID, buildUID); err != nil {
+		if err := os.Chown(d, backend.BuildUID, backend.BuildUID); err != nil {
 			if err := os.Chmod(d, 0o777); err != nil {
 				os.RemoveAll(root)
 				return buildDir{}, fmt.Errorf("open build directory: %w", err)
@@ -159,115 +160,6 @@ func removeStaleBuilds(runRoot string, olderThan time.Duration) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// errInstallFailed marks an install that ran and failed (as opposed to an
-// engine or host problem).
-var errInstallFailed = errors.New("install failed")
-
-// installExitError is an installer that exited with a failure.
-type installExitError struct {
-	status int
-	oom    bool // killed at the memory cap
-}
-
-func (e *installExitError) Error() string {
-	if e.oom {
-		return fmt.Sprintf("install failed: out of memory (exit status %d)", e.status)
-	}
-	return fmt.Sprintf("install failed: exit status %d", e.status)
-}
-
-func (e *installExitError) Unwrap() error { return errInstallFailed }
-
-// runInstall runs the install of spec to its end, calling line with each
-// line of its output, and removes its container. ctx's end stops it.
-func (d *Docker) runInstall(ctx context.Context, spec installSpec, line func(string)) error {
-	cfg, host, err := installContainerSpec(spec)
-	if err != nil {
-		return err
-	}
-	id, err := d.Create(ctx, "", cfg, host)
-	if err != nil {
-		return fmt.Errorf("create install container: %w", err)
-	}
-	defer d.Teardown(context.WithoutCancel(ctx), id, 0)
-
-	if err := d.Start(ctx, id); err != nil {
-		return fmt.Errorf("start install container: %w", err)
-	}
-	// Not before the start: a created container counts as not running.
-	exited, waitErr := d.Wait(ctx, id)
-	out := &installOutput{line: line}
-	logsDone := make(chan struct{})
-	logCtx, stopLogs := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopLogs()
-	go func() {
-		defer close(logsDone)
-		// Ends when the container stops (or stopLogs on a timeout).
-		d.FollowLogs(logCtx, id, time.Time{}, out, out)
-	}()
-	select {
-	case res := <-exited:
-		select {
-		case <-logsDone:
-		case <-time.After(5 * time.Second):
-			stopLogs()
-			<-logsDone
-		}
-		out.flush()
-		if res.StatusCode != 0 {
-			st, _ := d.State(context.WithoutCancel(ctx), id)
-			return &installExitError{status: int(res.StatusCode), oom: st.OOMKilled}
-		}
-		return nil
-	case err := <-waitErr:
-		stopLogs()
-		<-logsDone
-		out.flush()
-		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %w", errInstallFailed, ctx.Err())
-		}
-		return fmt.Errorf("wait for install container: %w", engineErr(err))
-	}
-}
-
-// installOutput turns log entries ("<time> <text>", see Docker.FollowLogs)
-// into whole lines without terminal escapes (see cleanInstallLine).
-type installOutput struct {
-	mu   sync.Mutex
-	line func(string)
-	part []byte
-}
-
-func (s *installOutput) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := len(p)
-	if _, text, ok := bytes.Cut(p, []byte(" ")); ok {
-		p = text
-	}
-	s.part = append(s.part, p...)
-	for {
-		i := bytes.IndexByte(s.part, '\n')
-		if i < 0 {
-			break
-		}
-		if l := cleanInstallLine(string(s.part[:i])); l != "" {
-			s.line(l)
-		}
-		s.part = s.part[i+1:]
-	}
-	return n, nil
-}
-
-func (s *installOutput) flush() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l := cleanInstallLine(strings.TrimSpace(string(s.part))); l != "" {
-		s.line(l)
-	}
-	s.part = nil
 }
 
 // writeDepsContext writes to w the build context of a dependency image:

@@ -12,7 +12,8 @@ import (
 )
 
 // captureLines reads a captured installer output (recorded on a terminal,
-// so coloured and with progress redraws) as installOutput delivers it.
+// so coloured and with progress redraws) as an install delivers it: whole
+// lines, cleaned, the last one trimmed.
 func captureLines(t *testing.T, name string) []string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", "install", name))
@@ -20,9 +21,15 @@ func captureLines(t *testing.T, name string) []string {
 		t.Fatal(err)
 	}
 	var lines []string
-	out := &installOutput{line: func(l string) { lines = append(lines, l) }}
-	out.Write(append([]byte("2026-12-07T08:38:15.000000000Z "), raw...))
-	out.flush()
+	parts := strings.Split(string(raw), "\n")
+	for i, l := range parts {
+		if i == len(parts)-1 {
+			l = strings.TrimSpace(l)
+		}
+		if l = cleanInstallLine(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
 	return lines
 }
 

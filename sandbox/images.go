@@ -14,9 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/containerd/errdefs"
-
 	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/backend"
 	"github.com/previewd/previewd/sandbox/framework"
 )
 
@@ -32,7 +31,8 @@ const labelDepsOf = "io.previewd.deps-hash"
 // lacks. Dependency images are named by the hash of the runtime image and the
 // dependency file, so each is built once and reused by later launches.
 type imageCache struct {
-	docker      *Docker
+	backend     backend.Backend
+	runner      string // labels the install's sandbox
 	deps        DepsConfig
 	runRoot     string // build directories go in runRoot/builds
 	noFile      int64
@@ -43,9 +43,9 @@ type imageCache struct {
 	building  map[string]*sync.Mutex       // dependency image tag → build lock
 }
 
-func newImageCache(d *Docker, cfg Config) *imageCache {
+func newImageCache(b backend.Backend, cfg Config) *imageCache {
 	return &imageCache{
-		docker: d, deps: cfg.Deps, runRoot: cfg.RunRoot, noFile: cfg.NoFile, logMaxBytes: cfg.LogMaxBytes,
+		backend: b, runner: cfg.RunnerID, deps: cfg.Deps, runRoot: cfg.RunRoot, noFile: cfg.NoFile, logMaxBytes: cfg.LogMaxBytes,
 		installed: map[string]map[string]string{}, building: map[string]*sync.Mutex{},
 	}
 }
@@ -72,7 +72,7 @@ func (c *imageCache) existingImage(ctx context.Context, images map[string]string
 		return need.runtimeRef, true
 	}
 	tag, _ := depsTag(plan.Runtime, need.runtimeID, need.missing)
-	if _, err := c.docker.ImageID(ctx, tag); err != nil {
+	if _, err := c.backend.ImageID(ctx, tag); err != nil {
 		return "", false
 	}
 	return tag, true
@@ -109,7 +109,7 @@ func (c *imageCache) resolve(ctx context.Context, images map[string]string, plan
 	if len(reqs) == 0 {
 		return need, nil
 	}
-	need.runtimeID, err = c.docker.ImageID(ctx, runtime)
+	need.runtimeID, err = c.backend.ImageID(ctx, runtime)
 	if err != nil {
 		return imageNeed{}, err
 	}
@@ -136,7 +136,7 @@ func depsTag(runtime, runtimeID string, missing []framework.Requirement) (tag, h
 // which fail with the reason.
 func (c *imageCache) learn(ctx context.Context, images map[string]string) {
 	for _, ref := range images {
-		if id, err := c.docker.ImageID(ctx, ref); err == nil {
+		if id, err := c.backend.ImageID(ctx, ref); err == nil {
 			c.installedIn(ctx, id)
 		}
 	}
@@ -149,7 +149,7 @@ func (c *imageCache) installedIn(ctx context.Context, imageID string) (map[strin
 	if ok {
 		return pkgs, nil
 	}
-	text, err := c.docker.ReadImageFile(ctx, imageID, packagesFile)
+	text, err := c.backend.ReadImageFile(ctx, imageID, packagesFile)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (c *imageCache) installedIn(ctx context.Context, imageID string) (map[strin
 
 // depsImage returns the dependency image for the missing requirements, building
 // it if it does not exist yet. The install runs in a sandbox of its own
-// (see depsspec.go) with the launching preview's caps.
+// (see docker/depsspec.go) with the launching preview's caps.
 func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtimeID string, missing []framework.Requirement, caps Caps, buildLine func(string)) (string, error) {
 	tag, hash := depsTag(runtime, runtimeID, missing)
 
@@ -177,9 +177,9 @@ func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtime
 	lock.Lock()
 	defer lock.Unlock()
 
-	if _, err := c.docker.ImageID(ctx, tag); err == nil {
+	if _, err := c.backend.ImageID(ctx, tag); err == nil {
 		return tag, nil
-	} else if !errdefs.IsNotFound(err) {
+	} else if !errors.Is(err, backend.ErrNotFound) {
 		return "", err
 	}
 	// Enough of the output to find the decisive lines in; they come last.
@@ -193,7 +193,7 @@ func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtime
 	}
 	res, err := c.build(ctx, runtime, runtimeRef, missing, caps, tag, hash, line)
 	if err != nil {
-		if !errors.Is(err, errInstallFailed) {
+		if !errors.Is(err, backend.ErrInstallFailed) {
 			return "", err
 		}
 		installed, _ := c.installedIn(ctx, runtimeID) // read before, so cached
@@ -201,15 +201,15 @@ func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtime
 			Runtime: runtime, Source: c.deps.source(runtime), Missing: missing, Installed: installed,
 			Unreachable: res.unreachable, Timeout: res.timeout, MemoryMB: caps.MemoryMB,
 		}
-		var exit *installExitError
+		var exit *backend.InstallExitError
 		if errors.As(err, &exit) {
-			f.ExitStatus, f.OOM = exit.status, exit.oom
+			f.ExitStatus, f.OOM = exit.Status, exit.OOM
 		}
 		d := diagnoseInstall(runtime, output, logTailLines)
 		reason := f.message(d)
 		if exit == nil && res.timeout == 0 {
 			// Packing the installed tree failed: its own words.
-			reason = strings.TrimPrefix(err.Error(), errInstallFailed.Error()+": ")
+			reason = strings.TrimPrefix(err.Error(), backend.ErrInstallFailed.Error()+": ")
 		}
 		return "", &LaunchError{Reason: "installing the app's dependencies failed: " + reason, LogTail: d.Kept}
 	}
@@ -263,16 +263,20 @@ func (c *imageCache) buildInto(ctx context.Context, runtime, runtimeRef string, 
 
 	installCtx, cancel := context.WithTimeout(ctx, c.deps.timeout())
 	defer cancel()
-	err = c.docker.runInstall(installCtx, installSpec{
-		Runtime: runtime, Image: runtimeRef, RunnerID: c.docker.runner,
+	err = c.backend.RunInstall(installCtx, backend.InstallSpec{
+		Runtime: runtime, Image: runtimeRef, RunnerID: c.runner,
 		ControlDir: dir.ctl, TargetDir: dir.out, TmpDir: dir.tmp,
 		Caps: caps, NoFile: c.noFile, LogMaxBytes: c.logMaxBytes,
 		IndexURL: c.deps.index(), Registry: c.deps.registry(), AllowScripts: c.deps.AllowInstallScripts,
-	}, line)
+	}, func(l string) {
+		if l = cleanInstallLine(l); l != "" {
+			line(l)
+		}
+	})
 	res.unreachable = proxy.sourceUnreachable()
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		res.timeout = c.deps.timeout()
-		return fmt.Errorf("%w: it took longer than %s", errInstallFailed, c.deps.timeout())
+		return fmt.Errorf("%w: it took longer than %s", backend.ErrInstallFailed, c.deps.timeout())
 	}
 	if err != nil {
 		return err
@@ -285,7 +289,7 @@ func (c *imageCache) buildInto(ctx context.Context, runtime, runtimeRef string, 
 	}
 	defer buildContext.Close()
 	if err := writeDepsContext(buildContext, dockerfile, dir.out); err != nil {
-		return fmt.Errorf("%w: %w", errInstallFailed, err)
+		return fmt.Errorf("%w: %w", backend.ErrInstallFailed, err)
 	}
 	if _, err := buildContext.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("pack the installed packages: %w", err)
@@ -293,7 +297,7 @@ func (c *imageCache) buildInto(ctx context.Context, runtime, runtimeRef string, 
 	// The image build's own output names the internal image and its
 	// Dockerfile steps, nothing a user acts on: it is not passed on.
 	line("packing the installed packages into the preview's image")
-	return c.docker.Build(ctx, buildContext, tag, map[string]string{labelDepsOf: hash}, func(string) {})
+	return c.backend.BuildImage(ctx, buildContext, tag, map[string]string{labelDepsOf: hash}, func(string) {})
 }
 
 // depsSpec is the canonical text of a set of requirements.
@@ -317,7 +321,7 @@ type depsManifest struct {
 // code) and the installer's manifest of the missing packages. Only the
 // missing ones are installed; the rest come from the runtime image.
 func depsFiles(runtime, runtimeRef string, missing []framework.Requirement) (string, depsManifest, error) {
-	target := installTarget(runtime)
+	target := backend.InstallTarget(runtime)
 	switch runtime {
 	case "python":
 		return "FROM " + runtimeRef + "\nCOPY deps " + target + "\nENV PYTHONPATH=" + target + "\nUSER 10001:10001\n",

@@ -5,16 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-
 	"github.com/previewd/previewd/db"
-	"github.com/previewd/previewd/sandbox/cause"
+	"github.com/previewd/previewd/sandbox/backend"
 	"github.com/previewd/previewd/sandbox/framework"
 )
 
@@ -29,8 +25,7 @@ var ErrStoppedWhileStarting = errors.New("the preview was stopped while it was s
 type instance struct {
 	rec       db.Preview
 	framework string
-	runDir    string
-	forward   *forwarder
+	forward   backend.Forwarder
 	prep      *prepared // files and plan read before the reservation, or nil
 
 	launched chan struct{} // closed when the launch ends, running or not
@@ -57,6 +52,16 @@ type instance struct {
 func (in *instance) container() string {
 	id, _ := in.containerID.Load().(string)
 	return id
+}
+
+// handle names the instance's sandbox to the backend.
+func (in *instance) handle() backend.Handle {
+	return backend.Handle{ID: in.container(), PreviewID: in.rec.ID, Port: in.rec.Port}
+}
+
+// shim is a client of the instance's shim.
+func (m *Manager) shim(in *instance) *shimClient {
+	return newShimClient(m.backend.Control(in.handle()))
 }
 
 // run carries out a reserved launch. The launch itself runs detached from the
@@ -125,7 +130,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		return db.Preview{}, m.failLaunch(in, err, timings, prep)
 	}
 
-	// prepare: the files, the plan, the run directory, the image.
+	// prepare: the files, the plan, the image.
 	t := start
 	if in.rec.Warm {
 		in.logs.Load().system("starting (%s) in a warm container", in.framework)
@@ -145,11 +150,6 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		prep = &prepared{files: files, plan: plan, appFiles: appFiles}
 	}
 	plan := prep.plan
-	if !in.rec.Warm {
-		if err := makeRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
-			return fail(err)
-		}
-	}
 	t = mark("prepare", t)
 
 	// build: a derived image with the dependencies the runtime lacks, if any.
@@ -193,7 +193,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		in.forward.serve()
+		in.forward.Serve()
 	}()
 	if err := m.waitHealthy(startCtx, in, in.exited); err != nil {
 		return fail(err)
@@ -243,8 +243,8 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 // preview ends.
 func (m *Manager) dropBoost(in *instance) {
 	for {
-		err := m.docker.SetCPUs(in.ctx, in.container(), in.rec.CPUs)
-		if err == nil || errdefs.IsNotFound(err) || in.ctx.Err() != nil {
+		err := m.backend.SetCaps(in.ctx, in.handle(), Caps{CPUs: in.rec.CPUs})
+		if err == nil || errors.Is(err, backend.ErrNotFound) || in.ctx.Err() != nil {
 			return
 		}
 		m.log.Warn("could not set a preview to its CPU cap; retrying", "preview_id", in.rec.ID, "err", err)
@@ -257,18 +257,12 @@ func (m *Manager) dropBoost(in *instance) {
 }
 
 func (m *Manager) startContainer(ctx context.Context, in *instance, plan framework.Plan, image string, files []File, userEnv map[string]string) error {
-	from, binds := m.withTree(ctx, image)
-	cfg, host := ContainerSpec(Spec{
-		PreviewID: in.rec.ID, GenerationID: in.rec.GenerationID, Owner: in.rec.Owner, RunnerID: m.cfg.RunnerID,
-		Port: in.rec.Port, Image: from, RunDir: in.runDir, Binds: binds,
-		Caps:      Caps{MemoryMB: in.rec.MemoryMB, CPUs: m.startCPUs(in.rec.CPUs), Pids: in.rec.Pids},
-		Env:       m.containerEnv(),
-		WorkdirMB: m.cfg.WorkdirMB, TmpMB: m.cfg.TmpMB, LogMaxBytes: m.cfg.LogMaxBytes, NoFile: m.cfg.NoFile,
-	})
+	spec := m.spec(in, image)
+	spec.GenerationID, spec.Owner = in.rec.GenerationID, in.rec.Owner
 	if err := m.fault("create"); err != nil {
 		return err
 	}
-	id, err := m.docker.Create(ctx, ContainerName(in.rec.ID), cfg, host)
+	id, err := m.backend.Create(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -277,7 +271,7 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 		// Stopped while the engine created it: the teardown may have
 		// looked for it before it existed. (One that looks after this
 		// check finds the id stored.)
-		if err := m.docker.Teardown(context.WithoutCancel(ctx), id, 0); err != nil {
+		if err := m.backend.Remove(context.WithoutCancel(ctx), in.handle(), 0); err != nil {
 			m.log.Error("remove container of a preview stopped while starting", "preview_id", in.rec.ID, "err", err)
 		}
 		return ErrStoppedWhileStarting
@@ -285,19 +279,18 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 	if err := m.records.SetPreviewContainer(ctx, in.rec.ID, id, image); err != nil {
 		return err
 	}
-	m.roots.clearGroupBits(ctx, m.docker, id, m.log)
 	if err := m.fault("start"); err != nil {
 		return err
 	}
-	if err := m.docker.Start(ctx, id); err != nil {
+	if err := m.backend.Start(ctx, in.handle()); err != nil {
 		return err
 	}
 	m.follow(in)
-	shim := newShimClient(in.runDir)
+	shim := m.shim(in)
 	if err := shim.waitReady(ctx, in.exited); err != nil {
 		return err
 	}
-	if err := sealRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
+	if err := m.backend.Seal(ctx, in.handle()); err != nil {
 		return err
 	}
 	if err := putAppFiles(ctx, shim, in, files); err != nil {
@@ -313,7 +306,7 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 func (m *Manager) follow(in *instance) {
 	// The engine keeps the output since the start: nothing printed before
 	// this attach is lost.
-	in.logs.Load().attach(in.container(), time.Time{})
+	in.logs.Load().attach(in.handle(), time.Time{})
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -328,38 +321,6 @@ func putAppFiles(ctx context.Context, shim *shimClient, in *instance, files []Fi
 		return &LaunchError{PreviewID: in.rec.ID, Reason: "could not copy the app's files into the container: " + err.Error()}
 	}
 	return nil
-}
-
-// startCPUs is the CPU cap a preview with cap cpus starts with.
-func (m *Manager) startCPUs(cpus float64) float64 { return max(cpus, m.cfg.StartCPUs) }
-
-// boosted reports whether a preview with cap cpus starts with more.
-func (m *Manager) boosted(cpus float64) bool { return m.startCPUs(cpus) != cpus }
-
-// containerEnv is the environment every preview container starts with: where
-// the app listens, and the shim's output pace.
-func (m *Manager) containerEnv() map[string]string {
-	env := map[string]string{"PORT": strconv.Itoa(framework.AppPort), "HOST": "0.0.0.0"}
-	if m.cfg.OutputLinesPerSec > 0 {
-		env["PREVIEW_OUTPUT_LINES"] = strconv.Itoa(m.cfg.OutputLinesPerSec)
-	}
-	return env
-}
-
-// appEnv is the environment the app gets on top of the image's: the plan's,
-// the user's, and where to listen.
-func appEnv(plan framework.Plan, userEnv map[string]string) map[string]string {
-	env := map[string]string{}
-	for k, v := range plan.Env {
-		env[k] = v
-	}
-	for k, v := range userEnv {
-		env[k] = v
-	}
-	// The app must listen where the shim relays to, whatever the user set.
-	env["PORT"] = strconv.Itoa(framework.AppPort)
-	env["HOST"] = "0.0.0.0"
-	return env
 }
 
 // waitHealthy polls the pooled port until the app answers HTTP with any
@@ -399,19 +360,12 @@ func (m *Manager) waitHealthy(ctx context.Context, in *instance, exited <-chan s
 // container's end, or its disappearance, counts as an exit.
 func (m *Manager) watchExit(in *instance, exited chan struct{}) {
 	for {
-		respC, errC := m.docker.Wait(in.ctx, in.container())
-		var err error
-		select {
-		case <-respC:
-		case err = <-errC:
-		case <-in.ctx.Done():
-			return
-		}
-		if err == nil || errdefs.IsNotFound(err) {
-			break
-		}
+		err := m.backend.Wait(in.ctx, in.handle())
 		if in.ctx.Err() != nil {
 			return
+		}
+		if err == nil || errors.Is(err, backend.ErrNotFound) {
+			break
 		}
 		m.log.Warn("waiting for preview container failed; retrying", "preview_id", in.rec.ID, "err", err)
 		select {
@@ -425,92 +379,6 @@ func (m *Manager) watchExit(in *instance, exited chan struct{}) {
 	if in.running.Load() && !in.stopping.Load() {
 		m.crashed(in)
 	}
-}
-
-// failLaunch records a failed launch and tears it down.
-func (m *Manager) failLaunch(in *instance, err error, timings db.Timings, prep *prepared) error {
-	if in.stopping.Load() {
-		m.metrics.launchFinished(in.framework, "stopped")
-		m.endWith(in, db.Finish{Status: db.StatusStopped, Timings: timings})
-		return ErrStoppedWhileStarting
-	}
-	var le *LaunchError
-	if !errors.As(err, &le) {
-		// Not the app's fault: an engine or database problem. Still tear down
-		// and record it, but report the error itself to the caller.
-		m.log.Error("launch failed", "preview_id", in.rec.ID, "generation_id", in.rec.GenerationID, "err", err)
-		m.metrics.launchFinished(in.framework, "error")
-		m.endWith(in, db.Finish{Status: db.StatusFailed, Error: "internal error while launching", Timings: timings})
-		return err
-	}
-	le.PreviewID = in.rec.ID
-	facts := cause.Facts{TimedOut: le.timedOut, BuildFailed: le.build, Sources: prep.sources()}
-	fin, why := m.exitFinishFacts(in, le.Reason, facts, le.LogTail)
-	fin.Timings = timings
-	if len(le.LogTail) > 0 && len(fin.LogTail) == 0 {
-		fin.LogTail = le.LogTail
-	}
-	m.metrics.launchFinished(in.framework, launchResult(fin))
-	m.endWith(in, fin)
-	le.Reason, le.ExitCode, le.OOMKilled, le.LogTail, le.Cause = fin.Error, fin.ExitCode, fin.OOMKilled, fin.LogTail, why
-	return le
-}
-
-func launchResult(f db.Finish) string {
-	switch {
-	case f.OOMKilled:
-		return "oom"
-	case f.ExitCode != nil:
-		return "crash"
-	default:
-		return "timeout"
-	}
-}
-
-// exitFinish describes how the container ended, with its last output.
-func (m *Manager) exitFinish(in *instance, reason string) db.Finish {
-	n := int(in.restarts.Load())
-	fin, _ := m.exitFinishFacts(in, reason, cause.Facts{Restarts: n, CrashLoop: n > 0}, nil)
-	return fin
-}
-
-// exitFinishFacts is exitFinish with what previewd knows of the failure
-// besides the container's state, and its cause. output stands in for the
-// container's when there is no container (a failed dependency build).
-func (m *Manager) exitFinishFacts(in *instance, reason string, facts cause.Facts, output []string) (db.Finish, *cause.Cause) {
-	fin := db.Finish{Status: db.StatusFailed, Error: reason, LogTail: []string{}}
-	id := in.container()
-	if id == "" {
-		return fin, m.diagnose(in, &fin, facts, output)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if tail, err := m.docker.LogTail(ctx, id, causeLines); err == nil {
-		output = tail
-		fin.LogTail = tail[max(0, len(tail)-logTailLines):]
-	}
-	st, err := m.docker.State(ctx, id)
-	if err != nil || st.Running {
-		return fin, m.diagnose(in, &fin, facts, output)
-	}
-	code := st.ExitCode
-	fin.ExitCode = &code
-	fin.OOMKilled = st.OOMKilled
-	facts.ExitCode, facts.OOMKilled = &code, st.OOMKilled
-	switch {
-	case st.OOMKilled:
-		fin.Error = fmt.Sprintf("the app was killed: out of memory (limit %d MiB)", in.rec.MemoryMB)
-	default:
-		fin.Error = fmt.Sprintf("%s with code %d", reasonPrefix(reason), code)
-	}
-	return fin, m.diagnose(in, &fin, facts, output)
-}
-
-func reasonPrefix(reason string) string {
-	if reason == "" {
-		return "the app exited"
-	}
-	return reason
 }
 
 // end finishes a live preview with a status; for failures it records the exit
@@ -532,27 +400,24 @@ func (m *Manager) endWith(in *instance, fin db.Finish) {
 	in.endOnce.Do(func() {
 		defer close(in.ended)
 		in.cancel()
-		in.forward.close()
+		in.forward.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		id := in.container()
-		if id == "" {
-			// The create call may have reached the engine without us learning
-			// the id: remove by name, which is harmless when nothing exists.
-			id = ContainerName(in.rec.ID)
-		}
+		// With no id (the create call may have reached the engine without
+		// us learning it) the backend removes by preview id, which is
+		// harmless when nothing exists.
+		h := in.handle()
 		// Stop, then read the output to its end while the container still
 		// exists, then remove it.
 		logs := in.logs.Load()
-		if logs != nil && m.docker.Stop(ctx, id, m.cfg.StopGrace) == nil {
+		if logs != nil && m.backend.Stop(ctx, h, m.cfg.StopGrace) == nil {
 			logs.stopReader(logReaderGrace)
 		}
-		if err := m.docker.Teardown(ctx, id, m.cfg.StopGrace); err != nil {
+		if err := m.backend.Remove(ctx, h, m.cfg.StopGrace); err != nil {
 			m.log.Error("tear down preview container", "preview_id", in.rec.ID, "err", err)
 		}
 		logs.stopReader(0)
 		logs.system("%s", endLine(fin))
-		removeRunDir(in.runDir)
 		if _, err := m.records.FinishPreview(ctx, in.rec.ID, fin); err != nil {
 			m.log.Error("record end of preview", "preview_id", in.rec.ID, "err", err)
 		}
@@ -574,13 +439,10 @@ func (m *Manager) endWith(in *instance, fin db.Finish) {
 // with the instance. A stats stream the engine breaks off is opened again.
 func (m *Manager) watchStats(in *instance) {
 	for in.ctx.Err() == nil {
-		var prev *container.StatsResponse
-		err := m.docker.Stats(in.ctx, in.container(), func(s container.StatsResponse) {
-			st := statsFrom(s, prev)
-			prev = &s
+		err := m.backend.Stats(in.ctx, in.handle(), func(st Stats) {
 			in.stats.Store(&st)
 		})
-		if in.ctx.Err() != nil || errdefs.IsNotFound(err) {
+		if in.ctx.Err() != nil || errors.Is(err, backend.ErrNotFound) {
 			return
 		}
 		if err != nil {

@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-
 	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/backend"
 )
 
 // Stop stops a live preview: its container is stopped and removed, its port
@@ -29,11 +27,8 @@ func (m *Manager) Stop(ctx context.Context, p db.Preview) error {
 	}
 	// Not held by this process (another runner's, or a launch whose process
 	// died): remove what the record names and end the record.
-	id := p.ContainerID
-	if id == "" {
-		id = ContainerName(p.ID)
-	}
-	if err := m.docker.Teardown(ctx, id, m.cfg.StopGrace); err != nil {
+	h := backend.Handle{ID: p.ContainerID, PreviewID: p.ID, Port: p.Port}
+	if err := m.backend.Remove(ctx, h, m.cfg.StopGrace); err != nil {
 		return err
 	}
 	_, err := m.records.FinishPreview(ctx, p.ID, db.Finish{Status: db.StatusStopped})
@@ -114,7 +109,7 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		switch {
 		case rec.Status == db.StatusStarting:
 			errs = append(errs, m.endUnowned(ctx, rec, c.ID, "previewd restarted while the preview was starting", "interrupted"))
-		case !ok || c.State != "running":
+		case !ok || !c.Running:
 			errs = append(errs, m.endUnowned(ctx, rec, c.ID, "the container disappeared", "vanished"))
 		default:
 			if err := m.adopt(rec, c.ID); err != nil {
@@ -126,7 +121,7 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		if claimed[previewID] {
 			continue
 		}
-		if err := m.docker.Teardown(ctx, c.ID, 0); err != nil {
+		if err := m.backend.Remove(ctx, backend.Handle{ID: c.ID, PreviewID: previewID}, 0); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -136,12 +131,12 @@ func (m *Manager) Adopt(ctx context.Context) error {
 }
 
 // runnerContainers lists this runner's containers by preview id.
-func (m *Manager) runnerContainers(ctx context.Context) (map[string]container.Summary, error) {
-	list, err := m.docker.Managed(ctx)
+func (m *Manager) runnerContainers(ctx context.Context) (map[string]backend.Sandbox, error) {
+	list, err := m.backend.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	byPreview := map[string]container.Summary{}
+	byPreview := map[string]backend.Sandbox{}
 	for _, c := range list {
 		if c.Labels[LabelRunner] == m.cfg.RunnerID {
 			byPreview[c.Labels[LabelPreview]] = c
@@ -162,7 +157,7 @@ func (m *Manager) sweepOrphans(ctx context.Context, now time.Time) error {
 	var errs []error
 	var held []*instance
 	for previewID, c := range byPreview {
-		if now.Sub(time.Unix(c.Created, 0)) < m.cfg.OrphanGrace || m.pooledMember(previewID) != nil {
+		if now.Sub(c.Created) < m.cfg.OrphanGrace || m.pooledMember(previewID) != nil {
 			continue
 		}
 		if in := m.instance(previewID); in != nil {
@@ -171,7 +166,7 @@ func (m *Manager) sweepOrphans(ctx context.Context, now time.Time) error {
 			}
 			continue
 		}
-		if err := m.docker.Teardown(ctx, c.ID, 0); err != nil {
+		if err := m.backend.Remove(ctx, backend.Handle{ID: c.ID, PreviewID: previewID}, 0); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -210,40 +205,10 @@ func (m *Manager) endUnrecorded(ctx context.Context, held []*instance) error {
 	return nil
 }
 
-// staleScratch is how old another runner's scratch container must be before
-// any previewd removes it: one lives for the seconds of a copy.
-const staleScratch = time.Hour
-
-// sweepScratch removes the scratch containers (see Docker.CopyFromImage)
-// that a previewd killed during a copy left behind: this runner's made before
-// this process started, and any runner's once stale.
-func (m *Manager) sweepScratch(ctx context.Context, now time.Time) error {
-	list, err := m.docker.Scratch(ctx)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, c := range list {
-		// Created is in whole seconds: one made in this process's first
-		// second is left for the stale rule.
-		created := time.Unix(c.Created, 0)
-		leftover := c.Labels[LabelRunner] == m.cfg.RunnerID && created.Before(m.started.Truncate(time.Second))
-		if !leftover && now.Sub(created) < staleScratch {
-			continue
-		}
-		if err := m.docker.Teardown(ctx, c.ID, 0); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		m.log.Info("removed a scratch container left by an earlier run", "container_id", c.ID, "runner_id", c.Labels[LabelRunner])
-	}
-	return errors.Join(errs...)
-}
-
 // endUnowned ends a record this process holds no instance for.
 func (m *Manager) endUnowned(ctx context.Context, rec db.Preview, containerID, reason, cleanup string) error {
 	if containerID != "" {
-		if err := m.docker.Teardown(ctx, containerID, 0); err != nil {
+		if err := m.backend.Remove(ctx, backend.Handle{ID: containerID, PreviewID: rec.ID, Port: rec.Port}, 0); err != nil {
 			return err
 		}
 	}
@@ -262,11 +227,10 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 	if err != nil {
 		return fmt.Errorf("adopt preview %s: %w", rec.ID, err)
 	}
-	// A preview started by an earlier previewd may have an open run
-	// directory; its shim's sockets are there by now. One that cannot be
-	// sealed is not taken over.
-	runDir := filepath.Join(m.cfg.RunRoot, rec.ID)
-	if err := sealRunDir(runDir, SandboxUID(rec.Port)); err != nil {
+	// A preview started by an earlier previewd may not have been sealed;
+	// its shim answers by now. One that cannot be sealed is not taken over.
+	h := backend.Handle{ID: containerID, PreviewID: rec.ID, Port: rec.Port}
+	if err := m.backend.Seal(m.base, h); err != nil {
 		return fmt.Errorf("adopt preview %s: %w", rec.ID, err)
 	}
 	m.mu.Lock()
@@ -276,8 +240,8 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 		return fmt.Errorf("adopt preview %s on port %s: %w", rec.ID, strconv.Itoa(rec.Port), err)
 	}
 	in := &instance{
-		rec: rec, runDir: runDir,
-		forward:  newForwarder(l, filepath.Join(runDir, appSocket)),
+		rec:      rec,
+		forward:  m.backend.Forward(l, h),
 		launched: make(chan struct{}),
 		exited:   make(chan struct{}),
 		ended:    make(chan struct{}),
@@ -294,14 +258,14 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 	in.running.Store(true)
 	in.recorded.Store(true)
 	in.logs.Store(m.newLogPipeline(rec.ID, lastSeq))
-	in.logs.Load().takeOver(containerID)
+	in.logs.Load().takeOver(h)
 	close(in.launched)
 	m.mu.Lock()
 	m.live[rec.ID] = in
 	m.metrics.setPorts(m.ports.InUse())
 	m.mu.Unlock()
 	m.wg.Add(3)
-	go func() { defer m.wg.Done(); in.forward.serve() }()
+	go func() { defer m.wg.Done(); in.forward.Serve() }()
 	go func() { defer m.wg.Done(); m.watchExit(in, in.exited) }()
 	go func() { defer m.wg.Done(); m.watchStats(in) }()
 	return nil
@@ -348,7 +312,7 @@ func (m *Manager) Run(ctx context.Context) error {
 			if err := m.sweepOrphans(ctx, now); err != nil && ctx.Err() == nil {
 				m.log.Error("sweep orphan containers", "err", err)
 			}
-			if err := m.sweepScratch(ctx, now); err != nil && ctx.Err() == nil {
+			if err := m.backend.Sweep(ctx, m.started, now); err != nil && ctx.Err() == nil {
 				m.log.Error("sweep scratch containers", "err", err)
 			}
 		case now := <-t.C:
@@ -363,6 +327,25 @@ func (m *Manager) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// Prepare does what the first launches of each runtime image would otherwise
+// wait for: it reads what the images have installed and lets the backend
+// ready them (the Docker backend learns the engine's storage driver, prunes
+// the trees of removed images and unpacks those of the runtime images).
+// First it has the backend remove what helpers of an earlier run of this
+// runner did not finish. Run does it before filling the warm pool; a caller
+// that wants it done before the first launch calls it before Run.
+func (m *Manager) Prepare(ctx context.Context) {
+	if err := m.backend.Sweep(ctx, m.started, time.Now()); err != nil {
+		m.log.Warn("could not remove scratch containers left by an earlier run", "err", err)
+	}
+	m.images.learn(ctx, m.cfg.Images)
+	refs := make([]string, 0, len(m.cfg.Images))
+	for _, runtime := range sortedKeys(m.cfg.Images) {
+		refs = append(refs, m.cfg.Images[runtime])
+	}
+	m.backend.Prepare(ctx, refs)
 }
 
 // expiry says why a running preview should expire now, or "".

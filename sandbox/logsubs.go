@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/backend"
 )
 
 // fanout hands stored lines to subscribers without ever waiting for one: a
@@ -153,7 +154,7 @@ func (o *output) resume(since time.Time) time.Time {
 
 // outputStream turns one stream (stdout or stderr) of a container's log,
 // read with the engine's times, into lines. Each Write is one entry of the
-// engine's log, "<time> <text>" (see Docker.FollowLogs).
+// engine's log, "<time> <text>" (see backend.Backend.Logs).
 //
 // An entry is known by its time and its position among the stream's entries
 // with that time: the parts of a line the engine cut at 16 KiB share the time
@@ -280,18 +281,18 @@ func splitEntry(b []byte) (time.Time, []byte, bool) {
 // log had when it began, it waits for writes to the new file while reading
 // the old one. So while nothing arrives, the newest entry of the log is
 // looked at now and then, and a stream that stays behind it is ended.
-func (p *logPipeline) followWatched(ctx context.Context, containerID string, since time.Time) error {
+func (p *logPipeline) followWatched(ctx context.Context, h backend.Handle, since time.Time) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	watched := make(chan struct{})
 	go func() { // ends with the stream, by the cancel below at the latest
 		defer close(watched)
-		if p.watchFollow(ctx, containerID, since) {
+		if p.watchFollow(ctx, h, since) {
 			p.log.Debug("the engine's follow stream stalled; following again", "preview_id", p.previewID)
 			cancel()
 		}
 	}()
-	err := p.docker.FollowLogs(ctx, containerID, since, &p.out.stdout, &p.out.stderr)
+	err := p.backend.Logs(ctx, h, backend.LogOptions{Since: since, Follow: true, Timestamps: true}, &p.out.stdout, &p.out.stderr)
 	cancel()
 	<-watched
 	return err
@@ -300,7 +301,7 @@ func (p *logPipeline) followWatched(ctx context.Context, containerID string, sin
 // watchFollow reports a stalled follow stream: nothing delivered for a while
 // though the log has a newer entry than those delivered. It looks
 // followCheck after the last delivery, then less and less often.
-func (p *logPipeline) watchFollow(ctx context.Context, containerID string, since time.Time) bool {
+func (p *logPipeline) watchFollow(ctx context.Context, h backend.Handle, since time.Time) bool {
 	wait := followCheck
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -313,7 +314,7 @@ func (p *logPipeline) watchFollow(ctx context.Context, containerID string, since
 		}
 		if n := p.out.passed(); n != last {
 			last, wait = n, followCheck
-		} else if p.behind(ctx, containerID, since) {
+		} else if p.behind(ctx, h, since) {
 			return true
 		} else {
 			wait = min(2*wait, followCheckMax)
@@ -324,7 +325,7 @@ func (p *logPipeline) watchFollow(ctx context.Context, containerID string, since
 
 // behind reports whether the newest entry of the container's log is newer
 // than the last one delivered of its stream, and than since.
-func (p *logPipeline) behind(ctx context.Context, containerID string, since time.Time) bool {
+func (p *logPipeline) behind(ctx context.Context, h backend.Handle, since time.Time) bool {
 	var stream *outputStream
 	var ts time.Time
 	probe := func(s *outputStream) entryFunc {
@@ -334,7 +335,9 @@ func (p *logPipeline) behind(ctx context.Context, containerID string, since time
 			return len(b), nil
 		}
 	}
-	if err := p.docker.LastLog(ctx, containerID, probe(&p.out.stdout), probe(&p.out.stderr)); err != nil || stream == nil {
+	ctx, cancel := context.WithTimeout(ctx, shortCall)
+	defer cancel()
+	if err := p.backend.Logs(ctx, h, backend.LogOptions{Tail: 1, Timestamps: true}, probe(&p.out.stdout), probe(&p.out.stderr)); err != nil || stream == nil {
 		return false
 	}
 	return ts.After(since) && ts.UnixNano() > stream.latest.Load()
@@ -345,13 +348,13 @@ var errEnough = errors.New("read enough")
 
 // oldestOutput returns the time of the oldest entry the engine keeps of the
 // container's log, zero when it keeps none.
-func (p *logPipeline) oldestOutput(ctx context.Context, containerID string) (time.Time, error) {
+func (p *logPipeline) oldestOutput(ctx context.Context, h backend.Handle) (time.Time, error) {
 	var oldest time.Time
 	first := entryFunc(func(b []byte) (int, error) {
 		oldest, _, _ = splitEntry(b)
 		return 0, errEnough
 	})
-	if err := p.docker.Logs(ctx, containerID, time.Time{}, first, first); err != nil && !errors.Is(err, errEnough) {
+	if err := p.backend.Logs(ctx, h, backend.LogOptions{Timestamps: true}, first, first); err != nil && !errors.Is(err, errEnough) {
 		return time.Time{}, err
 	}
 	return oldest, nil

@@ -1,5 +1,6 @@
-// Package sandbox runs previews: throwaway, hardened containers on pooled host
-// ports, built from previewd's runtime images.
+// Package sandbox runs previews: throwaway, hardened sandboxes on pooled host
+// ports, built from previewd's runtime images. It holds their lifecycle and
+// talks to the engine that runs them through a backend.Backend.
 package sandbox
 
 import (
@@ -12,15 +13,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/backend"
 	"github.com/previewd/previewd/sandbox/cause"
-	"github.com/previewd/previewd/sandbox/framework"
 )
 
 // Records is what the sandbox needs from the store.
@@ -58,7 +56,7 @@ var ErrCapsTooHigh = errors.New("requested resources exceed the server's maxima"
 type Config struct {
 	RunnerID       string
 	Host           string            // address the pooled ports are bound on
-	RunRoot        string            // host directory for the per-preview shim sockets
+	RunRoot        string            // host directory of the dependency installs' directories
 	Images         map[string]string // runtime name ("python", "node") → image reference
 	Defaults       Caps
 	Max            Caps
@@ -91,27 +89,22 @@ type Config struct {
 	// answers (or, in the warm pool, while it waits); then its own cap
 	// applies. 0, or less than the preview's cap, means no boost.
 	StartCPUs float64
-	// TreeDir is where the runtime images' /usr trees are unpacked, to be
-	// bind-mounted into their previews (see trees.go); empty reads every
-	// file through the engine's storage driver.
-	TreeDir string
-	// Deps is how dependency installs run (see depsspec.go).
+	// Deps is how dependency installs run (see depsbuild.go).
 	Deps DepsConfig
 }
 
-// maxSocketPath is the longest unix socket path Linux accepts.
-const maxSocketPath = 107
+// shortCall bounds a request/response call to the backend that the
+// lifecycle makes with a context of its own.
+const shortCall = 30 * time.Second
 
 // Manager launches, watches and stops previews.
 type Manager struct {
 	cfg     Config
-	docker  *Docker
+	backend backend.Backend
 	records Records
 	ports   *PortPool
 	metrics *Metrics
 	images  *imageCache
-	trees   *trees // nil without a TreeDir
-	roots   rootModes
 	log     *slog.Logger
 
 	base   context.Context // outlives requests: launches with wait=false, watchers
@@ -161,14 +154,10 @@ func (k *keyedMutex) lock(key string) func() {
 	}
 }
 
-// NewManager returns a Manager. Close it to stop its background work; running
-// containers are left alone for the next start to adopt.
-func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, metrics *Metrics, log *slog.Logger) (*Manager, error) {
-	// A unix socket path holds at most 107 bytes; the shim's sockets sit at
-	// RunRoot/<preview id>/control.sock.
-	if n := len(filepath.Join(cfg.RunRoot, uuid.NewString(), controlSocket)); n > maxSocketPath {
-		return nil, fmt.Errorf("run directory %q is too long for unix socket paths (%d bytes, at most %d)", cfg.RunRoot, n, maxSocketPath)
-	}
+// NewManager returns a Manager that runs previews on b. Close it to stop its
+// background work; running previews are left alone for the next start to
+// adopt.
+func NewManager(cfg Config, b backend.Backend, records Records, ports *PortPool, metrics *Metrics, log *slog.Logger) (*Manager, error) {
 	if err := os.MkdirAll(cfg.RunRoot, 0o711); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
@@ -179,22 +168,16 @@ func NewManager(cfg Config, docker *Docker, records Records, ports *PortPool, me
 	if err := removeStaleBuilds(cfg.RunRoot, cfg.Deps.timeout()); err != nil {
 		log.Warn("could not remove old build directories", "err", err)
 	}
-	if docker != nil { // nil in tests of the bookkeeping alone
-		docker.runner = cfg.RunnerID
-	}
 	base, cancel := context.WithCancel(context.Background())
 	m := &Manager{
-		cfg: cfg, docker: docker, records: records, ports: ports, metrics: metrics, log: log,
-		images: newImageCache(docker, cfg),
+		cfg: cfg, backend: b, records: records, ports: ports, metrics: metrics, log: log,
+		images: newImageCache(b, cfg),
 		base:   base, cancel: cancel,
 		live:    map[string]*instance{},
 		started: time.Now(),
 	}
 	if cfg.WarmPool > 0 {
 		m.pool = newWarmPool(cfg.WarmPool)
-	}
-	if cfg.TreeDir != "" {
-		m.trees = newTrees(cfg.TreeDir, docker, log)
 	}
 	metrics.setWarm(cfg.Images, m.pool)
 	metrics.setPortsCapacity(ports.Size())
@@ -219,7 +202,7 @@ func (m *Manager) Close() Closed {
 	var closed Closed
 	m.mu.Lock()
 	for _, in := range m.live {
-		in.forward.close()
+		in.forward.Close()
 	}
 	closed.Previews = len(m.live)
 	m.mu.Unlock()
@@ -243,7 +226,7 @@ func (m *Manager) fault(step string) error {
 }
 
 // Ping checks that the engine answers.
-func (m *Manager) Ping(ctx context.Context) error { return m.docker.Ping(ctx) }
+func (m *Manager) Ping(ctx context.Context) error { return m.backend.Ping(ctx) }
 
 // Config returns the manager's configuration.
 func (m *Manager) Config() Config { return m.cfg }
@@ -454,154 +437,6 @@ func HashToken(token string) []byte {
 	return sum[:]
 }
 
-// prepared is the part of a launch done before its record exists when the
-// warm pool is on: the files, the plan and, if it exists already, the image,
-// which together say whether a warm container can take the launch.
-type prepared struct {
-	files    []db.File
-	plan     framework.Plan
-	appFiles []File
-	image    string // "" until built
-}
-
-// prepare reads and plans the generation ahead of the reservation, so that
-// reserve can pick a warm container of the right image. It returns nil when
-// no warm container could serve the launch; the launch then does this work
-// itself and reports any error in it.
-func (m *Manager) prepare(ctx context.Context, req LaunchRequest, caps Caps) *prepared {
-	if m.pool == nil || !warmable(req.Env) || caps.MemoryMB < warmMinMemoryMB {
-		return nil
-	}
-	files, err := m.records.GenerationFiles(ctx, req.Generation.ID, req.Generation.Revision)
-	if err != nil {
-		return nil
-	}
-	plan, appFiles, err := planFor(req.Generation, files)
-	if err != nil {
-		return nil
-	}
-	image, _ := m.images.existingImage(ctx, m.cfg.Images, plan, files)
-	return &prepared{files: files, plan: plan, appFiles: appFiles, image: image}
-}
-
-// refuseForeignSources answers a launch whose dependencies come from
-// outside the package index (see framework.ForeignSources) before it takes
-// capacity or a record, unless the operator allows them. Files that cannot
-// be read or planned are left to the launch to report.
-func (m *Manager) refuseForeignSources(ctx context.Context, req LaunchRequest, prep *prepared) error {
-	if m.cfg.Deps.AllowURLDeps {
-		return nil
-	}
-	var files []db.File
-	var plan framework.Plan
-	if prep != nil {
-		files, plan = prep.files, prep.plan
-	} else {
-		var err error
-		if files, err = m.records.GenerationFiles(ctx, req.Generation.ID, req.Generation.Revision); err != nil {
-			return nil
-		}
-		if plan, _, err = planFor(req.Generation, files); err != nil {
-			return nil
-		}
-	}
-	byPath := make(map[string][]byte, len(files))
-	for _, f := range files {
-		byPath[f.Path] = f.Content
-	}
-	return framework.ForeignSources(plan, byPath)
-}
-
-// reserve takes capacity and a port for a new preview: a warm container's
-// when one of the prepared image is ready, else new ones, removing warm
-// containers when they are in the way.
-func (m *Manager) reserve(g db.Generation, caps Caps, ttl time.Duration, prep *prepared) (*instance, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	expires := time.Now().Add(ttl).UTC()
-	if prep != nil && prep.image != "" {
-		if wm := m.claimWarm(prep.image, caps); wm != nil {
-			in := wm.in
-			in.rec.GenerationID, in.rec.Owner = g.ID, g.Owner
-			in.rec.MemoryMB, in.rec.CPUs, in.rec.Pids = caps.MemoryMB, caps.CPUs, caps.Pids
-			in.rec.ExpiresAt = expires
-			in.framework = g.Framework
-			in.prep = prep
-			m.prime(in)
-			m.live[in.rec.ID] = in
-			return in, nil
-		}
-	}
-	keep := ""
-	if prep != nil {
-		keep = prep.image
-	}
-	for len(m.live)+m.pooled() >= m.cfg.MaxPreviews {
-		if !m.evictWarm(keep) {
-			m.metrics.capacityRefused(g.Framework)
-			return nil, fmt.Errorf("%w: %d previews are running, the limit is %d", ErrCapacity, len(m.live), m.cfg.MaxPreviews)
-		}
-	}
-	l, err := m.ports.Reserve()
-	for err != nil && m.evictWarm(keep) {
-		l, err = m.ports.Reserve()
-	}
-	if err != nil {
-		m.metrics.capacityRefused(g.Framework)
-		return nil, fmt.Errorf("%w: %v", ErrCapacity, err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	id := uuid.NewString()
-	in := &instance{
-		rec: db.Preview{
-			ID: id, GenerationID: g.ID, Owner: g.Owner, RunnerID: m.cfg.RunnerID,
-			Status: db.StatusStarting, Port: port, MemoryMB: caps.MemoryMB, CPUs: caps.CPUs, Pids: caps.Pids,
-			ExpiresAt: expires,
-		},
-		framework: g.Framework,
-		runDir:    filepath.Join(m.cfg.RunRoot, id),
-		forward:   newForwarder(l, filepath.Join(m.cfg.RunRoot, id, appSocket)),
-		launched:  make(chan struct{}),
-		prep:      prep,
-	}
-	m.prime(in)
-	m.live[id] = in
-	m.metrics.setPorts(m.ports.InUse())
-	return in, nil
-}
-
-// prime readies what a Stop of a reserved preview uses, before the preview
-// is in m.live where a Stop finds it: a Stop may come as soon as the
-// record is inserted, before the launch itself has begun.
-func (m *Manager) prime(in *instance) {
-	in.ctx, in.cancel = context.WithCancel(m.base)
-	in.ended = make(chan struct{})
-	in.exited = make(chan struct{})
-}
-
-// pooled counts the warm pool's containers; m.mu is held.
-func (m *Manager) pooled() int {
-	if m.pool == nil {
-		return 0
-	}
-	return len(m.pool.byID)
-}
-
-// unreserve gives back what reserve took; the forwarder must not be serving.
-// A claimed warm container is removed: its record was never written.
-func (m *Manager) unreserve(in *instance) {
-	in.cancel()
-	in.forward.listener.Close()
-	m.mu.Lock()
-	delete(m.live, in.rec.ID)
-	m.ports.Release(in.rec.Port)
-	m.metrics.setPorts(m.ports.InUse())
-	m.mu.Unlock()
-	if in.rec.Warm {
-		m.teardownWarm(&warmMember{in: in})
-	}
-}
-
 // instance looks up a preview this manager runs.
 func (m *Manager) instance(id string) *instance {
 	m.mu.Lock()
@@ -619,7 +454,7 @@ var ErrNoApp = errors.New("no preview of this previewd listens on that port")
 // port instead.
 func (m *Manager) DialApp(ctx context.Context, port int) (net.Conn, error) {
 	m.mu.Lock()
-	var f *forwarder
+	var f backend.Forwarder
 	for _, in := range m.live {
 		if in.rec.Port == port {
 			f = in.forward
@@ -630,22 +465,7 @@ func (m *Manager) DialApp(ctx context.Context, port int) (net.Conn, error) {
 	if f == nil {
 		return nil, ErrNoApp
 	}
-	return f.dial(ctx)
-}
-
-// planFor works out how to start the generation's app from its files.
-func planFor(g db.Generation, files []db.File) (framework.Plan, []File, error) {
-	byPath := make(map[string][]byte, len(files))
-	out := make([]File, len(files))
-	for i, f := range files {
-		byPath[f.Path] = f.Content
-		out[i] = File{Path: f.Path, Content: f.Content}
-	}
-	plan, err := framework.Detect(byPath, framework.Name(g.Framework))
-	if err != nil {
-		return framework.Plan{}, nil, err
-	}
-	return plan, out, nil
+	return f.Dial(ctx)
 }
 
 // snapshot returns the instances this manager holds now.

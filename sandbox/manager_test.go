@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"testing"
 )
@@ -31,5 +33,14 @@ func TestKeyedMutex(t *testing.T) {
 	wg.Wait()
 	if len(k.m) != 0 {
 		t.Fatalf("%d keys left after every unlock", len(k.m))
+	}
+}
+
+// TestDialAppUnknownPort: a port no preview of the manager has is left to
+// the caller to dial.
+func TestDialAppUnknownPort(t *testing.T) {
+	m := &Manager{live: map[string]*instance{}}
+	if _, err := m.DialApp(context.Background(), 3001); !errors.Is(err, ErrNoApp) {
+		t.Fatalf("DialApp of an unknown port: %v, want ErrNoApp", err)
 	}
 }

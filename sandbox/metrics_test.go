@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/backend/fake"
 )
 
 // series counts the registry's series: all of them, those of one metric
@@ -70,7 +71,7 @@ func TestMetricsBoundedOverCycles(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	m, err := NewManager(Config{RunRoot: runRoot, MaxPreviews: slots}, nil, nil, ports, NewMetrics(reg),
+	m, err := NewManager(Config{RunRoot: runRoot, MaxPreviews: slots}, fake.New(), nil, ports, NewMetrics(reg),
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

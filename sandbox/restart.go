@@ -4,11 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/previewd/previewd/db"
@@ -103,29 +98,25 @@ func (m *Manager) rerun(ctx context.Context, in *instance) error {
 	if err != nil {
 		return err
 	}
-	id := in.container()
-	// The new shim makes its sockets afresh; nothing of the app runs in
-	// the stopped container meanwhile.
-	if err := makeRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
-		return err
-	}
 	started := time.Now()
 	in.oomBase.Store(in.oomKills.Load())
-	if err := m.docker.Start(ctx, id); err != nil {
+	// The new shim makes its control channel afresh; nothing of the app
+	// runs in the stopped sandbox meanwhile.
+	if err := m.backend.Start(ctx, in.handle()); err != nil {
 		return err
 	}
-	in.logs.Load().reattach(id, started)
+	in.logs.Load().reattach(in.handle(), started)
 	exited := make(chan struct{})
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		m.watchExit(in, exited)
 	}()
-	shim := newShimClient(in.runDir)
+	shim := m.shim(in)
 	if err := shim.waitReady(ctx, exited); err != nil {
 		return err
 	}
-	if err := sealRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
+	if err := m.backend.Seal(ctx, in.handle()); err != nil {
 		return err
 	}
 	if err := shim.putFiles(ctx, appFiles); err != nil {
@@ -143,7 +134,7 @@ func (m *Manager) rerun(ctx context.Context, in *instance) error {
 // reported by its exit.
 func (m *Manager) watchOOM(ctx context.Context) {
 	for ctx.Err() == nil {
-		err := m.docker.OOMEvents(ctx, func(containerID string) {
+		err := m.backend.OOMEvents(ctx, func(containerID string) {
 			if in := m.byContainer(containerID); in != nil && !in.stopping.Load() {
 				m.oomKilled(ctx, in)
 			}
@@ -165,11 +156,10 @@ func (m *Manager) watchOOM(ctx context.Context) {
 // events less than oomDebounce apart count once.
 func (m *Manager) oomKilled(ctx context.Context, in *instance) {
 	prev := in.oomKills.Load()
-	n, ok := int64(0), false
-	if st, err := m.docker.State(ctx, in.container()); err == nil && st.Pid > 0 {
+	n, ok := m.backend.OOMKills(ctx, in.handle())
+	if ok {
 		// The kernel counts per run of the container: a restart starts a
 		// new cgroup.
-		n, ok = kernelOOMKills(st.Pid)
 		n += in.oomBase.Load()
 	}
 	if !ok {
@@ -195,49 +185,6 @@ func (m *Manager) oomKilled(ctx context.Context, in *instance) {
 // oomDebounce: oom events of one container closer than this are one kill,
 // when the kernel's count cannot be read.
 const oomDebounce = 500 * time.Millisecond
-
-// kernelOOMKills reads the kernel's count of processes killed for memory in
-// the memory cgroup of process pid (cgroup v1 memory.oom_control, or v2
-// memory.events).
-func kernelOOMKills(pid int) (int64, bool) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		var file string
-		switch {
-		case parts[0] == "0" && parts[1] == "":
-			file = filepath.Join("/sys/fs/cgroup", parts[2], "memory.events")
-		case slices.Contains(strings.Split(parts[1], ","), "memory"):
-			file = filepath.Join("/sys/fs/cgroup/memory", parts[2], "memory.oom_control")
-		default:
-			continue
-		}
-		if n, ok := readOOMKill(file); ok {
-			return n, true
-		}
-	}
-	return 0, false
-}
-
-func readOOMKill(file string) (int64, bool) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
-}
 
 // byContainer finds the live preview running in a container.
 func (m *Manager) byContainer(containerID string) *instance {

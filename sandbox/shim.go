@@ -9,29 +9,24 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/previewd/previewd/sandbox/backend"
 )
 
-// Socket names inside a preview's run directory, served by cmd/previewshim.
-const (
-	controlSocket = "control.sock"
-	appSocket     = "app.sock"
-)
-
-// shimClient talks to the shim of one container over its control socket.
+// shimClient talks to the shim of one sandbox (cmd/previewshim) over its
+// control channel: HTTP on each connection that dial opens. The protocol is
+// the same on every backend; only how a connection is opened differs.
 type shimClient struct {
 	http *http.Client
 }
 
-func newShimClient(runDir string) *shimClient {
-	sock := filepath.Join(runDir, controlSocket)
+func newShimClient(dial backend.Dialer) *shimClient {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
+			return dial(ctx)
 		},
 		DisableKeepAlives: true,
 	}

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"net"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox/backend"
 	"github.com/previewd/previewd/sandbox/framework"
 )
 
@@ -41,104 +40,6 @@ const (
 	// a warm container: the preloaded interpreter already uses about 70 MiB.
 	warmMinMemoryMB = 128
 )
-
-// warmMember is one pooled container. in has its id, port, run directory and
-// forwarder, but no generation until a launch claims it.
-type warmMember struct {
-	in      *instance
-	image   string
-	runtime string
-	ready   bool
-	cancel  context.CancelFunc // ends its watchers once claimed or removed
-}
-
-// warmPool is guarded by Manager.mu.
-type warmPool struct {
-	size     int
-	idle     map[string][]*warmMember // by image
-	byID     map[string]*warmMember
-	demand   map[string]warmDemand // dependency image → its last launch
-	failedAt map[string]time.Time  // image → when its last warm container failed
-	kick     chan struct{}
-}
-
-type warmDemand struct {
-	runtime string
-	at      time.Time
-}
-
-func newWarmPool(size int) *warmPool {
-	return &warmPool{
-		size: size, idle: map[string][]*warmMember{}, byID: map[string]*warmMember{},
-		demand: map[string]warmDemand{}, failedAt: map[string]time.Time{},
-		kick: make(chan struct{}, 1),
-	}
-}
-
-func (p *warmPool) wake() {
-	select {
-	case p.kick <- struct{}{}:
-	default:
-	}
-}
-
-// take removes wm from the pool's lists.
-func (p *warmPool) take(wm *warmMember) {
-	delete(p.byID, wm.in.rec.ID)
-	list := p.idle[wm.image]
-	for i, x := range list {
-		if x == wm {
-			p.idle[wm.image] = append(list[:i], list[i+1:]...)
-			break
-		}
-	}
-	if len(p.idle[wm.image]) == 0 {
-		delete(p.idle, wm.image)
-	}
-}
-
-// warmTarget is how many warm containers of an image the pool keeps.
-type warmTarget struct {
-	image, runtime string
-	n              int
-}
-
-// targets lists what the pool should hold now: size containers of each
-// runtime image, and one of each dependency image launched recently.
-func (p *warmPool) targets(images map[string]string, now time.Time) []warmTarget {
-	var out []warmTarget
-	for _, runtime := range sortedKeys(images) {
-		if _, ok := preloaders[runtime]; ok {
-			out = append(out, warmTarget{image: images[runtime], runtime: runtime, n: p.size})
-		}
-	}
-	var recent []string
-	for image, d := range p.demand {
-		if now.Sub(d.at) > warmDemandWindow {
-			delete(p.demand, image)
-			continue
-		}
-		recent = append(recent, image)
-	}
-	// The most recently launched first, no more of them than size.
-	sort.Slice(recent, func(i, j int) bool { return p.demand[recent[i]].at.After(p.demand[recent[j]].at) })
-	if len(recent) > p.size {
-		recent = recent[:p.size]
-	}
-	for _, image := range recent {
-		out = append(out, warmTarget{image: image, runtime: p.demand[image].runtime, n: 1})
-	}
-	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 // WarmCounts reports the pool's containers by image: how many are ready
 // and how many are still loading their preloader.
@@ -223,16 +124,16 @@ func (m *Manager) reserveWarm(t warmTarget) *warmMember {
 		return nil
 	}
 	id := uuid.NewString()
+	port := l.Addr().(*net.TCPAddr).Port
 	caps := m.cfg.Defaults
 	wm := &warmMember{
 		image: t.image, runtime: t.runtime,
 		in: &instance{
 			rec: db.Preview{
-				ID: id, RunnerID: m.cfg.RunnerID, Status: db.StatusStarting, Port: l.Addr().(*net.TCPAddr).Port,
+				ID: id, RunnerID: m.cfg.RunnerID, Status: db.StatusStarting, Port: port,
 				MemoryMB: caps.MemoryMB, CPUs: caps.CPUs, Pids: caps.Pids, Image: t.image, Warm: true,
 			},
-			runDir:   filepath.Join(m.cfg.RunRoot, id),
-			forward:  newForwarder(l, filepath.Join(m.cfg.RunRoot, id, appSocket)),
+			forward:  m.backend.Forward(l, backend.Handle{PreviewID: id, Port: port}),
 			launched: make(chan struct{}),
 		},
 	}
@@ -246,32 +147,20 @@ func (m *Manager) reserveWarm(t warmTarget) *warmMember {
 // startWarmMember creates and starts a warm container and its preloader.
 func (m *Manager) startWarmMember(ctx context.Context, wm *warmMember) error {
 	in := wm.in
-	if err := makeRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
-		return err
-	}
-	from, binds := m.withTree(ctx, wm.image)
-	cfg, host := ContainerSpec(Spec{
-		PreviewID: in.rec.ID, RunnerID: m.cfg.RunnerID, Port: in.rec.Port, Image: from, RunDir: in.runDir, Binds: binds,
-		Caps:      Caps{MemoryMB: in.rec.MemoryMB, CPUs: m.startCPUs(in.rec.CPUs), Pids: in.rec.Pids},
-		Env:       m.containerEnv(),
-		WorkdirMB: m.cfg.WorkdirMB, TmpMB: m.cfg.TmpMB, LogMaxBytes: m.cfg.LogMaxBytes, NoFile: m.cfg.NoFile,
-		Warm: true,
-	})
 	startCtx, cancel := context.WithTimeout(ctx, m.cfg.StartTimeout)
 	defer cancel()
 	if err := m.fault("create"); err != nil {
 		return err
 	}
-	id, err := m.docker.Create(startCtx, ContainerName(in.rec.ID), cfg, host)
+	id, err := m.backend.Create(startCtx, m.spec(in, wm.image))
 	if err != nil {
 		return err
 	}
 	in.containerID.Store(id)
-	m.roots.clearGroupBits(startCtx, m.docker, id, m.log)
 	if err := m.fault("start"); err != nil {
 		return err
 	}
-	if err := m.docker.Start(startCtx, id); err != nil {
+	if err := m.backend.Start(startCtx, in.handle()); err != nil {
 		return err
 	}
 	watchCtx, stopWatch := context.WithCancel(m.base)
@@ -279,12 +168,12 @@ func (m *Manager) startWarmMember(ctx context.Context, wm *warmMember) error {
 	m.mu.Lock()
 	wm.cancel = stopWatch
 	m.mu.Unlock()
-	shim := newShimClient(in.runDir)
+	shim := m.shim(in)
 	if err := shim.waitReady(startCtx, exited); err != nil {
 		stopWatch()
 		return err
 	}
-	if err := sealRunDir(in.runDir, SandboxUID(in.rec.Port)); err != nil {
+	if err := m.backend.Seal(startCtx, in.handle()); err != nil {
 		stopWatch()
 		return err
 	}
@@ -304,16 +193,12 @@ func (m *Manager) startWarmMember(ctx context.Context, wm *warmMember) error {
 // the container to exit while it is still pooled, which removes it. It ends
 // when the container is claimed or removed.
 func (m *Manager) watchWarm(ctx context.Context, wm *warmMember, exited chan struct{}) {
-	respC, errC := m.docker.Wait(ctx, wm.in.container())
-	go func() {
-		select {
-		case <-respC:
-		case <-errC:
-		}
+	go func() { // ends with ctx at the latest
+		m.backend.Wait(ctx, wm.in.handle())
 		close(exited)
 	}()
 	readyCtx, cancel := context.WithTimeout(ctx, warmReadyTimeout)
-	err := newShimClient(wm.in.runDir).waitWarm(readyCtx)
+	err := m.shim(wm.in).waitWarm(readyCtx)
 	cancel()
 	if err == nil {
 		m.mu.Lock()
@@ -359,7 +244,7 @@ func (m *Manager) removeWarm(wm *warmMember) {
 
 // releaseWarmPort gives back a pooled container's port; m.mu is held.
 func (m *Manager) releaseWarmPort(wm *warmMember) {
-	wm.in.forward.listener.Close()
+	wm.in.forward.Close()
 	m.ports.Release(wm.in.rec.Port)
 	m.metrics.setPorts(m.ports.InUse())
 	m.metrics.setWarm(m.cfg.Images, m.pool)
@@ -370,15 +255,10 @@ func (m *Manager) releaseWarmPort(wm *warmMember) {
 func (m *Manager) teardownWarm(wm *warmMember) error {
 	ctx, cancel := context.WithTimeout(context.Background(), shortCall)
 	defer cancel()
-	id := wm.in.container()
-	if id == "" {
-		id = ContainerName(wm.in.rec.ID)
-	}
-	err := m.docker.Teardown(ctx, id, 0)
+	err := m.backend.Remove(ctx, wm.in.handle(), 0)
 	if err != nil {
 		m.log.Error("remove warm container", "preview_id", wm.in.rec.ID, "err", err)
 	}
-	removeRunDir(wm.in.runDir)
 	return err
 }
 
@@ -479,12 +359,12 @@ func (m *Manager) loadWarm(ctx context.Context, in *instance, plan framework.Pla
 	// answers, as for a cold start.
 	if in.rec.MemoryMB != m.cfg.Defaults.MemoryMB || in.rec.Pids != m.cfg.Defaults.Pids || m.startCPUs(in.rec.CPUs) != m.startCPUs(m.cfg.Defaults.CPUs) {
 		caps := Caps{MemoryMB: in.rec.MemoryMB, CPUs: m.startCPUs(in.rec.CPUs), Pids: in.rec.Pids}
-		if err := m.docker.SetCaps(ctx, id, caps); err != nil {
+		if err := m.backend.SetCaps(ctx, in.handle(), caps); err != nil {
 			return err
 		}
 	}
 	m.follow(in)
-	shim := newShimClient(in.runDir)
+	shim := m.shim(in)
 	if err := putAppFiles(ctx, shim, in, files); err != nil {
 		return err
 	}
@@ -513,7 +393,7 @@ func (m *Manager) closePool() (removed, failed int) {
 	}
 	var members []*warmMember
 	for _, wm := range m.pool.byID {
-		wm.in.forward.listener.Close()
+		wm.in.forward.Close()
 		if wm.cancel != nil {
 			wm.cancel()
 			members = append(members, wm)

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/previewd/previewd/db/localpg"
-	"github.com/previewd/previewd/sandbox"
+	dockerbackend "github.com/previewd/previewd/sandbox/docker"
 )
 
 // TestDatabaseDown stops PostgreSQL under a running previewd: the API answers
@@ -172,7 +172,7 @@ func TestEngineDown(t *testing.T) {
 	proxy := newEngineProxy(t) // first, so that it is up while the env cleans up
 	e := newEnv(t)
 	e.stop()
-	docker, err := sandbox.NewDockerAt(proxy.host())
+	docker, err := dockerbackend.NewAt(proxy.host(), e.dockerConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/db/localpg"
 	"github.com/previewd/previewd/sandbox"
+	dockerbackend "github.com/previewd/previewd/sandbox/docker"
 	"github.com/previewd/previewd/server"
 )
 
@@ -67,7 +68,7 @@ func requireInfra(t testing.TB, docker bool) {
 		fail("no PostgreSQL for integration tests: %v", databaseErr)
 	}
 	if docker {
-		d, err := sandbox.NewDocker()
+		d, err := dockerbackend.New(dockerbackend.Config{})
 		if err == nil {
 			defer d.Close()
 			err = d.Ping(context.Background())
@@ -100,7 +101,7 @@ type env struct {
 	store  *db.Store
 	sql    *sql.DB
 	mgr    *sandbox.Manager
-	docker *sandbox.Docker
+	docker *dockerbackend.Backend
 	api    *httptest.Server
 	srv    *server.Server
 	cfg    sandbox.Config
@@ -159,7 +160,6 @@ func newEnvOn(t testing.TB, url string, opts ...envOption) *env {
 		StopGrace:      time.Second,
 		WorkdirMB:      64, TmpMB: 32, LogMaxBytes: 4 << 20, NoFile: 4096,
 		StartCPUs: 2, // as on a 2-core machine by default
-		TreeDir:   sharedTreeDir,
 	}
 	scfg := server.Config{
 		JWTSecret: []byte(testSecret), MaxFiles: 50, MaxUploadBytes: 1 << 20,
@@ -175,18 +175,28 @@ func newEnvOn(t testing.TB, url string, opts ...envOption) *env {
 	if cfg.MaxPreviews < 8 {
 		portEnd = start + cfg.MaxPreviews - 1
 	}
-	docker, err := sandbox.NewDocker()
+	e := &env{t: t, store: store, sql: sqlDB, cfg: cfg, scfg: scfg, runner: runner, portStart: start, portEnd: portEnd}
+	docker, err := dockerbackend.New(e.dockerConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { docker.Close() })
-	e := &env{t: t, store: store, sql: sqlDB, docker: docker, cfg: cfg, scfg: scfg, runner: runner, portStart: start, portEnd: portEnd}
+	e.docker = docker
 	e.start()
 	t.Cleanup(func() {
 		e.stop()
 		e.removeContainers()
 	})
 	return e
+}
+
+// dockerConfig configures the env's Docker backend: its runner's, with the
+// trees every test shares.
+func (e *env) dockerConfig() dockerbackend.Config {
+	return dockerbackend.Config{
+		RunnerID: e.runner, RunRoot: e.cfg.RunRoot, TreeDir: sharedTreeDir,
+		Log: slog.New(slog.NewTextHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
 }
 
 // start runs a previewd (manager and API) on the env's store and config; a
@@ -431,7 +441,7 @@ type (
 	serverConfig  = server.Config
 )
 
-func newDocker() (*sandbox.Docker, error) { return sandbox.NewDocker() }
+func newDocker() (*dockerbackend.Backend, error) { return dockerbackend.New(dockerbackend.Config{}) }
 
 // countRows counts the rows of a table in this env's database.
 func (e *env) countRows(table string) int {
@@ -459,7 +469,7 @@ func dockerClient(t testing.TB) *client.Client {
 func (e *env) processes(t *testing.T, previewID string) []string {
 	t.Helper()
 	c := dockerClient(t)
-	top, err := c.ContainerTop(context.Background(), sandbox.ContainerName(previewID), []string{"-o", "pid,args"})
+	top, err := c.ContainerTop(context.Background(), dockerbackend.ContainerName(previewID), []string{"-o", "pid,args"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +487,7 @@ func (e *env) inspectCapped(t *testing.T, previewID string, cpus float64) contai
 	t.Helper()
 	c := dockerClient(t)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		info, err := c.ContainerInspect(context.Background(), sandbox.ContainerName(previewID))
+		info, err := c.ContainerInspect(context.Background(), dockerbackend.ContainerName(previewID))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -113,7 +113,7 @@ func TestContainerHardening(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tree := filepath.Join(e.cfg.TreeDir, strings.TrimPrefix(imageID, "sha256:"), "usr")
+	tree := filepath.Join(sharedTreeDir, strings.TrimPrefix(imageID, "sha256:"), "usr")
 	gen := e.upload("alice", "fastapi")
 	r := e.launch("alice", gen, map[string]any{"memory_mb": 192, "cpus": 0.25})
 	mustStatus(t, r, http.StatusCreated)
@@ -178,7 +178,7 @@ func TestRuntimeTree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tree := filepath.Join(e.cfg.TreeDir, strings.TrimPrefix(id, "sha256:"))
+		tree := filepath.Join(sharedTreeDir, strings.TrimPrefix(id, "sha256:"))
 		checked := 0
 		err = e.docker.CopyFromImage(ctx, id, "/usr/bin", func(r io.Reader) error {
 			tr := tar.NewReader(r)

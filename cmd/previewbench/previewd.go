@@ -20,6 +20,7 @@ import (
 	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/db/localpg"
 	"github.com/previewd/previewd/sandbox"
+	dockerbackend "github.com/previewd/previewd/sandbox/docker"
 	"github.com/previewd/previewd/server"
 )
 
@@ -71,12 +72,6 @@ func newPreviewd(ctx context.Context, label string, warm int, log *slog.Logger) 
 	if err := store.Migrate(ctx); err != nil {
 		return fail(err)
 	}
-	docker, err := sandbox.NewDocker()
-	if err != nil {
-		return fail(err)
-	}
-	closers = append(closers, func() { docker.Close() })
-
 	portStart, err := sandbox.FreeRange("127.0.0.1", 41000, 10)
 	if err != nil {
 		return fail(err)
@@ -91,6 +86,11 @@ func newPreviewd(ctx context.Context, label string, warm int, log *slog.Logger) 
 	}
 	closers = append(closers, func() { os.RemoveAll(runRoot) })
 	runner := "bench-" + uuid.NewString()[:8]
+	docker, err := dockerbackend.New(dockerbackend.Config{RunnerID: runner, RunRoot: runRoot, TreeDir: treeDir, Log: log})
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func() { docker.Close() })
 	reg := prometheus.NewRegistry()
 	mgr, err := sandbox.NewManager(sandbox.Config{
 		RunnerID: runner, Host: "127.0.0.1", RunRoot: runRoot,
@@ -106,7 +106,6 @@ func newPreviewd(ctx context.Context, label string, warm int, log *slog.Logger) 
 		StopGrace:      time.Second,
 		WorkdirMB:      64, TmpMB: 32, LogMaxBytes: 4 << 20, NoFile: 4096,
 		WarmPool: warm, StartCPUs: float64(runtime.NumCPU()),
-		TreeDir: treeDir,
 	}, docker, store, ports, sandbox.NewMetrics(reg), log)
 	if err != nil {
 		return fail(err)
@@ -239,7 +238,7 @@ func (p *previewd) call(ctx context.Context, method, path string, body any, want
 }
 
 // removeRunner removes every container the bench's previewd left.
-func removeRunner(docker *sandbox.Docker, runner string) {
+func removeRunner(docker *dockerbackend.Backend, runner string) {
 	ctx := context.Background()
 	list, err := docker.Managed(ctx)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/previewd/previewd/db/localpg"
 	"github.com/previewd/previewd/sandbox"
+	dockerbackend "github.com/previewd/previewd/sandbox/docker"
 )
 
 const (
@@ -32,10 +33,10 @@ const (
 
 // requireDocker skips (fails in CI) when there is no Docker engine with the
 // runtime images, as server/harness_test.go's requireInfra does.
-func requireDocker(t *testing.T) *sandbox.Docker {
+func requireDocker(t *testing.T) *dockerbackend.Backend {
 	t.Helper()
 	fail := skipOrFail(t)
-	d, err := sandbox.NewDocker()
+	d, err := dockerbackend.New(dockerbackend.Config{})
 	if err == nil {
 		err = d.Ping(context.Background())
 	}
@@ -176,7 +177,7 @@ func startPreviewd(t *testing.T) *previewd {
 }
 
 // removeContainers removes whatever the test's previewd left behind.
-func removeContainers(d *sandbox.Docker, runner string) {
+func removeContainers(d *dockerbackend.Backend, runner string) {
 	ctx := context.Background()
 	list, err := d.Managed(ctx)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/sandbox"
+	"github.com/previewd/previewd/sandbox/docker"
 	"github.com/previewd/previewd/server"
 )
 
@@ -22,10 +23,13 @@ type config struct {
 	ListenAddr   string
 	PublicDomain string
 	Sandbox      sandbox.Config
-	Server       server.Config
-	PortStart    int
-	PortEnd      int
-	LogLevel     string
+	// Backend is PREVIEW_BACKEND, the engine previews run on: "docker".
+	Backend   string
+	Docker    docker.Config
+	Server    server.Config
+	PortStart int
+	PortEnd   int
+	LogLevel  string
 	// Env is PREVIEW_ENV: "production" never falls back to a development secret.
 	Env string
 	// DevSecretFile, when set and PREVIEW_JWT_SECRET is not, keeps a
@@ -37,6 +41,9 @@ type config struct {
 	// MetricsAddr, when set, is where /metrics is served instead of ListenAddr.
 	MetricsAddr string
 }
+
+// backendDocker names the Docker backend in PREVIEW_BACKEND.
+const backendDocker = "docker"
 
 // parseConfig reads the configuration from getenv, reporting every problem at once.
 func parseConfig(getenv func(string) string) (config, error) {
@@ -88,7 +95,6 @@ func parseConfig(getenv func(string) string) (config, error) {
 		WarmPool:          p.integer("PREVIEW_WARM_POOL", 2),
 		OutputLinesPerSec: p.integer("PREVIEW_OUTPUT_LINES_PER_SEC", 500),
 		StartCPUs:         p.float("PREVIEW_START_CPUS", float64(runtime.NumCPU())),
-		TreeDir:           p.str("PREVIEW_TREE_DIR", "/var/lib/previewd/trees"),
 		Deps: sandbox.DepsConfig{
 			PipIndexURL:         p.sourceURL("PREVIEW_PIP_INDEX_URL", sandbox.DefaultPipIndexURL),
 			NpmRegistry:         p.sourceURL("PREVIEW_NPM_REGISTRY", sandbox.DefaultNpmRegistry),
@@ -97,6 +103,15 @@ func parseConfig(getenv func(string) string) (config, error) {
 			AllowInstallScripts: p.boolean("PREVIEW_ALLOW_INSTALL_SCRIPTS"),
 			Timeout:             p.duration("PREVIEW_BUILD_TIMEOUT", 5*time.Minute),
 		},
+	}
+	c.Backend = strings.ToLower(p.str("PREVIEW_BACKEND", backendDocker))
+	if c.Backend != backendDocker {
+		p.fail("PREVIEW_BACKEND: unknown backend %q (known: %s)", c.Backend, backendDocker)
+	}
+	c.Docker = docker.Config{
+		RunnerID: c.Sandbox.RunnerID,
+		RunRoot:  c.Sandbox.RunRoot,
+		TreeDir:  p.str("PREVIEW_TREE_DIR", "/var/lib/previewd/trees"),
 	}
 	c.Server = server.Config{
 		JWTSecret:      []byte(p.str("PREVIEW_JWT_SECRET", "")),

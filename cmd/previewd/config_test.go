@@ -131,3 +131,27 @@ func TestParseConfigDependencyInstalls(t *testing.T) {
 		}
 	}
 }
+
+// TestParseConfigBackend: the Docker backend is the default and the only
+// one; any other name stops the start with a clear error.
+func TestParseConfigBackend(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://x", "PREVIEW_JWT_SECRET": "0123456789abcdef"}
+	c, err := parseConfig(envOf(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Backend != "docker" || c.Docker.RunRoot != c.Sandbox.RunRoot || c.Docker.RunnerID != c.Sandbox.RunnerID || c.Docker.TreeDir != "/var/lib/previewd/trees" {
+		t.Errorf("backend %q, docker config %+v", c.Backend, c.Docker)
+	}
+	for _, name := range []string{"docker", "Docker "} {
+		base["PREVIEW_BACKEND"] = name
+		if c, err := parseConfig(envOf(base)); err != nil || c.Backend != "docker" {
+			t.Errorf("PREVIEW_BACKEND=%q: backend %q, %v", name, c.Backend, err)
+		}
+	}
+	base["PREVIEW_BACKEND"] = "kubernetes"
+	_, err = parseConfig(envOf(base))
+	if err == nil || !strings.Contains(err.Error(), `PREVIEW_BACKEND: unknown backend "kubernetes" (known: docker)`) {
+		t.Fatalf("PREVIEW_BACKEND=kubernetes: %v", err)
+	}
+}

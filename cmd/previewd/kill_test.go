@@ -22,6 +22,7 @@ import (
 
 	"github.com/previewd/previewd/db/localpg"
 	"github.com/previewd/previewd/sandbox"
+	dockerbackend "github.com/previewd/previewd/sandbox/docker"
 )
 
 // daemon is a previewd process started from the built binary.
@@ -92,7 +93,7 @@ func startDaemon(t *testing.T) *daemon {
 	if os.Getenv("CI") != "" {
 		fail = t.Fatalf
 	}
-	docker, err := sandbox.NewDocker()
+	docker, err := dockerbackend.New(dockerbackend.Config{})
 	if err == nil {
 		err = docker.Ping(context.Background())
 	}
@@ -255,7 +256,7 @@ func (d *daemon) upload(name string) string {
 // containers counts this daemon's containers on the engine. Adoption, which
 // removes what no record claims, is over before previewd answers /readyz.
 func (d *daemon) containers() int {
-	docker, err := sandbox.NewDocker()
+	docker, err := dockerbackend.New(dockerbackend.Config{})
 	if err != nil {
 		d.t.Fatal(err)
 	}

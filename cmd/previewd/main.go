@@ -19,6 +19,8 @@ import (
 
 	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/sandbox"
+	"github.com/previewd/previewd/sandbox/backend"
+	"github.com/previewd/previewd/sandbox/docker"
 	"github.com/previewd/previewd/server"
 )
 
@@ -55,13 +57,13 @@ func run() error {
 		return err
 	}
 
-	docker, err := sandbox.NewDocker()
+	engine, err := newBackend(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer docker.Close()
-	if err := docker.Ping(ctx); err != nil {
-		return fmt.Errorf("docker engine: %w", err)
+	defer engine.Close()
+	if err := engine.Ping(ctx); err != nil {
+		return fmt.Errorf("%s engine: %w", cfg.Backend, err)
 	}
 
 	reg := prometheus.NewRegistry()
@@ -70,7 +72,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	mgr, err := sandbox.NewManager(cfg.Sandbox, docker, store, ports, sandbox.NewMetrics(reg), log)
+	mgr, err := sandbox.NewManager(cfg.Sandbox, engine, store, ports, sandbox.NewMetrics(reg), log)
 	if err != nil {
 		return err
 	}
@@ -145,4 +147,16 @@ func run() error {
 	log.Info("previewd stopped", "previews_left_running", closed.Previews,
 		"warm_containers_removed", closed.WarmRemoved, "warm_containers_left_running", closed.WarmFailed)
 	return errors.Join(err, shutdownErr)
+}
+
+// newBackend connects to the engine PREVIEW_BACKEND names (parseConfig
+// accepts only the known ones).
+func newBackend(cfg config, log *slog.Logger) (backend.Backend, error) {
+	switch cfg.Backend {
+	case backendDocker:
+		c := cfg.Docker
+		c.Log = log
+		return docker.New(c)
+	}
+	return nil, fmt.Errorf("PREVIEW_BACKEND: unknown backend %q", cfg.Backend)
 }

@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"context"
@@ -25,8 +25,8 @@ func newForwarder(l *net.TCPListener, socket string) *forwarder {
 	return &forwarder{listener: l, socket: socket, conns: map[net.Conn]struct{}{}}
 }
 
-// serve accepts until the listener is closed by close.
-func (f *forwarder) serve() {
+// Serve accepts until the listener is closed by Close.
+func (f *forwarder) Serve() {
 	for {
 		c, err := f.listener.AcceptTCP()
 		if err != nil {
@@ -44,7 +44,7 @@ func (f *forwarder) serve() {
 	}
 }
 
-// track registers both ends of a relayed connection so that close can end it;
+// track registers both ends of a relayed connection so that Close can end it;
 // it reports false when the forwarder is already closed.
 func (f *forwarder) track(c, up net.Conn, add bool) bool {
 	f.mu.Lock()
@@ -84,10 +84,10 @@ func (f *forwarder) relay(c *net.TCPConn) {
 	<-done
 }
 
-// dial connects to the shim's socket for previewd's own proxy, which so skips
+// Dial connects to the shim's socket for previewd's own proxy, which so skips
 // the relay through the host port. The connection is tracked like a relayed
-// one: close ends it.
-func (f *forwarder) dial(ctx context.Context) (net.Conn, error) {
+// one: Close ends it.
+func (f *forwarder) Dial(ctx context.Context) (net.Conn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", f.socket)
 	if err != nil {
@@ -116,10 +116,10 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// close stops accepting, ends open connections (both ends, so that no copy
+// Close stops accepting, ends open connections (both ends, so that no copy
 // stays blocked on a keep-alive connection) and waits for their goroutines.
 // The port itself is released by the caller.
-func (f *forwarder) close() {
+func (f *forwarder) Close() {
 	f.listener.Close()
 	f.mu.Lock()
 	f.closed = true

@@ -1,20 +1,22 @@
-package sandbox
+package docker
 
 import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/previewd/previewd/sandbox/backend"
 )
 
 // TestInstallContainerSpec: the install container runs as a non-root uid
 // with no capabilities, no-new-privileges, a read-only root, no network,
 // the preview's caps and only the build's own directories mounted.
 func TestInstallContainerSpec(t *testing.T) {
-	for _, s := range []installSpec{
+	for _, s := range []backend.InstallSpec{
 		{Runtime: "python", Image: "py", RunnerID: "r1", ControlDir: "/run/b/ctl", TargetDir: "/run/b/out", TmpDir: "/run/b/tmp",
-			Caps: Caps{MemoryMB: 300, CPUs: 0.5, Pids: 200}, NoFile: 1024, IndexURL: "http://10.0.0.5:3141/simple/"},
+			Caps: backend.Caps{MemoryMB: 300, CPUs: 0.5, Pids: 200}, NoFile: 1024, IndexURL: "http://10.0.0.5:3141/simple/"},
 		{Runtime: "node", Image: "node", RunnerID: "r1", ControlDir: "/run/b/ctl", TargetDir: "/run/b/out", TmpDir: "/run/b/tmp",
-			Caps: Caps{MemoryMB: 300, CPUs: 0.5, Pids: 200}, NoFile: 1024, Registry: "https://registry.npmjs.org/"},
+			Caps: backend.Caps{MemoryMB: 300, CPUs: 0.5, Pids: 200}, NoFile: 1024, Registry: "https://registry.npmjs.org/"},
 	} {
 		cfg, host, err := installContainerSpec(s)
 		if err != nil {
@@ -42,7 +44,7 @@ func TestInstallContainerSpec(t *testing.T) {
 			t.Errorf("node: command %q", cmd)
 		}
 	}
-	s := installSpec{Runtime: "node", Registry: "https://registry.npmjs.org/", AllowScripts: true}
+	s := backend.InstallSpec{Runtime: "node", Registry: "https://registry.npmjs.org/", AllowScripts: true}
 	if cmd, _ := installCommand(s); slices.Contains(cmd, "--ignore-scripts") {
 		t.Errorf("install scripts allowed, but npm runs with --ignore-scripts")
 	}

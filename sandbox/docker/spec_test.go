@@ -1,18 +1,20 @@
-package sandbox
+package docker
 
 import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/previewd/previewd/sandbox/backend"
 )
 
 func TestContainerSpec(t *testing.T) {
-	cfg, host := ContainerSpec(Spec{
+	cfg, host := containerConfig(containerSpec{Spec: backend.Spec{
 		PreviewID: "p1", GenerationID: "g1", Owner: "alice", RunnerID: "r1", Port: 3005,
-		Image: "previewd/runtime-python:latest", RunDir: "/var/lib/previewd/run/p1",
-		Caps: Caps{MemoryMB: 256, CPUs: 0.5, Pids: 128}, Env: map[string]string{"PORT": "8000", "A": "b"},
+		Image: "previewd/runtime-python:latest",
+		Caps:  backend.Caps{MemoryMB: 256, CPUs: 0.5, Pids: 128}, Env: map[string]string{"PORT": "8000", "A": "b"},
 		WorkdirMB: 128, TmpMB: 64, LogMaxBytes: 20 << 20, NoFile: 4096,
-	})
+	}, RunDir: "/var/lib/previewd/run/p1"})
 	checks := []struct {
 		name string
 		ok   bool

@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"context"
@@ -37,9 +37,9 @@ func TestForwarderDial(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newForwarder(l, socket)
-	go f.serve()
+	go f.Serve()
 
-	c, err := f.dial(context.Background())
+	c, err := f.Dial(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,22 +51,13 @@ func TestForwarderDial(t *testing.T) {
 		t.Fatalf("echo: %q, %v", buf, err)
 	}
 
-	f.close()
+	f.Close()
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(buf); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("a dialed connection outlived its forwarder: read gave %v", err)
 	}
-	if _, err := f.dial(context.Background()); !errors.Is(err, net.ErrClosed) {
+	if _, err := f.Dial(context.Background()); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("dial after close: %v, want net.ErrClosed", err)
 	}
 	c.Close() // closing again is harmless
-}
-
-// TestDialAppUnknownPort: a port no preview of the manager has is left to
-// the caller to dial.
-func TestDialAppUnknownPort(t *testing.T) {
-	m := &Manager{live: map[string]*instance{}}
-	if _, err := m.DialApp(context.Background(), 3001); !errors.Is(err, ErrNoApp) {
-		t.Fatalf("DialApp of an unknown port: %v, want ErrNoApp", err)
-	}
 }

@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/go-units"
+
+	"github.com/previewd/previewd/sandbox/backend"
 )
 
 // A dependency install runs in a container of its own, created from the
@@ -15,27 +17,18 @@ import (
 // memory, CPU and pids caps, and no network. Only three host directories of
 // the build are writable or visible in it: the install target, its /tmp,
 // and a read-only control directory with the manifest and the socket of the
-// allow-list proxy (see depsproxy.go). A small relay started by the
+// allow-list proxy (see sandbox/depsproxy.go). A small relay started by the
 // install's own command (python3 or node, both in their images) listens on
 // 127.0.0.1 and forwards to that socket, and pip or npm use it as their
 // proxy. Once the install has succeeded, its target directory (and nothing
 // else the install wrote) is copied into the dependency image by a build
 // that runs no code.
 
-// buildUID is the uid (and gid) installs run as: below every preview's
-// (sandboxUIDBase + port), so no preview shares it.
-const buildUID = sandboxUIDBase - 1
-
 // Paths inside the build container.
 const (
 	buildControlDir = "/run/previewd-build"
 	buildProxySock  = buildControlDir + "/proxy.sock"
-	depsRoot        = "/opt/previewd/deps"
 )
-
-// installTarget is where runtime's packages are installed, in the build
-// container and in the dependency image.
-func installTarget(runtime string) string { return depsRoot + "/" + runtime }
 
 // relayPython listens on an ephemeral 127.0.0.1 port, relays each
 // connection to the proxy's unix socket (argv[1]), and runs the command in
@@ -103,24 +96,8 @@ srv.listen(0, "127.0.0.1", () => {
 });
 `
 
-// installSpec is what one install container needs.
-type installSpec struct {
-	Runtime      string // "python" or "node"
-	Image        string // the runtime image
-	RunnerID     string
-	ControlDir   string // host directory mounted read-only at buildControlDir
-	TargetDir    string // host directory mounted at installTarget(Runtime)
-	TmpDir       string // host directory mounted at /tmp
-	Caps         Caps
-	NoFile       int64
-	LogMaxBytes  int64
-	IndexURL     string // pip's index (python)
-	Registry     string // npm's registry (node)
-	AllowScripts bool   // let npm run install scripts
-}
-
 // installCommand is the install's command line, relay included.
-func installCommand(s installSpec) ([]string, error) {
+func installCommand(s backend.InstallSpec) ([]string, error) {
 	switch s.Runtime {
 	// No retries, 5 s per read: an index that cannot be reached fails the
 	// launch in seconds rather than after a retry storm (the proxy answers
@@ -133,7 +110,7 @@ func installCommand(s installSpec) ([]string, error) {
 			// ignore it unless it is on loopback.
 			pip = append(pip, "--trusted-host", u.Hostname())
 		}
-		pip = append(pip, "--target", installTarget(s.Runtime), "-r", buildControlDir+"/requirements.txt")
+		pip = append(pip, "--target", backend.InstallTarget(s.Runtime), "-r", buildControlDir+"/requirements.txt")
 		return append([]string{"python3", "-c", relayPython, buildProxySock}, pip...), nil
 	case "node":
 		npm := []string{"npm", "install", "--omit=dev", "--no-audit", "--no-fund", "--no-update-notifier",
@@ -148,7 +125,7 @@ func installCommand(s installSpec) ([]string, error) {
 
 // installContainerSpec turns an installSpec into the engine's container and
 // host configuration.
-func installContainerSpec(s installSpec) (*container.Config, *container.HostConfig, error) {
+func installContainerSpec(s backend.InstallSpec) (*container.Config, *container.HostConfig, error) {
 	cmd, err := installCommand(s)
 	if err != nil {
 		return nil, nil, err
@@ -162,15 +139,15 @@ func installContainerSpec(s installSpec) (*container.Config, *container.HostConf
 	}
 	cfg := &container.Config{
 		Image:      s.Image,
-		User:       fmt.Sprintf("%d:%d", buildUID, buildUID),
+		User:       fmt.Sprintf("%d:%d", backend.BuildUID, backend.BuildUID),
 		Entrypoint: cmd[:1],
 		Cmd:        cmd[1:],
 		// No colours or progress redraws: the output is read as lines.
 		Env: []string{"HOME=/tmp", "USER=build", "LOGNAME=build", "npm_config_cache=/tmp/.npm", "npm_config_update_notifier=false",
 			"NO_COLOR=1", "PIP_NO_COLOR=1", "npm_config_color=false", "npm_config_progress=false"},
-		WorkingDir: installTarget(s.Runtime),
+		WorkingDir: backend.InstallTarget(s.Runtime),
 		// Labelled as a scratch container: a previewd killed mid-install
-		// leaves it for the next start's sweep (see Manager.sweepScratch).
+		// leaves it for the next start's sweep (see Backend.Sweep).
 		Labels:          map[string]string{LabelManaged: managedScratch, LabelRunner: s.RunnerID},
 		NetworkDisabled: true,
 	}
@@ -178,7 +155,7 @@ func installContainerSpec(s installSpec) (*container.Config, *container.HostConf
 		NetworkMode: "none",
 		Binds: []string{
 			s.ControlDir + ":" + buildControlDir + ":ro",
-			s.TargetDir + ":" + installTarget(s.Runtime) + ":rw",
+			s.TargetDir + ":" + backend.InstallTarget(s.Runtime) + ":rw",
 			s.TmpDir + ":/tmp:rw",
 		},
 		ReadonlyRootfs: true,

@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"context"
@@ -29,18 +29,25 @@ const fuseOverlayfs = "fuse-overlayfs"
 // rootModes clears the group bits of new containers' root directories while
 // that is possible and useful.
 type rootModes struct {
-	on   atomic.Bool
-	warn sync.Once
+	on       atomic.Bool
+	detected atomic.Bool
+	warn     sync.Once
 }
 
 // detect turns the change on when the engine's storage driver is
 // fuse-overlayfs; on any other driver the root directory costs nothing.
-func (r *rootModes) detect(ctx context.Context, docker *Docker) error {
+// Once it has asked the engine, it does nothing.
+func (r *rootModes) detect(ctx context.Context, docker *Backend) error {
+	if r.detected.Load() {
+		return nil
+	}
 	driver, err := docker.StorageDriver(ctx)
 	if err != nil {
 		return err
 	}
-	r.on.Store(driver == fuseOverlayfs)
+	if r.detected.CompareAndSwap(false, true) {
+		r.on.Store(driver == fuseOverlayfs)
+	}
 	return nil
 }
 
@@ -48,7 +55,7 @@ func (r *rootModes) detect(ctx context.Context, docker *Docker) error {
 // 0755). A failure costs only speed, not the launch: a directory previewd
 // cannot change (it is not root, or the engine's storage is not on its
 // host) is reported once and not tried again.
-func (r *rootModes) clearGroupBits(ctx context.Context, docker *Docker, id string, log *slog.Logger) {
+func (r *rootModes) clearGroupBits(ctx context.Context, docker *Backend, id string, log *slog.Logger) {
 	if !r.on.Load() {
 		return
 	}

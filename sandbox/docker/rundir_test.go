@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/previewd/previewd/sandbox/backend"
 )
 
 // TestSealRunDir opens a run directory to a preview's uid, lets "the shim"
@@ -19,7 +21,7 @@ func TestSealRunDir(t *testing.T) {
 	if _, err := os.Stat(systemPython); err != nil {
 		t.Skipf("acts as the preview's uid through %s: %v", systemPython, err)
 	}
-	const uid = sandboxUIDBase + 1
+	uid := backend.SandboxUID(1)
 	// t.TempDir's parent is closed to other users.
 	root, err := os.MkdirTemp("", "rundir")
 	if err != nil {

@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"archive/tar"
@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/containerd/errdefs"
+	"github.com/previewd/previewd/sandbox/backend"
 )
 
 // A preview reads its runtime (the interpreter, the standard library, the
@@ -41,7 +41,7 @@ const staleUnpack = 10 * time.Minute
 // mounts that use them.
 type trees struct {
 	root   string
-	docker *Docker
+	docker *Backend
 	log    *slog.Logger
 
 	mu     sync.Mutex
@@ -54,7 +54,7 @@ type trees struct {
 // without its tree before another is tried: an unpack costs seconds of CPU.
 const retryUnpack = 10 * time.Minute
 
-func newTrees(root string, docker *Docker, log *slog.Logger) *trees {
+func newTrees(root string, docker *Backend, log *slog.Logger) *trees {
 	return &trees{root: root, docker: docker, log: log, ready: map[string][]string{}, busy: map[string]bool{}, failed: map[string]time.Time{}}
 }
 
@@ -146,7 +146,7 @@ func (t *trees) prune(ctx context.Context) {
 			}
 			continue
 		}
-		if _, err := t.docker.ImageID(ctx, "sha256:"+e.Name()); errdefs.IsNotFound(err) {
+		if _, err := t.docker.ImageID(ctx, "sha256:"+e.Name()); errors.Is(err, backend.ErrNotFound) {
 			t.log.Info("removing the runtime tree of a removed image", "image", e.Name())
 			os.RemoveAll(p)
 		}
@@ -278,69 +278,47 @@ func untarTree(r io.Reader, dst string) error {
 // image whose tree is ready; otherwise ref itself and no binds. Creating from
 // the id keeps a rebuilt image from meeting the tree of its predecessor.
 // Dependency images are not unpacked: their /usr differs from the runtime's.
-func (m *Manager) withTree(ctx context.Context, ref string) (string, []string) {
-	if m.trees == nil || !m.isRuntimeImage(ref) {
+func (d *Backend) withTree(ctx context.Context, ref string, runtime bool) (string, []string) {
+	if d.trees == nil || !runtime {
 		return ref, nil
 	}
-	id, err := m.docker.ImageID(ctx, ref)
+	id, err := d.ImageID(ctx, ref)
 	if err != nil {
 		return ref, nil
 	}
-	if binds := m.trees.binds(id); binds != nil {
+	if binds := d.trees.binds(id); binds != nil {
 		return id, binds
 	}
 	// Unpacked in the background: this launch does not wait for it.
-	m.wg.Add(1)
+	d.wg.Add(1)
 	go func() {
-		defer m.wg.Done()
-		m.prepareTree(m.base, id)
+		defer d.wg.Done()
+		d.prepareTree(d.base, id)
 	}()
 	return ref, nil
 }
 
-func (m *Manager) isRuntimeImage(ref string) bool {
-	for _, r := range m.cfg.Images {
-		if r == ref {
-			return true
-		}
+// Prepare learns the engine's storage driver, prunes the trees of removed
+// images and unpacks those of the runtime images.
+func (d *Backend) Prepare(ctx context.Context, runtimeImages []string) {
+	if err := d.roots.detect(ctx, d); err != nil {
+		d.log.Warn("could not ask the engine for its storage driver", "err", err)
 	}
-	return false
-}
-
-// Prepare does what the first launches of each runtime image would otherwise
-// wait for: it learns the engine's storage driver, reads what the images have
-// installed, prunes the trees of removed images and unpacks those of the
-// runtime images. First it removes the scratch containers of image copies
-// that an earlier run of this runner did not finish. Run does it before
-// filling the warm pool; a caller that wants it done before the first launch
-// calls it before Run.
-func (m *Manager) Prepare(ctx context.Context) {
-	if err := m.sweepScratch(ctx, time.Now()); err != nil {
-		m.log.Warn("could not remove scratch containers left by an earlier run", "err", err)
-	}
-	if err := m.roots.detect(ctx, m.docker); err != nil {
-		m.log.Warn("could not ask the engine for its storage driver", "err", err)
-	}
-	m.images.learn(ctx, m.cfg.Images)
-	m.prepareTrees(ctx)
-}
-
-func (m *Manager) prepareTrees(ctx context.Context) {
-	if m.trees == nil {
+	if d.trees == nil {
 		return
 	}
-	m.trees.prune(ctx)
-	for _, ref := range m.cfg.Images {
-		id, err := m.docker.ImageID(ctx, ref)
+	d.trees.prune(ctx)
+	for _, ref := range runtimeImages {
+		id, err := d.ImageID(ctx, ref)
 		if err != nil {
 			continue // launches of it fail with the reason
 		}
-		m.prepareTree(ctx, id)
+		d.prepareTree(ctx, id)
 	}
 }
 
-func (m *Manager) prepareTree(ctx context.Context, imageID string) {
-	if err := m.trees.prepare(ctx, imageID); err != nil && ctx.Err() == nil {
-		m.log.Warn("could not unpack a runtime image's tree; its previews read the image's own files", "image", imageID, "err", err)
+func (d *Backend) prepareTree(ctx context.Context, imageID string) {
+	if err := d.trees.prepare(ctx, imageID); err != nil && ctx.Err() == nil {
+		d.log.Warn("could not unpack a runtime image's tree; its previews read the image's own files", "image", imageID, "err", err)
 	}
 }
