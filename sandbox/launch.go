@@ -233,6 +233,9 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		defer m.wg.Done()
 		m.watchStats(in)
 	}()
+	if req.Healthy != nil {
+		req.Healthy(p)
+	}
 	return p, nil
 }
 
