@@ -1,0 +1,475 @@
+// Package browser renders a page in a headless Chromium that it starts once
+// and keeps, and reports what the page's own browser saw: console errors
+// and warnings, uncaught exceptions, requests that failed, and a PNG
+// screenshot. Each page is rendered in a fresh incognito browser context
+// (no cookies, storage or cache shared with another page), with hard limits
+// on time and on the JavaScript heap.
+package browser
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// Options configure the browser.
+type Options struct {
+	// ExecPath is Chromium's binary.
+	ExecPath string
+	// PageTimeout bounds one page, from the first request to the
+	// screenshot; 0 is DefaultPageTimeout.
+	PageTimeout time.Duration
+	// HeapMB caps the JavaScript heap of a page; 0 is DefaultHeapMB.
+	HeapMB int
+	// RecycleAfter restarts the browser after that many pages, so that
+	// whatever the browser process keeps does not grow without end; 0 is
+	// DefaultRecycleAfter.
+	RecycleAfter int
+	// HostRules is Chromium's --host-resolver-rules, e.g. "MAP
+	// *.preview.localhost 127.0.0.1"; empty leaves resolving alone.
+	HostRules string
+	// Width and Height are the viewport's; 0 takes 1280×800.
+	Width, Height int
+}
+
+// Defaults of Options.
+const (
+	DefaultPageTimeout  = 10 * time.Second
+	DefaultHeapMB       = 128
+	DefaultRecycleAfter = 100
+	// settleQuiet is how long no request may be under way before the page
+	// counts as rendered, after its load event; settleMax bounds that wait.
+	settleQuiet = 150 * time.Millisecond
+	settleMax   = 2 * time.Second
+	// maxEntries bounds each list of a Page.
+	maxEntries = 100
+	// maxText bounds one message's text.
+	maxText = 2000
+)
+
+// ErrUnavailable means there is no Chromium to run.
+var ErrUnavailable = errors.New("no chromium on this host")
+
+// Find returns the path of Chromium's binary: path itself when it is not
+// empty, else the first of chromium, chromium-browser, google-chrome on
+// PATH.
+func Find(path string) (string, error) {
+	if path != "" {
+		return exec.LookPath(path)
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", ErrUnavailable
+}
+
+// ConsoleMessage is a console call (or a browser message) of level error or
+// warning.
+type ConsoleMessage struct {
+	Level string `json:"level"` // "error" or "warning"
+	Text  string `json:"text"`
+	URL   string `json:"url,omitempty"`
+	Line  int    `json:"line,omitempty"` // 1-based
+}
+
+// Exception is an uncaught exception of the page's scripts.
+type Exception struct {
+	Message string `json:"message"`
+	URL     string `json:"url,omitempty"`
+	Line    int    `json:"line,omitempty"` // 1-based
+	Column  int    `json:"column,omitempty"`
+	Stack   string `json:"stack,omitempty"`
+}
+
+// FailedRequest is a request that got a status of 400 or more, or no
+// answer (blocked, refused, cancelled).
+type FailedRequest struct {
+	URL    string `json:"url"`
+	Method string `json:"method"`
+	Status int    `json:"status,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Page is what rendering one page found.
+type Page struct {
+	URL            string           `json:"url"`
+	Status         int              `json:"status"` // of the document; 0 when it did not load
+	Title          string           `json:"title"`
+	DurationMS     float64          `json:"duration_ms"`
+	Error          string           `json:"error,omitempty"` // the page could not be rendered
+	Console        []ConsoleMessage `json:"console"`
+	Exceptions     []Exception      `json:"exceptions"`
+	FailedRequests []FailedRequest  `json:"failed_requests"`
+	Screenshot     []byte           `json:"-"` // PNG of the viewport
+}
+
+// Browser is one Chromium process, started on the first page and kept.
+// Its methods are safe to call from several goroutines.
+type Browser struct {
+	opts Options
+
+	mu           sync.Mutex
+	ctx          context.Context // the browser's first tab: alive while the browser is
+	cancel       context.CancelFunc
+	pages        int            // rendered since the browser started
+	users        sync.WaitGroup // pages being rendered on the current browser
+	closed       bool
+	retireWaiter sync.WaitGroup // browsers being retired
+}
+
+// New returns a browser that starts Chromium at opts.ExecPath when a page
+// is first rendered.
+func New(opts Options) *Browser {
+	if opts.PageTimeout <= 0 {
+		opts.PageTimeout = DefaultPageTimeout
+	}
+	if opts.HeapMB <= 0 {
+		opts.HeapMB = DefaultHeapMB
+	}
+	if opts.RecycleAfter <= 0 {
+		opts.RecycleAfter = DefaultRecycleAfter
+	}
+	if opts.Width <= 0 || opts.Height <= 0 {
+		opts.Width, opts.Height = 1280, 800
+	}
+	return &Browser{opts: opts}
+}
+
+// Close ends the browser process. Pages being rendered fail.
+func (b *Browser) Close() {
+	b.mu.Lock()
+	b.closed = true
+	cancel := b.cancel
+	b.ctx, b.cancel = nil, nil
+	b.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	b.retireWaiter.Wait()
+}
+
+// acquire returns the running browser's context, starting one when there
+// is none (or the last one died), and a release to call when the page is
+// done.
+func (b *Browser) acquire() (context.Context, func(), error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, nil, errors.New("the browser is closed")
+	}
+	if b.ctx != nil && (b.ctx.Err() != nil || b.pages >= b.opts.RecycleAfter) {
+		b.retire()
+	}
+	if b.ctx == nil {
+		if err := b.start(); err != nil {
+			return nil, nil, err
+		}
+	}
+	b.pages++
+	b.users.Add(1)
+	return b.ctx, b.users.Done, nil
+}
+
+// retire lets the current browser finish its pages and then ends it; b.mu
+// is held.
+func (b *Browser) retire() {
+	cancel, users := b.cancel, &b.users
+	b.ctx, b.cancel, b.users = nil, nil, sync.WaitGroup{}
+	b.retireWaiter.Add(1)
+	go func() { // ends once the old browser's pages are done
+		defer b.retireWaiter.Done()
+		users.Wait()
+		cancel()
+	}()
+}
+
+// start launches Chromium; b.mu is held.
+func (b *Browser) start() error {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(b.opts.ExecPath),
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.WindowSize(b.opts.Width, b.opts.Height),
+		chromedp.Flag("js-flags", fmt.Sprintf("--max-old-space-size=%d", b.opts.HeapMB)),
+		chromedp.Flag("renderer-process-limit", "4"),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,InterestFeedContentSuggestions"),
+		chromedp.Flag("mute-audio", true),
+	)
+	if os.Geteuid() == 0 {
+		// Chromium's own sandbox cannot start as root.
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	if b.opts.HostRules != "" {
+		opts = append(opts, chromedp.Flag("host-resolver-rules", b.opts.HostRules))
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	// The first Run starts the browser; it must not carry a timeout, which
+	// would end the browser with it.
+	if err := chromedp.Do(ctx); err != nil {
+		cancelCtx()
+		cancelAlloc()
+		return fmt.Errorf("start chromium: %w", err)
+	}
+	b.ctx = ctx
+	b.cancel = func() {
+		cancelCtx()
+		cancelAlloc()
+	}
+	b.pages = 0
+	return nil
+}
+
+// Render loads url in a fresh incognito context, waits until its load
+// event and a moment without requests, and reports what happened, with a
+// screenshot. headers go with every request of the page. The page's own
+// failures are in the Page; an error means the browser itself failed.
+func (b *Browser) Render(ctx context.Context, url string, headers map[string]string) (Page, error) {
+	start := time.Now()
+	bctx, release, err := b.acquire()
+	if err != nil {
+		return Page{}, err
+	}
+	defer release()
+	tab, closeTab := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
+	defer closeTab() // closes the tab and disposes of its browser context
+	ctx, cancel := context.WithTimeout(ctx, b.opts.PageTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, closeTab)
+	defer stop()
+
+	rec := newRecorder()
+	if err := chromedp.Listen(tab, rec.event); err != nil {
+		return Page{}, fmt.Errorf("open a tab: %w", err)
+	}
+	hdr := network.Headers{}
+	for k, v := range headers {
+		hdr[k] = v
+	}
+	page := Page{URL: url}
+	setHeaders := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: hdr})
+		return err
+	})
+	if err := chromedp.Do(tab, setHeaders); err != nil {
+		return Page{}, fmt.Errorf("set headers: %w", err)
+	}
+	resp, navErr := chromedp.RunResponse(tab, chromedp.Navigate(url))
+	if resp != nil {
+		page.Status = int(resp.Status)
+	}
+	if navErr != nil {
+		page.Error = "the page did not load: " + navErr.Error()
+		if ctx.Err() != nil {
+			page.Error = fmt.Sprintf("the page did not load within %s", b.opts.PageTimeout)
+		}
+	} else {
+		rec.settle(ctx)
+		if title, err := chromedp.Run(tab, chromedp.Title()); err == nil {
+			page.Title = title
+		}
+		if png, err := chromedp.Run(tab, chromedp.CaptureScreenshot()); err == nil {
+			page.Screenshot = png
+		} else if ctx.Err() != nil {
+			page.Error = fmt.Sprintf("the page did not render within %s", b.opts.PageTimeout)
+		}
+	}
+	page.Console, page.Exceptions, page.FailedRequests = rec.results()
+	page.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	return page, nil
+}
+
+// recorder gathers a tab's events. Its event method runs on the tab's
+// reading loop and must not block.
+type recorder struct {
+	mu         sync.Mutex
+	console    []ConsoleMessage
+	exceptions []Exception
+	failed     []FailedRequest
+	requests   map[network.RequestID]*network.Request
+	inflight   int
+	lastChange time.Time
+}
+
+func newRecorder() *recorder {
+	return &recorder{requests: map[network.RequestID]*network.Request{}, lastChange: time.Now()}
+}
+
+func (r *recorder) event(ev any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch e := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		level := ""
+		switch e.Type {
+		case runtime.ConsoleAPICalledTypeError, runtime.ConsoleAPICalledTypeAssert:
+			level = "error"
+		case runtime.ConsoleAPICalledTypeWarning:
+			level = "warning"
+		default:
+			return
+		}
+		m := ConsoleMessage{Level: level, Text: clip(argsText(e.Args))}
+		if e.StackTrace != nil && len(e.StackTrace.CallFrames) > 0 {
+			f := e.StackTrace.CallFrames[0]
+			m.URL, m.Line = f.URL, int(f.LineNumber)+1
+		}
+		r.console = add(r.console, m)
+	case *cdplog.EventEntryAdded:
+		// The browser's own messages: failed loads, CSP and mixed-content
+		// refusals, deprecations.
+		en := e.Entry
+		if en == nil {
+			return
+		}
+		level := ""
+		switch en.Level {
+		case cdplog.EntryLevelError:
+			level = "error"
+		case cdplog.EntryLevelWarning:
+			level = "warning"
+		default:
+			return
+		}
+		r.console = add(r.console, ConsoleMessage{Level: level, Text: clip(en.Text), URL: en.URL, Line: int(en.LineNumber)})
+	case *runtime.EventExceptionThrown:
+		d := e.ExceptionDetails
+		if d == nil {
+			return
+		}
+		x := Exception{Message: d.Text, URL: d.URL, Line: int(d.LineNumber) + 1, Column: int(d.ColumnNumber) + 1}
+		if d.Exception != nil && d.Exception.Description != "" {
+			desc := d.Exception.Description
+			first, stack, _ := strings.Cut(desc, "\n")
+			x.Message, x.Stack = clip(first), clip(stack)
+		}
+		if d.StackTrace != nil && len(d.StackTrace.CallFrames) > 0 && x.URL == "" {
+			x.URL = d.StackTrace.CallFrames[0].URL
+		}
+		r.exceptions = add(r.exceptions, x)
+	case *network.EventRequestWillBeSent:
+		if _, known := r.requests[e.RequestID]; !known {
+			r.inflight++
+		}
+		r.requests[e.RequestID] = e.Request
+		r.lastChange = time.Now()
+	case *network.EventResponseReceived:
+		if e.Response != nil && e.Response.Status >= 400 {
+			method := ""
+			if req := r.requests[e.RequestID]; req != nil {
+				method = req.Method
+			}
+			r.failed = add(r.failed, FailedRequest{URL: e.Response.URL, Method: method, Status: int(e.Response.Status)})
+		}
+	case *network.EventLoadingFinished:
+		r.done(e.RequestID)
+	case *network.EventLoadingFailed:
+		if req := r.requests[e.RequestID]; req != nil {
+			msg := e.ErrorText
+			if e.BlockedReason != "" {
+				msg += " (blocked: " + string(e.BlockedReason) + ")"
+			}
+			if e.CorsErrorStatus != nil {
+				msg += " (CORS: " + string(e.CorsErrorStatus.CorsError) + ")"
+			}
+			r.failed = add(r.failed, FailedRequest{URL: req.URL, Method: req.Method, Error: msg})
+		}
+		r.done(e.RequestID)
+	}
+}
+
+// done counts a request as ended; r.mu is held.
+func (r *recorder) done(id network.RequestID) {
+	if _, ok := r.requests[id]; ok {
+		delete(r.requests, id)
+		r.inflight--
+	}
+	r.lastChange = time.Now()
+}
+
+// settle waits until no request has been under way for settleQuiet, at
+// most settleMax, or ctx ends.
+func (r *recorder) settle(ctx context.Context) {
+	start := time.Now()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		r.mu.Lock()
+		quiet := r.inflight <= 0 && time.Since(r.lastChange) >= settleQuiet
+		r.mu.Unlock()
+		if quiet || time.Since(start) >= settleMax {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (r *recorder) results() ([]ConsoleMessage, []Exception, []FailedRequest) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return nonNil(r.console), nonNil(r.exceptions), nonNil(r.failed)
+}
+
+func add[T any](list []T, v T) []T {
+	if len(list) >= maxEntries {
+		return list
+	}
+	return append(list, v)
+}
+
+func nonNil[T any](list []T) []T {
+	if list == nil {
+		return []T{}
+	}
+	return append([]T(nil), list...)
+}
+
+// argsText joins a console call's arguments as the console shows them.
+func argsText(args []*runtime.RemoteObject) string {
+	parts := make([]string, 0, len(args))
+	for _, a := range args {
+		switch {
+		case a == nil:
+		case a.Type == runtime.RemoteObjectTypeString:
+			var s string
+			if json.Unmarshal(a.Value, &s) == nil {
+				parts = append(parts, s)
+			}
+		case a.Description != "":
+			parts = append(parts, a.Description)
+		case len(a.Value) > 0:
+			parts = append(parts, string(a.Value))
+		case a.UnserializableValue != "":
+			parts = append(parts, string(a.UnserializableValue))
+		default:
+			parts = append(parts, string(a.Type))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func clip(s string) string {
+	if len(s) <= maxText {
+		return s
+	}
+	return s[:maxText] + "…"
+}
