@@ -20,6 +20,7 @@ import (
 	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/sandbox"
 	"github.com/previewd/previewd/server"
+	"github.com/previewd/previewd/server/browser"
 )
 
 func main() {
@@ -79,6 +80,20 @@ func run() error {
 		log.Error("reconcile previews after start", "err", err)
 	}
 
+	if !cfg.Server.ChecksOff && cfg.Chromium != "off" {
+		if path, err := browser.Find(cfg.Chromium); err == nil {
+			opts := browser.Options{ExecPath: path}
+			if cfg.PublicDomain != "" {
+				// The check's pages are at <preview_id>.<domain>, on loopback.
+				opts.HostRules = "MAP *." + cfg.PublicDomain + " 127.0.0.1"
+			}
+			b := browser.New(opts)
+			defer b.Close()
+			cfg.Server.Browser = b
+		} else {
+			log.Info("no browser for the browser check: it says unavailable", "err", err)
+		}
+	}
 	api := server.New(cfg.Server, store, mgr, reg, reg, log)
 	httpServer := &http.Server{
 		Addr:              cfg.ListenAddr,
