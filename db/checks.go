@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -17,12 +16,12 @@ const (
 // Checks are the results of a preview's endpoint and browser checks.
 // Endpoints and Browser are JSON documents that the server shapes.
 type Checks struct {
-	PreviewID string          `db:"preview_id"`
-	Revision  int             `db:"revision"`
-	State     string          `db:"state"`
-	CheckedAt *time.Time      `db:"checked_at"`
-	Endpoints json.RawMessage `db:"endpoints"`
-	Browser   json.RawMessage `db:"browser"` // nil before the browser check ran
+	PreviewID string     `db:"preview_id"`
+	Revision  int        `db:"revision"`
+	State     string     `db:"state"`
+	CheckedAt *time.Time `db:"checked_at"`
+	Endpoints []byte     `db:"endpoints"`
+	Browser   []byte     `db:"browser"` // nil before the browser check ran
 }
 
 // SaveChecks stores a preview's checks, replacing what it held before, with
@@ -38,18 +37,18 @@ func (s *Store) SaveChecks(ctx context.Context, c Checks, screenshots map[int][]
 	const insertShot = `INSERT INTO preview_screenshots (preview_id, page, png) VALUES ($1, $2, $3)`
 	endpoints := c.Endpoints
 	if len(endpoints) == 0 {
-		endpoints = json.RawMessage("[]")
+		endpoints = []byte("[]")
 	}
 	var browser any
 	if len(c.Browser) > 0 {
-		browser = []byte(c.Browser)
+		browser = c.Browser
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("save checks of preview %s: %w", c.PreviewID, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, upsert, c.PreviewID, c.Revision, c.State, c.CheckedAt, []byte(endpoints), browser); err != nil {
+	if _, err := tx.ExecContext(ctx, upsert, c.PreviewID, c.Revision, c.State, c.CheckedAt, endpoints, browser); err != nil {
 		return fmt.Errorf("save checks of preview %s: %w", c.PreviewID, referenceGone(err))
 	}
 	if _, err := tx.ExecContext(ctx, clear, c.PreviewID); err != nil {

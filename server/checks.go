@@ -25,13 +25,15 @@ const (
 	// maxCheckSets is how many previews' checks run at once; each set runs
 	// its requests one at a time.
 	maxCheckSets = 2
-	// checkLogSettle is how long after the last request the checks wait for
-	// the lines the app printed to arrive, and checkLogQuiet how long no
-	// line may have come; checkLogWait bounds the wait under a stream of
-	// output.
-	checkLogSettle = 40 * time.Millisecond
-	checkLogQuiet  = 15 * time.Millisecond
-	checkLogWait   = 500 * time.Millisecond
+	// After each request the checks wait for the lines the app printed
+	// during it: until no line has come for a quiet time of twice the
+	// delay with which lines arrive (the engine's log read, then the
+	// database), between checkLogQuietMin and checkLogQuietMax, and at least
+	// checkLogSettle; checkLogWait bounds the wait under a stream of output.
+	checkLogSettle   = 15 * time.Millisecond
+	checkLogQuietMin = 15 * time.Millisecond
+	checkLogQuietMax = 300 * time.Millisecond
+	checkLogWait     = time.Second
 	// checkLogSlack counts a line stamped just before a request's start as
 	// the request's: the engine's clock and previewd's are the host's, read
 	// at slightly different moments.
@@ -238,8 +240,10 @@ func (ck *checker) endpoints(ctx context.Context, g db.Generation, p db.Preview,
 		c := ck.call(ctx, p, t)
 		ck.metrics.total.WithLabelValues(c.result()).Inc()
 		checks = append(checks, c)
+		// The request's lines are in before the next request starts, so
+		// the time of a line says which request printed it.
+		lines.settle(ctx)
 	}
-	lines.settle(ctx)
 	var sources map[string]string
 	for i := range checks {
 		c := &checks[i]
@@ -337,7 +341,8 @@ func (ck *checker) sources(ctx context.Context, g db.Generation) map[string]stri
 type checkLines struct {
 	mu    sync.Mutex
 	lines []db.LogLine
-	last  time.Time // when the latest line arrived
+	last  time.Time     // when the latest line arrived
+	lag   time.Duration // the longest a line took to arrive since it was printed
 	done  chan struct{}
 }
 
@@ -350,16 +355,18 @@ func (l *checkLines) follow(c <-chan db.LogLine) {
 			if line.Stream != db.StreamStdout && line.Stream != db.StreamStderr {
 				continue
 			}
+			now := time.Now()
 			l.mu.Lock()
 			l.lines = append(l.lines, line)
-			l.last = time.Now()
+			l.last = now
+			l.lag = max(l.lag, now.Sub(line.TS))
 			l.mu.Unlock()
 		}
 	}()
 }
 
-// settle waits for the lines of the last request: checkLogSettle, and
-// until no line came for checkLogQuiet, at most checkLogWait.
+// settle waits for the lines of the request that just ended: see
+// checkLogSettle.
 func (l *checkLines) settle(ctx context.Context) {
 	if l.done == nil {
 		return
@@ -369,10 +376,10 @@ func (l *checkLines) settle(ctx context.Context) {
 	defer t.Stop()
 	for {
 		l.mu.Lock()
-		last := l.last
+		last, quiet := l.last, min(max(2*l.lag, checkLogQuietMin), checkLogQuietMax)
 		l.mu.Unlock()
 		now := time.Now()
-		if now.Sub(start) >= checkLogWait || now.Sub(start) >= checkLogSettle && now.Sub(last) >= checkLogQuiet {
+		if now.Sub(start) >= checkLogWait || now.Sub(start) >= max(checkLogSettle, quiet) && now.Sub(last) >= quiet {
 			return
 		}
 		select {

@@ -36,7 +36,7 @@ func (s *Server) checksJSON(p db.Preview, ch db.Checks, found bool) gin.H {
 			out["summary"] = checksSummary(eps)
 		}
 		if len(ch.Browser) > 0 {
-			out["browser"] = ch.Browser
+			out["browser"] = json.RawMessage(ch.Browser)
 		}
 	case s.cfg.ChecksOff:
 		out["state"] = "off"

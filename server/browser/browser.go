@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -369,7 +370,7 @@ func (r *recorder) event(ev any) {
 		r.requests[e.RequestID] = e.Request
 		r.lastChange = time.Now()
 	case *network.EventResponseReceived:
-		if e.Response != nil && e.Response.Status >= 400 {
+		if e.Response != nil && e.Response.Status >= 400 && !browserOwn(e) {
 			method := ""
 			if req := r.requests[e.RequestID]; req != nil {
 				method = req.Method
@@ -391,6 +392,16 @@ func (r *recorder) event(ev any) {
 		}
 		r.done(e.RequestID)
 	}
+}
+
+// browserOwn reports whether a response answers a request the browser made
+// of its own accord, not the page: the favicon it asks every site for.
+func browserOwn(e *network.EventResponseReceived) bool {
+	if e.Type != network.ResourceTypeOther && e.Type != "" {
+		return false
+	}
+	u, err := url.Parse(e.Response.URL)
+	return err == nil && u.Path == "/favicon.ico"
 }
 
 // done counts a request as ended; r.mu is held.
