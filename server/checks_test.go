@@ -252,3 +252,35 @@ func hasConsole(msgs []headless.ConsoleMessage, level, text string) bool {
 	}
 	return false
 }
+
+// TestChecksExpressAndSkipped: an Express handler's TypeError is placed at
+// the app's own line from Node's stack; a launch with "checks": false is
+// not checked at all.
+func TestChecksExpressAndSkipped(t *testing.T) {
+	requireInfra(t, true)
+	e := newEnv(t)
+	gen := e.upload("alice", "checks-express")
+	mustStatus(t, e.launch("alice", gen, nil), http.StatusCreated)
+	c := e.waitChecks("alice", gen)
+	if c.State != "done" || string(c.Browser) != `"unavailable"` {
+		t.Fatalf("checks %+v", c)
+	}
+	var users *endpointJSON
+	for i := range c.Endpoints {
+		if c.Endpoints[i].Path == "/users/{id}" {
+			users = &c.Endpoints[i]
+		}
+	}
+	if users == nil || users.URL != "/users/test" || users.Status == nil || *users.Status != 500 {
+		t.Fatalf("GET /users/{id}: %+v", c.Endpoints)
+	}
+	if cs := users.Cause; cs == nil || cs.Kind != "exception" || cs.File != "server.js" || cs.Line != 12 || !strings.Contains(cs.Message, "TypeError") {
+		t.Errorf("cause %+v; log %q", users.Cause, users.Log)
+	}
+
+	quiet := e.upload("alice", "fastapi")
+	mustStatus(t, e.launch("alice", quiet, map[string]any{"checks": false}), http.StatusCreated)
+	if c := e.waitChecks("alice", quiet); c.State != "skipped" || len(c.Endpoints) != 0 || c.CheckedAt != nil {
+		t.Errorf("checks of a launch that asked for none: %+v", c)
+	}
+}
