@@ -34,6 +34,9 @@ const (
 	checkLogQuietMin = 15 * time.Millisecond
 	checkLogQuietMax = 300 * time.Millisecond
 	checkLogWait     = time.Second
+	// checkLogFailQuiet is the quiet time waited for once more after the
+	// calls when one of them failed.
+	checkLogFailQuiet = 250 * time.Millisecond
 	// checkLogSlack counts a line stamped just before a request's start as
 	// the request's: the engine's clock and previewd's are the host's, read
 	// at slightly different moments.
@@ -232,6 +235,7 @@ func (ck *checker) endpoints(ctx context.Context, g db.Generation, p db.Preview,
 		}()
 	}
 	starts := make([]time.Time, 0, len(targets))
+	failed := false
 	for _, t := range targets {
 		if ctx.Err() != nil || !s.sandbox.Running(p.ID) {
 			break
@@ -242,7 +246,15 @@ func (ck *checker) endpoints(ctx context.Context, g db.Generation, p db.Preview,
 		checks = append(checks, c)
 		// The request's lines are in before the next request starts, so
 		// the time of a line says which request printed it.
-		lines.settle(ctx)
+		lines.settle(ctx, checkLogQuietMin)
+		if c.failed() {
+			failed = true
+		}
+	}
+	if failed {
+		// A trace may come after the answer and take longer to arrive
+		// than an access log line; its time still places it.
+		lines.settle(ctx, checkLogFailQuiet)
 	}
 	var sources map[string]string
 	for i := range checks {
@@ -365,9 +377,9 @@ func (l *checkLines) follow(c <-chan db.LogLine) {
 	}()
 }
 
-// settle waits for the lines of the request that just ended: see
-// checkLogSettle.
-func (l *checkLines) settle(ctx context.Context) {
+// settle waits for the lines of the request that just ended (see
+// checkLogSettle), with a quiet time of at least floor.
+func (l *checkLines) settle(ctx context.Context, floor time.Duration) {
 	if l.done == nil {
 		return
 	}
@@ -376,10 +388,10 @@ func (l *checkLines) settle(ctx context.Context) {
 	defer t.Stop()
 	for {
 		l.mu.Lock()
-		last, quiet := l.last, min(max(2*l.lag, checkLogQuietMin), checkLogQuietMax)
+		last, quiet := l.last, max(min(max(2*l.lag, checkLogQuietMin), checkLogQuietMax), floor)
 		l.mu.Unlock()
 		now := time.Now()
-		if now.Sub(start) >= checkLogWait || now.Sub(start) >= max(checkLogSettle, quiet) && now.Sub(last) >= quiet {
+		if now.Sub(start) >= max(checkLogWait, floor) || now.Sub(start) >= max(checkLogSettle, quiet) && now.Sub(last) >= quiet {
 			return
 		}
 		select {

@@ -21,7 +21,7 @@ func TestChecks(t *testing.T) {
 				{"method": "GET", "path": "/", "url": "/", "status": 200, "duration_ms": 2.4, "error": nil, "cause": nil, "log": []string{}},
 				{"method": "GET", "path": "/items/{id}", "url": "/items/1", "status": 500, "duration_ms": 7.9, "error": nil,
 					"cause": map[string]any{"kind": "exception", "message": "KeyError: 'price'", "file": "routers/items.py", "line": 31, "hint": "fix the line"},
-					"log": []string{"Traceback (most recent call last):", "KeyError: 'price'"}},
+					"log":   []string{"Traceback (most recent call last):", "KeyError: 'price'"}},
 			},
 			"browser": map[string]any{"status": 200, "screenshot_url": "/api/v1/generations/g1/preview/screenshot",
 				"pages": []map[string]any{{"path": "/", "status": 200,
