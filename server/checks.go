@@ -156,20 +156,26 @@ func (ck *checker) run(ctx context.Context, g db.Generation, p db.Preview) {
 		return
 	}
 	s := ck.s
-	if !ck.save(p, db.Checks{PreviewID: p.ID, Revision: p.Revision, State: db.ChecksRunning}, nil) {
-		return
-	}
 	start := time.Now()
 	g.Revision = p.Revision // the files the preview runs
+	// A FastAPI app's own document lists what static parsing missed; it is
+	// fetched while the files are parsed.
+	var doc []byte
+	fetched := make(chan struct{})
+	go func() {
+		defer close(fetched)
+		if g.Framework == string(framework.FastAPI) {
+			doc, _ = s.fetchOpenAPI(ctx, p)
+		}
+	}()
 	res, err := s.staticResult(ctx, g)
 	if err != nil {
 		s.log.Warn("endpoint checks: list endpoints", "preview_id", p.ID, "err", err)
 	}
-	if g.Framework == string(framework.FastAPI) {
-		if doc, err := s.fetchOpenAPI(ctx, p); err == nil {
-			if merged, err := endpoints.MergeOpenAPI(res, doc, endpoints.DefaultLimits()); err == nil {
-				res = merged
-			}
+	<-fetched
+	if doc != nil {
+		if merged, err := endpoints.MergeOpenAPI(res, doc, endpoints.DefaultLimits()); err == nil {
+			res = merged
 		}
 	}
 	max := s.cfg.CheckMax

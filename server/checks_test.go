@@ -57,7 +57,7 @@ type browserJSON struct {
 
 // withBrowser gives the env's previewd a headless Chromium for the browser
 // check; without Chromium the test is skipped (a failure in CI).
-func withBrowser(t *testing.T) envOption {
+func withBrowser(t testing.TB) envOption {
 	t.Helper()
 	path, err := headless.Find("")
 	if err != nil {
