@@ -89,6 +89,11 @@ func run() error {
 			}
 			b := browser.New(opts)
 			defer b.Close()
+			go func() { // ends once the browser has started (or failed to)
+				if err := b.Warm(); err != nil {
+					log.Warn("start the browser for the browser check", "err", err)
+				}
+			}()
 			cfg.Server.Browser = b
 		} else {
 			log.Info("no browser for the browser check: it says unavailable", "err", err)

@@ -123,13 +123,25 @@ type Page struct {
 type Browser struct {
 	opts Options
 
-	mu           sync.Mutex
-	ctx          context.Context // the browser's first tab: alive while the browser is
-	cancel       context.CancelFunc
-	pages        int            // rendered since the browser started
-	users        sync.WaitGroup // pages being rendered on the current browser
-	closed       bool
-	retireWaiter sync.WaitGroup // browsers being retired
+	mu        sync.Mutex
+	ctx       context.Context // the browser's first tab: alive while the browser is
+	cancel    context.CancelFunc
+	pages     int             // rendered since the browser started
+	users     *sync.WaitGroup // pages being rendered on the current browser
+	closed    bool
+	spare     *spareTab // a tab in a fresh incognito context, ready for the next page
+	preparing bool      // a spare is being made
+	// background counts what runs on its own: browsers being retired,
+	// spares being made, tabs being closed.
+	background sync.WaitGroup
+}
+
+// spareTab is a tab made ahead of the page it will render: opening a tab in
+// a new browser context is most of a page's time on a busy machine.
+type spareTab struct {
+	browser context.Context // the browser it belongs to
+	ctx     context.Context
+	close   context.CancelFunc
 }
 
 // New returns a browser that starts Chromium at opts.ExecPath when a page
@@ -154,13 +166,92 @@ func New(opts Options) *Browser {
 func (b *Browser) Close() {
 	b.mu.Lock()
 	b.closed = true
-	cancel := b.cancel
-	b.ctx, b.cancel = nil, nil
+	cancel, spare := b.cancel, b.spare
+	b.ctx, b.cancel, b.spare = nil, nil, nil
 	b.mu.Unlock()
+	if spare != nil {
+		spare.close()
+	}
 	if cancel != nil {
 		cancel()
 	}
-	b.retireWaiter.Wait()
+	b.background.Wait()
+}
+
+// Warm starts the browser and makes a spare tab, so that the first page
+// does not wait for them.
+func (b *Browser) Warm() error {
+	bctx, release, err := b.acquire()
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.pages-- // not a page
+	b.mu.Unlock()
+	release()
+	b.prepareSpare(bctx)
+	return nil
+}
+
+// newTab opens a tab in a new incognito browser context of the browser bctx.
+func newTab(bctx context.Context) (context.Context, context.CancelFunc, error) {
+	tab, closeTab := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
+	if err := chromedp.Do(tab); err != nil {
+		closeTab()
+		return nil, nil, fmt.Errorf("open a tab: %w", err)
+	}
+	return tab, closeTab, nil
+}
+
+// takeTab returns the spare tab when it belongs to browser bctx, or a new tab.
+func (b *Browser) takeTab(bctx context.Context) (context.Context, context.CancelFunc, error) {
+	b.mu.Lock()
+	sp := b.spare
+	b.spare = nil
+	b.mu.Unlock()
+	if sp != nil {
+		if sp.browser == bctx && sp.ctx.Err() == nil {
+			return sp.ctx, sp.close, nil
+		}
+		sp.close()
+	}
+	return newTab(bctx)
+}
+
+// prepareSpare makes a spare tab for browser bctx in the background, unless
+// there is one.
+func (b *Browser) prepareSpare(bctx context.Context) {
+	b.mu.Lock()
+	if b.closed || b.preparing || b.spare != nil || b.ctx != bctx {
+		b.mu.Unlock()
+		return
+	}
+	b.preparing = true
+	b.background.Add(1)
+	b.mu.Unlock()
+	go func() { // ends once the tab is open, or its browser is gone
+		defer b.background.Done()
+		ctx, closeTab, err := newTab(bctx)
+		b.mu.Lock()
+		b.preparing = false
+		keep := err == nil && !b.closed && b.ctx == bctx
+		if keep {
+			b.spare = &spareTab{browser: bctx, ctx: ctx, close: closeTab}
+		}
+		b.mu.Unlock()
+		if err == nil && !keep {
+			closeTab()
+		}
+	}()
+}
+
+// closeInBackground closes a used tab without making the page wait for it.
+func (b *Browser) closeInBackground(closeTab context.CancelFunc) {
+	b.background.Add(1)
+	go func() {
+		defer b.background.Done()
+		closeTab()
+	}()
 }
 
 // acquire returns the running browser's context, starting one when there
@@ -181,18 +272,22 @@ func (b *Browser) acquire() (context.Context, func(), error) {
 		}
 	}
 	b.pages++
-	b.users.Add(1)
-	return b.ctx, b.users.Done, nil
+	users := b.users
+	users.Add(1)
+	return b.ctx, users.Done, nil
 }
 
 // retire lets the current browser finish its pages and then ends it; b.mu
 // is held.
 func (b *Browser) retire() {
-	cancel, users := b.cancel, &b.users
-	b.ctx, b.cancel, b.users = nil, nil, sync.WaitGroup{}
-	b.retireWaiter.Add(1)
+	cancel, users, spare := b.cancel, b.users, b.spare
+	b.ctx, b.cancel, b.users, b.spare = nil, nil, nil, nil
+	b.background.Add(1)
 	go func() { // ends once the old browser's pages are done
-		defer b.retireWaiter.Done()
+		defer b.background.Done()
+		if spare != nil {
+			spare.close()
+		}
 		users.Wait()
 		cancel()
 	}()
@@ -233,6 +328,7 @@ func (b *Browser) start() error {
 		cancelAlloc()
 	}
 	b.pages = 0
+	b.users = &sync.WaitGroup{}
 	return nil
 }
 
@@ -247,8 +343,14 @@ func (b *Browser) Render(ctx context.Context, url string, headers map[string]str
 		return Page{}, err
 	}
 	defer release()
-	tab, closeTab := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
-	defer closeTab() // closes the tab and disposes of its browser context
+	tab, closeTab, err := b.takeTab(bctx)
+	if err != nil {
+		return Page{}, err
+	}
+	// The tab and its browser context go once the page is done; then the
+	// next page's tab is made.
+	defer b.prepareSpare(bctx)
+	defer b.closeInBackground(closeTab)
 	ctx, cancel := context.WithTimeout(ctx, b.opts.PageTimeout)
 	defer cancel()
 	stop := context.AfterFunc(ctx, closeTab)

@@ -123,3 +123,42 @@ func TestRenderUnreachable(t *testing.T) {
 		t.Logf("rendered in %.0f ms", p.DurationMS)
 	}
 }
+
+// TestRecycle: after RecycleAfter pages the browser is replaced, and pages
+// keep rendering, each in a context of its own (a cookie set by one page
+// is not seen by the next).
+func TestRecycle(t *testing.T) {
+	path, err := Find("")
+	if err != nil {
+		t.Skip("no chromium")
+	}
+	b := New(Options{ExecPath: path, PageTimeout: 20 * time.Second, RecycleAfter: 2})
+	defer b.Close()
+	if err := b.Warm(); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			return // the page's own favicon request carries its cookie
+		}
+		seen = append(seen, r.Header.Get("Cookie"))
+		http.SetCookie(w, &http.Cookie{Name: "c", Value: "1"})
+		w.Write([]byte("<title>ok</title>"))
+	}))
+	defer srv.Close()
+	for i := range 5 {
+		p, err := b.Render(context.Background(), srv.URL+"/", nil)
+		if err != nil || p.Title != "ok" {
+			t.Fatalf("page %d: %+v, %v", i, p, err)
+		}
+	}
+	if len(seen) != 5 {
+		t.Fatalf("%d page requests", len(seen))
+	}
+	for i, c := range seen {
+		if c != "" {
+			t.Errorf("request %d carried a cookie of an earlier page: %q", i, c)
+		}
+	}
+}
