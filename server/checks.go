@@ -87,6 +87,8 @@ func (c *endpointCheck) result() string {
 type checker struct {
 	s       *Server
 	slots   chan struct{}
+	mu      sync.Mutex // guards closed, and wg.Add against close's Wait
+	closed  bool
 	wg      sync.WaitGroup
 	metrics *checkMetrics
 	browser PageRenderer // nil: no browser on this host
@@ -122,6 +124,9 @@ func newChecker(s *Server, reg prometheus.Registerer) *checker {
 // close waits for the checks under way, which end soon after the server
 // closes, and stops the browser check's proxy.
 func (ck *checker) close() {
+	ck.mu.Lock()
+	ck.closed = true
+	ck.mu.Unlock()
 	ck.wg.Wait()
 	ck.pages.close()
 }
@@ -135,6 +140,11 @@ func (s *Server) healthyHook(g db.Generation, wanted bool) func(db.Preview) {
 	}
 	ck := s.checks
 	return func(p db.Preview) {
+		ck.mu.Lock()
+		defer ck.mu.Unlock()
+		if ck.closed {
+			return // previewd is shutting down; the preview is not checked
+		}
 		ck.wg.Add(1)
 		go func() { // ends when the checks are stored, or the server closes
 			defer ck.wg.Done()
