@@ -175,6 +175,15 @@ func TestUIPreviewTab(t *testing.T) {
 		 /content-type: application\/json/i.test(document.getElementById('try-headers-out').textContent)`)
 	screenshot(t, ctx, "ui-6-endpoints-try-it")
 
+	// The checks run once the preview was healthy: their table, with no
+	// browser on this previewd.
+	within(t, ctx, 10*time.Second, "open the checks", chromedp.Click(chromedp.CSS("#tab-checks")))
+	waitPage(t, ctx, 60*time.Second, "the checks' rows",
+		`document.getElementById('checks-summary').textContent.includes('2 endpoints: 2 ok') &&
+		 document.querySelectorAll('#checks-rows tr').length === 2 &&
+		 document.getElementById('checks-browser-head').textContent.includes('No browser')`)
+	screenshot(t, ctx, "ui-6b-checks")
+
 	// 6. The app itself, in the iframe, on its own origin.
 	previewID := within(t, ctx, 5*time.Second, "read the preview id", chromedp.Evaluate[string](`window.previewd.state.status.preview_id`))
 	within(t, ctx, 10*time.Second, "open the app", chromedp.Click(chromedp.CSS("#tab-app")))
