@@ -23,14 +23,15 @@ const (
 	// maxBrowserPages is how many pages the browser check renders: the
 	// root page and the HTML routes the endpoint checks found.
 	maxBrowserPages = 6
-	// pageKeyHeader carries the key that names the preview a request of
-	// the browser check is for; previewd strips it before the app.
-	pageKeyHeader = "X-Previewd-Page-Check"
+	// pageKeyCookie carries the key that names the preview a request of
+	// the browser check is for. Its prefix is previewd's own: the proxy
+	// strips it before the app, and no app can set it.
+	pageKeyCookie = sessionCookiePrefix + "check"
 )
 
 // PageRenderer renders a page in a headless browser (browser.Browser).
 type PageRenderer interface {
-	Render(ctx context.Context, url string, headers map[string]string) (browser.Page, error)
+	Render(ctx context.Context, url string, cookie *http.Cookie) (browser.Page, error)
 }
 
 var _ PageRenderer = (*browser.Browser)(nil)
@@ -63,7 +64,7 @@ type browserResult struct {
 func (ck *checker) browse(ctx context.Context, g db.Generation, p db.Preview, checks []endpointCheck) (json.RawMessage, map[int][]byte) {
 	start := time.Now()
 	defer func() { ck.metrics.duration.WithLabelValues("browser").Observe(time.Since(start).Seconds()) }()
-	base, headers, release, err := ck.pages.open(p)
+	base, cookie, release, err := ck.pages.open(p)
 	if err != nil {
 		ck.s.log.Warn("browser check: open the page proxy", "preview_id", p.ID, "err", err)
 		return json.RawMessage(`"unavailable"`), nil
@@ -75,7 +76,7 @@ func (ck *checker) browse(ctx context.Context, g db.Generation, p db.Preview, ch
 		if ctx.Err() != nil || !ck.s.sandbox.Running(p.ID) {
 			break
 		}
-		page, err := ck.browser.Render(ctx, base+path, headers)
+		page, err := ck.browser.Render(ctx, base+path, cookie)
 		if err != nil {
 			ck.s.log.Warn("browser check", "preview_id", p.ID, "err", err)
 			ck.metrics.total.WithLabelValues("page_failed").Inc()
@@ -195,7 +196,7 @@ func browserSummary(raw json.RawMessage) string {
 
 // pageProxy is the browser check's door into previews: a loopback listener
 // that carries each request through the browser proxy's ReverseProxy to
-// the preview named by the key in pageKeyHeader. A key exists only while
+// the preview named by the key in the pageKeyCookie. A key exists only while
 // its check runs; without one, nothing is served. The browser check does
 // not use a user's session, so it is not the user's traffic either.
 type pageProxy struct {
@@ -210,9 +211,9 @@ func newPageProxy(s *Server) *pageProxy {
 	return &pageProxy{s: s, byKey: map[string]db.Preview{}}
 }
 
-// open gives a check of preview p its base URL and the headers its browser
+// open gives a check of preview p its base URL and the cookie its browser
 // requests must carry, and a release that ends the key.
-func (pp *pageProxy) open(p db.Preview) (string, map[string]string, func(), error) {
+func (pp *pageProxy) open(p db.Preview) (string, *http.Cookie, func(), error) {
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
 	if pp.ln == nil {
@@ -239,12 +240,14 @@ func (pp *pageProxy) open(p db.Preview) (string, map[string]string, func(), erro
 		delete(pp.byKey, key)
 		pp.mu.Unlock()
 	}
-	return base, map[string]string{pageKeyHeader: key}, release, nil
+	return base, &http.Cookie{Name: pageKeyCookie, Value: key}, release, nil
 }
 
 func (pp *pageProxy) serve(w http.ResponseWriter, r *http.Request) {
-	key := r.Header.Get(pageKeyHeader)
-	r.Header.Del(pageKeyHeader)
+	key := ""
+	if c, err := r.Cookie(pageKeyCookie); err == nil {
+		key = c.Value
+	}
 	pp.mu.Lock()
 	p, ok := pp.byKey[key]
 	pp.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -334,9 +335,11 @@ func (b *Browser) start() error {
 
 // Render loads url in a fresh incognito context, waits until its load
 // event and a moment without requests, and reports what happened, with a
-// screenshot. headers go with every request of the page. The page's own
-// failures are in the Page; an error means the browser itself failed.
-func (b *Browser) Render(ctx context.Context, url string, headers map[string]string) (Page, error) {
+// screenshot. cookie, when not nil, is set for url's origin before the
+// page loads (HttpOnly: the page's scripts do not see it), and goes only
+// with the requests to that origin. The page's own failures are in the
+// Page; an error means the browser itself failed.
+func (b *Browser) Render(ctx context.Context, url string, cookie *http.Cookie) (Page, error) {
 	start := time.Now()
 	bctx, release, err := b.acquire()
 	if err != nil {
@@ -360,17 +363,16 @@ func (b *Browser) Render(ctx context.Context, url string, headers map[string]str
 	if err := chromedp.Listen(tab, rec.event); err != nil {
 		return Page{}, fmt.Errorf("open a tab: %w", err)
 	}
-	hdr := network.Headers{}
-	for k, v := range headers {
-		hdr[k] = v
-	}
 	page := Page{URL: url}
-	setHeaders := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: hdr})
-		return err
-	})
-	if err := chromedp.Do(tab, setHeaders); err != nil {
-		return Page{}, fmt.Errorf("set headers: %w", err)
+	if cookie != nil {
+		setCookie := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, network.SetCookie, network.SetCookieParams{
+				Name: cookie.Name, Value: cookie.Value, URL: url, Path: "/", HTTPOnly: ptr(true)})
+			return err
+		})
+		if err := chromedp.Do(tab, setCookie); err != nil {
+			return Page{}, fmt.Errorf("set the cookie: %w", err)
+		}
 	}
 	resp, navErr := chromedp.RunResponse(tab, chromedp.Navigate(url))
 	if resp != nil {
@@ -579,6 +581,8 @@ func argsText(args []*runtime.RemoteObject) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func clip(s string) string {
 	if len(s) <= maxText {

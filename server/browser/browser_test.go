@@ -39,12 +39,12 @@ document.getElementById("nope").textContent = "x";
 
 // TestRenderRecordsPageErrors: console errors and warnings (not logs), the
 // uncaught exception with its line, the 404 and 500 requests, the secret
-// header on every request, and a PNG screenshot.
+// cookie on every request, and a PNG screenshot.
 func TestRenderRecordsPageErrors(t *testing.T) {
 	b := newTestBrowser(t)
 	var noHeader []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Check") != "s3cret" {
+		if c, err := r.Cookie("check"); err != nil || c.Value != "s3cret" {
 			noHeader = append(noHeader, r.URL.Path)
 		}
 		switch r.URL.Path {
@@ -59,7 +59,7 @@ func TestRenderRecordsPageErrors(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	p, err := b.Render(context.Background(), srv.URL+"/", map[string]string{"X-Check": "s3cret"})
+	p, err := b.Render(context.Background(), srv.URL+"/", &http.Cookie{Name: "check", Value: "s3cret"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestRenderRecordsPageErrors(t *testing.T) {
 		t.Errorf("failed requests %+v", p.FailedRequests)
 	}
 	if len(noHeader) > 0 {
-		t.Errorf("requests without the extra header: %v", noHeader)
+		t.Errorf("requests without the cookie: %v", noHeader)
 	}
 }
 
