@@ -1,10 +1,13 @@
 package server
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/sandbox/cause"
 	"github.com/previewd/previewd/sandbox/endpoints"
 )
@@ -123,5 +126,23 @@ func TestRequestCause(t *testing.T) {
 	}
 	if _, ok := cause.OfRequest([]string{`INFO: "GET / HTTP/1.1" 500`}, nil); ok {
 		t.Fatal("a cause without a trace")
+	}
+}
+
+// TestPageProxyNeedsItsKey: the browser check's listener serves nothing
+// without the key of a check under way.
+func TestPageProxyNeedsItsKey(t *testing.T) {
+	pp := newPageProxy(&Server{})
+	pp.byKey["k1"] = db.Preview{ID: "p1"}
+	for _, cookie := range []string{"", pageKeyCookie + "=", pageKeyCookie + "=k2", "other=k1"} {
+		r := httptest.NewRequest("GET", "http://127.0.0.1/", nil)
+		if cookie != "" {
+			r.Header.Set("Cookie", cookie)
+		}
+		w := httptest.NewRecorder()
+		pp.serve(w, r)
+		if w.Code != http.StatusForbidden {
+			t.Errorf("cookie %q: %d", cookie, w.Code)
+		}
 	}
 }
