@@ -41,7 +41,7 @@ func p50(s []float64) float64 {
 // Run: go test ./server -run '^$' -bench ChecksHello -benchtime 10x
 func BenchmarkChecksHello(b *testing.B) {
 	requireInfra(b, true)
-	e := newEnv(b)
+	e := newEnv(b, withChecks)
 	r := e.callJSON("POST", "/api/v1/generations", "bench", map[string]any{
 		"name": "hello", "files": []map[string]string{{"path": "main.py", "content": helloFastAPI}},
 	})

@@ -55,6 +55,9 @@ type browserJSON struct {
 	Pages      []json.RawMessage        `json:"pages"`
 }
 
+// withChecks turns the checks of healthy previews on (the harness has them off).
+func withChecks(_ *sandboxConfig, sc *serverConfig) { sc.ChecksOff = false }
+
 // withBrowser gives the env's previewd a headless Chromium for the browser
 // check; without Chromium the test is skipped (a failure in CI).
 func withBrowser(t testing.TB) envOption {
@@ -70,6 +73,7 @@ func withBrowser(t testing.TB) envOption {
 		HostRules: "MAP *." + publicDomain + " 127.0.0.1"})
 	t.Cleanup(b.Close)
 	return func(_ *sandboxConfig, sc *serverConfig) {
+		sc.ChecksOff = false
 		sc.Browser = b
 		sc.PublicDomain = publicDomain
 	}
@@ -258,7 +262,7 @@ func hasConsole(msgs []headless.ConsoleMessage, level, text string) bool {
 // not checked at all.
 func TestChecksExpressAndSkipped(t *testing.T) {
 	requireInfra(t, true)
-	e := newEnv(t)
+	e := newEnv(t, withChecks)
 	gen := e.upload("alice", "checks-express")
 	mustStatus(t, e.launch("alice", gen, nil), http.StatusCreated)
 	c := e.waitChecks("alice", gen)

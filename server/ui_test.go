@@ -89,7 +89,7 @@ func TestUIPreviewTab(t *testing.T) {
 	requireInfra(t, true)
 	ctx := newChrome(t)
 	l := listenFixed(t)
-	e := newEnv(t, withPublicPort(portOf(l)))
+	e := newEnv(t, withPublicPort(portOf(l)), withChecks)
 	fd := openFrontDoor(e, l, nil)
 	problems := watchConsole(t, ctx)
 
