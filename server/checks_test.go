@@ -257,10 +257,11 @@ func hasConsole(msgs []headless.ConsoleMessage, level, text string) bool {
 	return false
 }
 
-// TestChecksExpressAndSkipped: an Express handler's TypeError is placed at
-// the app's own line from Node's stack; a launch with "checks": false is
-// not checked at all.
-func TestChecksExpressAndSkipped(t *testing.T) {
+// TestChecksExpressFlaskAndSkipped: an Express handler's TypeError is
+// placed at the app's own line from Node's stack, a Flask view's KeyError
+// from the traceback Flask logs; a launch with "checks": false is not
+// checked at all.
+func TestChecksExpressFlaskAndSkipped(t *testing.T) {
 	requireInfra(t, true)
 	e := newEnv(t, withChecks)
 	gen := e.upload("alice", "checks-express")
@@ -280,6 +281,22 @@ func TestChecksExpressAndSkipped(t *testing.T) {
 	}
 	if cs := users.Cause; cs == nil || cs.Kind != "exception" || cs.File != "server.js" || cs.Line != 12 || !strings.Contains(cs.Message, "TypeError") {
 		t.Errorf("cause %+v; log %q", users.Cause, users.Log)
+	}
+
+	flask := e.upload("alice", "checks-flask")
+	mustStatus(t, e.launch("alice", flask, nil), http.StatusCreated)
+	c = e.waitChecks("alice", flask)
+	var price *endpointJSON
+	for i := range c.Endpoints {
+		if c.Endpoints[i].Path == "/prices/{name}" {
+			price = &c.Endpoints[i]
+		}
+	}
+	if price == nil || price.URL != "/prices/test" || price.Status == nil || *price.Status != 500 {
+		t.Fatalf("GET /prices/{name}: %+v", c.Endpoints)
+	}
+	if cs := price.Cause; cs == nil || cs.Kind != "exception" || cs.File != "app.py" || cs.Line != 16 || !strings.Contains(cs.Message, "KeyError: 'test'") {
+		t.Errorf("Flask cause %+v; log %q", price.Cause, price.Log)
 	}
 
 	quiet := e.upload("alice", "fastapi")
