@@ -143,6 +143,9 @@ func parseConfig(getenv func(string) string) (config, error) {
 	if c.Sandbox.WarmPool < 0 || c.Sandbox.StartCPUs < 0 || c.Sandbox.OutputLinesPerSec < 0 {
 		p.fail("PREVIEW_WARM_POOL, PREVIEW_START_CPUS and PREVIEW_OUTPUT_LINES_PER_SEC must not be negative")
 	}
+	if c.Server.CheckMax < 1 {
+		p.fail("PREVIEW_CHECK_MAX must be at least 1 (PREVIEW_CHECKS=off turns the checks off)")
+	}
 	if c.Sandbox.MaxPreviews < 1 {
 		p.fail("PREVIEW_MAX_PREVIEWS must be at least 1")
 	}
