@@ -219,6 +219,9 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	}
 	in.lastActive.Store(time.Now().UnixNano())
 	in.running.Store(true)
+	if req.Healthy != nil {
+		req.Healthy(p)
+	}
 	if m.boosted(in.rec.CPUs) {
 		m.wg.Add(1)
 		go func() {

@@ -247,6 +247,10 @@ type LaunchRequest struct {
 	// RestartMax is how many times the app is restarted after it crashes
 	// once running, with backoff, before the preview fails as a crash loop.
 	RestartMax int
+	// Healthy, when set, is called once the app answers and the preview is
+	// recorded running. It is called on the launch's goroutine: it must
+	// not block.
+	Healthy func(db.Preview)
 }
 
 // Launched is the answer to a launch.

@@ -167,6 +167,10 @@ func newEnvOn(t testing.TB, url string, opts ...envOption) *env {
 		// previewd's default floor under request bodies, so that every test's
 		// uploads, proxied requests and WebSockets run under it.
 		BodyGrace: 10 * time.Second, BodyMinRate: 500,
+		// Checks call every GET route of an app once it is healthy; the
+		// samples' routes that stream, hang or reset would disturb the
+		// tests of other things. The tests of the checks turn them on.
+		ChecksOff: true,
 	}
 	portEnd := start + 7
 	for _, o := range opts {

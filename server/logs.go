@@ -186,7 +186,7 @@ func (s *Server) streamLogs(c *gin.Context) {
 func (s *Server) followLogs(ctx context.Context, out *sseWriter, previewID string, last int64) error {
 	keepAlive := time.NewTicker(sseKeepAlive)
 	defer keepAlive.Stop()
-	status := ""
+	status, checked := "", ""
 	checkStatus := func() (db.Preview, error) {
 		p, err := s.store.Preview(ctx, previewID)
 		if err != nil {
@@ -198,9 +198,11 @@ func (s *Server) followLogs(ctx context.Context, out *sseWriter, previewID strin
 			if c := causeJSON(p); c != nil {
 				ev["cause"] = c
 			}
-			return p, out.event("status", ev)
+			if err := out.event("status", ev); err != nil {
+				return p, err
+			}
 		}
-		return p, nil
+		return p, s.checksEvent(ctx, out, p, &checked)
 	}
 	for {
 		sub := s.sandbox.SubscribeLogs(previewID)

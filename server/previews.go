@@ -25,6 +25,8 @@ type launchRequest struct {
 	TTLSeconds *int              `json:"ttl_seconds"`
 	Wait       *bool             `json:"wait"`
 	Restart    *restartPolicy    `json:"restart"`
+	// Checks false skips the endpoint and browser checks of this preview.
+	Checks *bool `json:"checks"`
 }
 
 // restartPolicy is the launch body's "restart": {"max": 3}.
@@ -124,6 +126,7 @@ func (s *Server) launch(c *gin.Context) {
 		s.abort(c, err)
 		return
 	}
+	req.Healthy = s.healthyHook(g, body.Checks == nil || *body.Checks)
 	res, err := s.sandbox.Launch(c.Request.Context(), req)
 	if err != nil {
 		s.abort(c, err)

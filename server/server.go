@@ -33,6 +33,9 @@ type Store interface {
 	Logs(ctx context.Context, previewID string, since int64, limit int) ([]db.LogLine, error)
 	SessionPreview(ctx context.Context, tokenHash []byte) (db.Preview, error)
 	TouchPreview(ctx context.Context, previewID string, tokenHash []byte, sessionTimeout time.Duration) error
+	SaveChecks(ctx context.Context, c db.Checks, screenshots map[int][]byte) error
+	PreviewChecks(ctx context.Context, previewID string) (db.Checks, error)
+	Screenshot(ctx context.Context, previewID string, page int) ([]byte, error)
 }
 
 // Sandbox is what the server needs from the container side.
@@ -49,6 +52,8 @@ type Sandbox interface {
 	Config() sandbox.Config
 	PortRange() (start, end, free int)
 	SubscribeLogs(previewID string) *sandbox.LogSubscription
+	// Note adds a runner event to the log of a preview this process runs.
+	Note(previewID, text string) bool
 	// DialApp connects to the app on a preview's port without going through
 	// the port; sandbox.ErrNoApp means no preview here has it.
 	DialApp(ctx context.Context, port int) (net.Conn, error)
@@ -91,6 +96,14 @@ type Config struct {
 	// MetricsElsewhere leaves /metrics out of Handler: MetricsHandler
 	// serves it on a listener of its own.
 	MetricsElsewhere bool
+	// ChecksOff turns the checks of healthy previews off (PREVIEW_CHECKS=off).
+	ChecksOff bool
+	// CheckMax is how many routes the endpoint checks call at most; 0 is
+	// defaultCheckMax.
+	CheckMax int
+	// Browser renders pages for the browser check; nil when there is no
+	// browser on this host (the check says "unavailable").
+	Browser PageRenderer
 }
 
 // Server is the HTTP API.
@@ -106,6 +119,7 @@ type Server struct {
 	sseClients prometheus.Gauge
 	endpoints  *endpointCache
 	streams    *streamCaps
+	checks     *checker
 
 	closing context.Context // ends with Close: long-lived streams end
 	close   context.CancelFunc
@@ -126,6 +140,7 @@ func New(cfg Config, store Store, sb Sandbox, reg prometheus.Registerer, gathere
 		s.cfg.BodyGrace = defaultBodyGrace
 	}
 	s.proxy = newProxy(s, reg)
+	s.checks = newChecker(s, reg)
 	s.sseClients = newSSEClients(reg)
 	s.streams = newStreamCaps(cfg.MaxStreamsPerUser, cfg.MaxStreamsPerPreview)
 	s.endpoints = newEndpointCache()
@@ -136,8 +151,12 @@ func New(cfg Config, store Store, sb Sandbox, reg prometheus.Registerer, gathere
 
 // Close ends the open log streams with a final `event: shutdown`, so that an
 // http.Server's Shutdown need not wait for them; clients reconnect and resume
-// with Last-Event-ID. Call it when shutting down (http.Server.RegisterOnShutdown).
-func (s *Server) Close() { s.close() }
+// with Last-Event-ID. The checks under way end too; Close waits for them.
+// Call it when shutting down (http.Server.RegisterOnShutdown).
+func (s *Server) Close() {
+	s.close()
+	s.checks.close()
+}
 
 // Handler returns the HTTP handler: the browser proxy for preview hosts and
 // /p/ paths, the API for everything else.
@@ -183,6 +202,8 @@ func (s *Server) routes() *gin.Engine {
 	preview.GET("/config", s.config)
 	preview.POST("/request", s.request)
 	preview.GET("/endpoints", s.listEndpoints)
+	preview.GET("/checks", s.getChecks)
+	preview.GET("/screenshot", s.getScreenshot)
 	s.logRoutes(r)
 	web.Register(r) // the Preview tab: / and /ui/…
 	return r

@@ -89,7 +89,7 @@ func TestUIPreviewTab(t *testing.T) {
 	requireInfra(t, true)
 	ctx := newChrome(t)
 	l := listenFixed(t)
-	e := newEnv(t, withPublicPort(portOf(l)))
+	e := newEnv(t, withPublicPort(portOf(l)), withChecks)
 	fd := openFrontDoor(e, l, nil)
 	problems := watchConsole(t, ctx)
 
@@ -174,6 +174,15 @@ func TestUIPreviewTab(t *testing.T) {
 		 /\d+ ms/.test(document.getElementById('try-duration').textContent) &&
 		 /content-type: application\/json/i.test(document.getElementById('try-headers-out').textContent)`)
 	screenshot(t, ctx, "ui-6-endpoints-try-it")
+
+	// The checks run once the preview was healthy: their table, with no
+	// browser on this previewd.
+	within(t, ctx, 10*time.Second, "open the checks", chromedp.Click(chromedp.CSS("#tab-checks")))
+	waitPage(t, ctx, 60*time.Second, "the checks' rows",
+		`document.getElementById('checks-summary').textContent.includes('2 endpoints: 2 ok') &&
+		 document.querySelectorAll('#checks-rows tr').length === 2 &&
+		 document.getElementById('checks-browser-head').textContent.includes('No browser')`)
+	screenshot(t, ctx, "ui-6b-checks")
 
 	// 6. The app itself, in the iframe, on its own origin.
 	previewID := within(t, ctx, 5*time.Second, "read the preview id", chromedp.Evaluate[string](`window.previewd.state.status.preview_id`))

@@ -67,6 +67,7 @@ func commands() []command {
 		{"status", "GEN", "show the preview's status, URLs and resource use", (*app).status},
 		{"logs", "[-f] GEN", "print the preview's log; -f follows it", (*app).logs},
 		{"endpoints", "GEN", "list the app's HTTP endpoints", (*app).endpoints},
+		{"checks", "GEN", "show what previewd found when it called the app's endpoints and rendered its pages", (*app).checksCmd},
 		{"request", "GEN METHOD PATH [-d BODY] [-H 'K: V']", "send one request to the running app and print its answer (exit 0 whatever its status)", (*app).request},
 		{"down", "GEN", "stop the preview", (*app).down},
 		{"rm", "GEN", "delete the generation (stopping its preview first)", (*app).rm},

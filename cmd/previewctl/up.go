@@ -367,6 +367,9 @@ func (w *watch) print(it streamItem) {
 		return
 	}
 	w.printer.print(it.line)
+	if summary, ok := strings.CutPrefix(it.line.Line, "checks: "); ok && it.line.Stream == "system" {
+		fmt.Fprintf(w.app.stdout, "  Checks:   %s\n            details: previewctl checks %s\n", summary, w.gen.ID)
+	}
 	if it.line.Stream != "system" {
 		w.shown++
 		w.tail = append(w.tail, it.line.Line)

@@ -40,6 +40,9 @@ type config struct {
 	MaxConnsPerIP int
 	// MetricsAddr, when set, is where /metrics is served instead of ListenAddr.
 	MetricsAddr string
+	// Chromium is the browser the browser check runs (PREVIEW_CHROMIUM):
+	// a path or a name on PATH, "off" for none; empty looks for one.
+	Chromium string
 }
 
 // backendDocker names the Docker backend in PREVIEW_BACKEND.
@@ -57,6 +60,7 @@ func parseConfig(getenv func(string) string) (config, error) {
 		Env:           p.str("PREVIEW_ENV", "development"),
 		MaxConnsPerIP: p.integer("PREVIEW_MAX_CONNS_PER_IP", 64),
 		MetricsAddr:   p.str("PREVIEW_METRICS_ADDR", ""),
+		Chromium:      p.str("PREVIEW_CHROMIUM", ""),
 	}
 	c.DevSecretFile = p.str("PREVIEW_DEV_SECRET_FILE", "")
 	c.PortStart, c.PortEnd = p.portRange("PREVIEW_PORT_RANGE", "3001-3100")
@@ -133,6 +137,8 @@ func parseConfig(getenv func(string) string) (config, error) {
 		MaxStreamsPerPreview: p.integer("PREVIEW_MAX_STREAMS_PER_PREVIEW", 10),
 		MetricsToken:         p.str("PREVIEW_METRICS_TOKEN", ""),
 		MetricsElsewhere:     c.MetricsAddr != "",
+		ChecksOff:            !p.onOff("PREVIEW_CHECKS", true),
+		CheckMax:             p.integer("PREVIEW_CHECK_MAX", 50),
 	}
 	if c.DatabaseURL == "" {
 		p.fail("DATABASE_URL is required")
@@ -151,6 +157,9 @@ func parseConfig(getenv func(string) string) (config, error) {
 	}
 	if c.Sandbox.WarmPool < 0 || c.Sandbox.StartCPUs < 0 || c.Sandbox.OutputLinesPerSec < 0 {
 		p.fail("PREVIEW_WARM_POOL, PREVIEW_START_CPUS and PREVIEW_OUTPUT_LINES_PER_SEC must not be negative")
+	}
+	if c.Server.CheckMax < 1 {
+		p.fail("PREVIEW_CHECK_MAX must be at least 1 (PREVIEW_CHECKS=off turns the checks off)")
 	}
 	if c.Sandbox.MaxPreviews < 1 {
 		p.fail("PREVIEW_MAX_PREVIEWS must be at least 1")
@@ -222,6 +231,20 @@ func (p *envParser) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// onOff reads a switch: on/off (also true/false, 1/0, yes/no).
+func (p *envParser) onOff(name string, def bool) bool {
+	switch strings.ToLower(strings.TrimSpace(p.getenv(name))) {
+	case "":
+		return def
+	case "on", "true", "1", "yes":
+		return true
+	case "off", "false", "0", "no":
+		return false
+	}
+	p.fail("%s: %q is not on or off", name, p.getenv(name))
+	return def
 }
 
 func (p *envParser) boolean(name string) bool {

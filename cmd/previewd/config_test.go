@@ -155,3 +155,32 @@ func TestParseConfigBackend(t *testing.T) {
 		t.Fatalf("PREVIEW_BACKEND=kubernetes: %v", err)
 	}
 }
+
+func TestParseConfigChecks(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://x", "PREVIEW_JWT_SECRET": "0123456789abcdef"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{k: v}
+		for bk, bv := range base {
+			m[bk] = bv
+		}
+		return m
+	}
+	c, err := parseConfig(envOf(base))
+	if err != nil || c.Server.ChecksOff || c.Server.CheckMax != 50 || c.Chromium != "" {
+		t.Fatalf("defaults: off %v, max %d, chromium %q, %v", c.Server.ChecksOff, c.Server.CheckMax, c.Chromium, err)
+	}
+	for v, off := range map[string]bool{"off": true, "OFF": true, "false": true, "on": false, "true": false} {
+		if c, err := parseConfig(envOf(with("PREVIEW_CHECKS", v))); err != nil || c.Server.ChecksOff != off {
+			t.Errorf("PREVIEW_CHECKS=%s: off %v, %v", v, c.Server.ChecksOff, err)
+		}
+	}
+	if _, err := parseConfig(envOf(with("PREVIEW_CHECKS", "sometimes"))); err == nil || !strings.Contains(err.Error(), "PREVIEW_CHECKS") {
+		t.Errorf("PREVIEW_CHECKS=sometimes: %v", err)
+	}
+	if c, err := parseConfig(envOf(with("PREVIEW_CHECK_MAX", "7"))); err != nil || c.Server.CheckMax != 7 {
+		t.Errorf("PREVIEW_CHECK_MAX=7: %d, %v", c.Server.CheckMax, err)
+	}
+	if _, err := parseConfig(envOf(with("PREVIEW_CHECK_MAX", "0"))); err == nil || !strings.Contains(err.Error(), "PREVIEW_CHECK_MAX") {
+		t.Errorf("PREVIEW_CHECK_MAX=0: %v", err)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/previewd/previewd/sandbox/backend"
 	"github.com/previewd/previewd/sandbox/docker"
 	"github.com/previewd/previewd/server"
+	"github.com/previewd/previewd/server/browser"
 )
 
 func main() {
@@ -81,6 +82,25 @@ func run() error {
 		log.Error("reconcile previews after start", "err", err)
 	}
 
+	if !cfg.Server.ChecksOff && cfg.Chromium != "off" {
+		if path, err := browser.Find(cfg.Chromium); err == nil {
+			opts := browser.Options{ExecPath: path}
+			if cfg.PublicDomain != "" {
+				// The check's pages are at <preview_id>.<domain>, on loopback.
+				opts.HostRules = "MAP *." + cfg.PublicDomain + " 127.0.0.1"
+			}
+			b := browser.New(opts)
+			defer b.Close()
+			go func() { // ends once the browser has started (or failed to)
+				if err := b.Warm(); err != nil {
+					log.Warn("start the browser for the browser check", "err", err)
+				}
+			}()
+			cfg.Server.Browser = b
+		} else {
+			log.Info("no browser for the browser check: it says unavailable", "err", err)
+		}
+	}
 	api := server.New(cfg.Server, store, mgr, reg, reg, log)
 	httpServer := &http.Server{
 		Addr:              cfg.ListenAddr,

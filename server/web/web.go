@@ -27,7 +27,7 @@ var static embed.FS
 // may show any http(s) address, because a preview's proxy_url is a host of
 // its own (<id>.<PREVIEW_PUBLIC_DOMAIN>:<port>) or, with path routing,
 // previewd's own /p/<id>/.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 	"connect-src 'self'; frame-src 'self' http: https:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
 
 // contentType names the type of an embedded file by its extension. It does

@@ -7,6 +7,7 @@ import { UploadPanel } from './upload.js';
 import { AppFrame } from './frame.js';
 import { LogPanel } from './logs.js';
 import { EndpointPanel } from './endpoints.js';
+import { ChecksPanel } from './checks.js';
 import { renderStatus, explainExit, causeHeadline } from './status.js';
 
 const pollEvery = 2000;
@@ -38,6 +39,7 @@ const logs = new LogPanel({
     if (state.status && state.status.status !== status) refreshStatus();
   },
   onLost: () => reconnectLogs(),
+  onChecks: () => checks.load(),
   onLine: () => {
     if (state.tab !== 'logs') {
       const b = $('logs-badge');
@@ -48,6 +50,14 @@ const logs = new LogPanel({
 });
 
 const frame = new AppFrame();
+
+const checks = new ChecksPanel(api, () => state.token, {
+  onFailing: (n) => {
+    const b = $('checks-badge');
+    b.hidden = !n;
+    b.textContent = n ? String(n) : '';
+  },
+});
 
 // An upload is listed and shown at once.
 new UploadPanel(api, (g) => loadGenerations(false, g.id));
@@ -194,12 +204,14 @@ async function select(g) {
   $('logs-badge').hidden = true;
   $('logs-badge').textContent = '';
   endpoints.reset(g.id);
+  checks.reset(g.id);
   $('status-message').textContent = 'Loading…';
   $('status-live').hidden = true;
   $('status-facts').replaceChildren();
   $('status-failure').hidden = true;
   updateControls();
   endpoints.load();
+  checks.load();
   await refreshStatus();
 }
 
@@ -348,6 +360,7 @@ async function launch() {
       : `The app is running. It took ${((t.total || 0) / 1000).toFixed(1)} s to start.`, 'ok');
     await refreshStatus();
     endpoints.load(); // a running FastAPI app adds what its OpenAPI document knows
+    checks.load();
   } catch (e) {
     if (state.selected !== g) return;
     state.busy = '';
@@ -418,7 +431,7 @@ function hideNotice() {
 
 // ---- tabs ----
 
-const tabs = ['status', 'logs', 'endpoints', 'app'];
+const tabs = ['status', 'logs', 'endpoints', 'checks', 'app'];
 
 function selectTab(name, focus = false) {
   state.tab = name;
@@ -435,6 +448,7 @@ function selectTab(name, focus = false) {
     $('logs-badge').textContent = '';
   }
   if (name === 'app') loadFrame();
+  if (name === 'checks') checks.load();
 }
 
 // ---- the app in an iframe ----

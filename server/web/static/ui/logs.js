@@ -13,8 +13,9 @@ export class LogPanel {
   // onStatus(status) runs on the stream's status events; onLost() when the
   // stream was refused (its session expired, say) and the caller may open it
   // again with a fresh session token; onLine() for each new line.
-  constructor({ onStatus, onLost, onLine }) {
+  constructor({ onStatus, onLost, onLine, onChecks }) {
     this.onStatus = onStatus;
+    this.onChecks = onChecks;
     this.onLost = onLost;
     this.onLine = onLine || (() => {});
     this.box = $('log-lines');
@@ -95,6 +96,7 @@ export class LogPanel {
     es.addEventListener('status', (ev) => {
       try { this.onStatus(JSON.parse(ev.data).status); } catch { /* a malformed event changes nothing */ }
     });
+    es.addEventListener('checks', () => { if (this.onChecks) this.onChecks(); });
     es.addEventListener('end', (ev) => {
       // The preview has ended and every line was sent: without close, the
       // EventSource would reconnect.
