@@ -172,6 +172,9 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		}
 	}
 	cancelBuild()
+	if line := m.images.description(image); line != "" && prep.image != "" {
+		in.logs.Load().build(line) // said by imageFor when it resolved the image
+	}
 	m.noteWarmDemand(image, plan.Runtime)
 	t = mark("build", t)
 
@@ -445,6 +448,9 @@ func (m *Manager) failLaunch(in *instance, err error, timings db.Timings, prep *
 	}
 	le.PreviewID = in.rec.ID
 	facts := cause.Facts{TimedOut: le.timedOut, BuildFailed: le.build, Sources: prep.sources()}
+	if le.conflict {
+		facts.Conflict = le.Reason
+	}
 	fin, why := m.exitFinishFacts(in, le.Reason, facts, le.LogTail)
 	fin.Timings = timings
 	if len(le.LogTail) > 0 && len(fin.LogTail) == 0 {

@@ -22,7 +22,8 @@ var ErrInvalidManifest = errors.New("invalid dependency manifest")
 
 // Requirements returns the dependencies the generation declares for the
 // plan's runtime. For python it reads requirements.txt (the root's, else
-// the shallowest one) in pip's syntax: comments, blank lines, line
+// the shallowest one), then pyproject.toml's [project] dependencies and
+// Poetry table for the packages requirements.txt does not list; pip's syntax: comments, blank lines, line
 // continuations, extras, environment markers (requirements whose marker is
 // false on the runtime image — Linux, CPython 3.11 — are left out), and
 // "-r other.txt" includes resolved within files; other options, editable
@@ -53,14 +54,24 @@ func pythonRequirements(files map[string][]byte) ([]Requirement, error) {
 			found = append(found, name)
 		}
 	}
-	if len(found) == 0 {
-		return nil, nil
-	}
-	sort.Slice(found, func(i, j int) bool { return pathLess(dirOf(found[i]), dirOf(found[j])) })
 	var reqs []Requirement
 	seen := map[string]bool{}
-	if err := readRequirements(files, found[0], map[string]bool{}, seen, &reqs); err != nil {
+	if len(found) > 0 {
+		sort.Slice(found, func(i, j int) bool { return pathLess(dirOf(found[i]), dirOf(found[j])) })
+		if err := readRequirements(files, found[0], map[string]bool{}, seen, &reqs); err != nil {
+			return nil, err
+		}
+	}
+	// pyproject.toml's dependencies add what requirements.txt does not list.
+	more, _, err := pyprojectRequirements(files)
+	if err != nil {
 		return nil, err
+	}
+	for _, r := range more {
+		if !seen[r.Name] {
+			seen[r.Name] = true
+			reqs = append(reqs, r)
+		}
 	}
 	return reqs, nil
 }
