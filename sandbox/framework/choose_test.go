@@ -32,7 +32,7 @@ func TestSpecAllowsPython(t *testing.T) {
 		{">2.0", "2.0.post1", false},
 		{">=0.100", "0.92.0", false},
 		{">=0.100", "0.115.11", true},
-		{"<5", "5.0rc1", false},   // no pre-release unless asked
+		{"<5", "5.0rc1", false},     // no pre-release unless asked
 		{">=5.0b1", "5.0rc1", true}, // asked for one
 		{"==1.0", "1.0+local.1", true},
 		{"===1.0-foo", "1.0-foo", true},
