@@ -24,6 +24,9 @@ func (m *Manager) diagnose(in *instance, fin *db.Finish, facts cause.Facts, outp
 	facts.Timeout = m.cfg.StartTimeout.String()
 	facts.PidsLimit = in.rec.Pids
 	c := cause.Diagnose(output, facts)
+	if len(c.MissingEnv) > 0 {
+		fin.Error += ": " + cause.EnvMessage(c.MissingEnv)
+	}
 	b, err := json.Marshal(c)
 	if err != nil {
 		m.log.Error("encode cause", "preview_id", in.rec.ID, "err", err)

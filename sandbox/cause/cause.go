@@ -99,6 +99,7 @@ func diagnose(lines []string, f Facts) Cause {
 	c, found := fromOutput(lines)
 	if found {
 		place(&c, f.Sources)
+		refineEnv(&c, lines, f.Sources)
 		if f.CrashLoop {
 			// The file and line still say where; the kind says that
 			// restarting does not help.
