@@ -82,6 +82,18 @@ func (c *imageCache) chooseRuntime(ctx context.Context, runtime, def string, req
 		}
 		return runtimeChoice{}, err
 	}
+	if runtime == framework.RuntimeNode && len(ch.Replaced) > 0 {
+		// Node resolves an image's own modules (/node_modules) before an
+		// installed copy: the app would silently get the image's version.
+		var parts []string
+		for _, r := range ch.Install {
+			if _, ok := ch.Replaced[r.Name]; ok {
+				parts = append(parts, fmt.Sprintf("%s %s (available: %s)", r.Name, r.Spec, strings.Join(framework.Offered(offers, r.Name), ", ")))
+			}
+		}
+		return runtimeChoice{}, &LaunchError{conflict: true, Reason: "no runtime has a version the app asks for, and a Node " +
+			"runtime's own modules cannot be replaced by installed ones: " + strings.Join(parts, "; ")}
+	}
 	return runtimeChoice{
 		ref: refs[ch.Index], id: ids[ch.Index], name: offers[ch.Index].Name,
 		install: ch.Install, replaced: ch.Replaced, offers: offers,
