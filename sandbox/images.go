@@ -151,6 +151,7 @@ func (c *imageCache) resolve(ctx context.Context, images map[string]string, plan
 	}
 	engine := framework.EngineSpec(plan, byPath)
 	if len(reqs) == 0 && engine == "" {
+		need.line = c.defaultLine(ctx, plan.Runtime, runtime)
 		return need, nil
 	}
 	ch, err := c.chooseRuntime(ctx, plan.Runtime, runtime, reqs, engine)

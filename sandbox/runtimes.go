@@ -162,3 +162,17 @@ func offeredText(offers []framework.ImageOffer, names map[string]string) string 
 	}
 	return " (available: " + strings.Join(parts, "; ") + ")"
 }
+
+// defaultLine is the build line of an app that declares no constraint: it
+// runs on the runtime's default image ref. The image's packages are read
+// ahead of launches (see imageCache.learn); the line goes without the
+// interpreter's version when they cannot be.
+func (c *imageCache) defaultLine(ctx context.Context, runtime, ref string) string {
+	ch := runtimeChoice{name: imageName(ref)}
+	if id, err := c.docker.ImageID(ctx, ref); err == nil {
+		if pkgs, err := c.installedIn(ctx, id); err == nil {
+			ch.offers = []framework.ImageOffer{{Name: ch.name, Packages: pkgs}}
+		}
+	}
+	return ch.describe(runtime)
+}

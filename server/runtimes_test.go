@@ -69,7 +69,11 @@ func TestRuntimeChoice(t *testing.T) {
 func TestRuntimeVersionConflict(t *testing.T) {
 	requireInfra(t, true)
 	requireRuntimeImages(t)
-	e := newEnv(t, withSuites)
+	// The suites whose images list their interpreter's version (an image
+	// that does not is not ruled out by requires-python).
+	e := newEnv(t, withSuites, func(c *sandbox.Config, _ *server.Config) {
+		c.Runtimes = map[string][]string{"python": {pythonForky}, "node": {nodeForky}}
+	})
 	cases := []struct {
 		name  string
 		files []map[string]string
