@@ -110,8 +110,9 @@ func CheckSpec(runtime, spec string) error {
 // interpreter constraint engine on: the first offer (the runtime's
 // default image) when it satisfies every constraint on what it carries,
 // else the last (newest) offer that does. When none does, the offer that
-// misses the fewest constraints is chosen (the default first, then the
-// newest) and the missed packages are installed at the versions asked.
+// needs the fewest installs (missed constraints and packages it lacks) is
+// chosen (the default first, then the newest) and the missed packages are
+// installed at the versions asked.
 // An interpreter constraint cannot be installed: no offer meeting it is a
 // VersionConflict, as is a constraint no version can meet.
 func ChooseImage(runtime string, offers []ImageOffer, reqs []Requirement, engine string) (Choice, error) {
@@ -127,8 +128,9 @@ func ChooseImage(runtime string, offers []ImageOffer, reqs []Requirement, engine
 		return Choice{}, errors.New("no runtime image to choose from")
 	}
 	type fit struct {
-		ok     bool // the engine fits
-		misses int
+		ok       bool // the engine fits
+		misses   int  // constraints on what the image carries that it does not meet
+		installs int  // requirements to install: misses and what it lacks
 	}
 	fits := make([]fit, len(offers))
 	anyEngine := false
@@ -142,22 +144,33 @@ func ChooseImage(runtime string, offers []ImageOffer, reqs []Requirement, engine
 				if allows, checked := SpecAllows(runtime, r.Spec, have); checked && !allows {
 					fits[i].misses++
 				}
+			} else {
+				fits[i].installs++
 			}
 		}
+		fits[i].installs += fits[i].misses
 	}
 	if !anyEngine {
 		return Choice{}, &VersionConflict{Name: EngineKey, Spec: engine, Offered: offered(offers, EngineKey)}
+	}
+	// An image that meets every constraint, else the one needing the
+	// fewest installs; on a tie the default stays, otherwise the newer wins.
+	key := func(i int) [2]int {
+		if fits[i].misses == 0 {
+			return [2]int{0, 0}
+		}
+		return [2]int{1, fits[i].installs}
 	}
 	best := -1
 	better := func(i int) bool {
 		if !fits[i].ok {
 			return false
 		}
-		if best < 0 || fits[i].misses < fits[best].misses {
+		if best < 0 {
 			return true
 		}
-		// Equal misses: the default stays; otherwise the newer wins.
-		return fits[i].misses == fits[best].misses && best != 0
+		a, b := key(i), key(best)
+		return a[0] < b[0] || a[0] == b[0] && (a[1] < b[1] || a[1] == b[1] && best != 0)
 	}
 	for i := range offers {
 		if better(i) {

@@ -272,3 +272,18 @@ func TestChooseImageUnknownEngine(t *testing.T) {
 		t.Fatalf("ChooseImage = %+v, %v; want the image of unknown engine", ch, err)
 	}
 }
+
+func TestChooseImageFewestInstalls(t *testing.T) {
+	// No image has Django 4.2.3; the default carries pytz at another
+	// version, the other none: both need three installs, and the default
+	// stays (counting misses alone would pick the one that lacks pytz).
+	offers := []ImageOffer{
+		{Name: "default", Packages: map[string]string{"django": "4.2.28", "pytz": "2024.1"}},
+		{Name: "newer", Packages: map[string]string{"django": "5.2.17"}},
+	}
+	reqs := []Requirement{{"django", "==4.2.3"}, {"pytz", "==2023.3"}, {"sqlparse", "==0.4.4"}}
+	ch, err := ChooseImage(RuntimePython, offers, reqs, "")
+	if err != nil || ch.Index != 0 || len(ch.Install) != 3 {
+		t.Fatalf("ChooseImage = %+v, %v; want the default installing all three", ch, err)
+	}
+}
