@@ -278,27 +278,6 @@ func nodeRequirements(files map[string][]byte, entry string) ([]Requirement, err
 	return reqs, nil
 }
 
-// Missing returns the requirements whose names are not in installed (name
-// → version), in their order. Version specs are deliberately not enforced:
-// the runtime image's version is used, because generated apps pin versions
-// the offline image cannot match, and running with the image's version is
-// what a preview user wants. Names are compared after PEP 503
-// normalisation, so "Flask" in the image matches "flask" in
-// requirements.txt.
-func Missing(reqs []Requirement, installed map[string]string) []Requirement {
-	have := make(map[string]bool, len(installed))
-	for name := range installed {
-		have[normalizePyName(name)] = true
-	}
-	var out []Requirement
-	for _, r := range reqs {
-		if _, ok := installed[r.Name]; !ok && !have[normalizePyName(r.Name)] {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // ParseInstalled parses the image's /opt/previewd/packages.txt, one
 // "name==version" a line; names are kept as written, blank lines and
 // "#" comments skipped, and a line without "==" is a name with no known
