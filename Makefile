@@ -52,12 +52,13 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ## bench: time to first answer (naive Docker, subprocess, previewd cold and warm),
-## launch phases, proxy overhead, log latency and ingest, endpoint discovery's speed and
+## launch phases (FastAPI; Django's tutorial app against FastAPI, warm and cold), proxy overhead, log latency and ingest, endpoint discovery's speed and
 ## its memory on the worst inputs (each prints its figures)
 BENCH_N ?= 30
 bench: images
 	$(GO) run ./cmd/previewbench -n $(BENCH_N)
 	$(GO) test ./server -run '^$$' -bench LaunchFastAPI -benchtime 10x -timeout 20m
+	$(GO) test ./server -run '^$$' -bench LaunchDjango -benchtime 10x -timeout 40m
 	$(GO) test ./server -run '^$$' -bench Proxy -benchtime 2000x -timeout 20m
 	$(GO) test ./server -run '^$$' -bench LogFirstLine -benchtime 200x -timeout 20m
 	$(GO) test ./server -run '^$$' -bench LogIngest -benchtime 5x -timeout 20m

@@ -31,6 +31,9 @@ func (m *Manager) diagnose(in *instance, fin *db.Finish, facts cause.Facts, outp
 	facts.Timeout = m.cfg.StartTimeout.String()
 	facts.PidsLimit = in.rec.Pids
 	c := cause.Diagnose(output, facts)
+	if len(c.MissingEnv) > 0 {
+		fin.Error += ": " + cause.EnvMessage(c.MissingEnv)
+	}
 	b, err := json.Marshal(c)
 	if err != nil {
 		m.log.Error("encode cause", "preview_id", in.rec.ID, "err", err)
@@ -85,6 +88,9 @@ func (m *Manager) failLaunch(in *instance, err error, timings db.Timings, prep *
 	}
 	le.PreviewID = in.rec.ID
 	facts := cause.Facts{TimedOut: le.timedOut, BuildFailed: le.build, Sources: prep.sources()}
+	if le.conflict {
+		facts.Conflict = le.Reason
+	}
 	fin, why := m.exitFinishFacts(in, le.Reason, facts, le.LogTail)
 	fin.Timings = timings
 	if len(le.LogTail) > 0 && len(fin.LogTail) == 0 {

@@ -38,15 +38,19 @@ type imageCache struct {
 	noFile      int64
 	logMaxBytes int64
 
+	variants map[string][]string // runtime → its images besides the default (see runtimes.go)
+
 	mu        sync.Mutex
 	installed map[string]map[string]string // runtime image id → its packages
 	building  map[string]*sync.Mutex       // dependency image tag → build lock
+	described map[string]string            // image an app runs from → the build line saying what it is
 }
 
 func newImageCache(b backend.Backend, cfg Config) *imageCache {
 	return &imageCache{
 		backend: b, runner: cfg.RunnerID, deps: cfg.Deps, runRoot: cfg.RunRoot, noFile: cfg.NoFile, logMaxBytes: cfg.LogMaxBytes,
-		installed: map[string]map[string]string{}, building: map[string]*sync.Mutex{},
+		variants:  cfg.Runtimes,
+		installed: map[string]map[string]string{}, building: map[string]*sync.Mutex{}, described: map[string]string{},
 	}
 }
 
@@ -55,10 +59,45 @@ func newImageCache(b backend.Backend, cfg Config) *imageCache {
 // An install runs with caps, the launching preview's.
 func (c *imageCache) imageFor(ctx context.Context, images map[string]string, plan framework.Plan, files []db.File, caps Caps, buildLine func(string)) (string, error) {
 	need, err := c.resolve(ctx, images, plan, files)
-	if err != nil || len(need.missing) == 0 {
-		return need.runtimeRef, err
+	if err != nil {
+		return "", err
 	}
-	return c.depsImage(ctx, plan.Runtime, need.runtimeRef, need.runtimeID, need.missing, caps, buildLine)
+	if need.line != "" {
+		buildLine(need.line)
+	}
+	if len(need.missing) == 0 {
+		return need.runtimeRef, nil
+	}
+	tag, err := c.depsImage(ctx, plan.Runtime, need.runtimeRef, need.runtimeID, need.missing, caps, buildLine)
+	if err != nil {
+		var le *LaunchError
+		if errors.As(err, &le) && len(need.choice.replaced) > 0 {
+			// No runtime carries the version asked, and it could not be installed.
+			le.Reason += offeredText(need.choice.offers, need.choice.replaced)
+			le.conflict = true
+		}
+		return "", err
+	}
+	c.describe(tag, need.line)
+	return tag, nil
+}
+
+// describe remembers the build line of an image an app runs from.
+func (c *imageCache) describe(image, line string) {
+	if line == "" {
+		return
+	}
+	c.mu.Lock()
+	c.described[image] = line
+	c.mu.Unlock()
+}
+
+// description is the build line saying what image is, if an app was
+// resolved to it before.
+func (c *imageCache) description(image string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.described[image]
 }
 
 // existingImage returns the image to run plan's app from if it needs no
@@ -69,12 +108,14 @@ func (c *imageCache) existingImage(ctx context.Context, images map[string]string
 		return "", false
 	}
 	if len(need.missing) == 0 {
+		c.describe(need.runtimeRef, need.line)
 		return need.runtimeRef, true
 	}
 	tag, _ := depsTag(plan.Runtime, need.runtimeID, need.missing)
 	if _, err := c.backend.ImageID(ctx, tag); err != nil {
 		return "", false
 	}
+	c.describe(tag, need.line)
 	return tag, true
 }
 
@@ -82,6 +123,8 @@ func (c *imageCache) existingImage(ctx context.Context, images map[string]string
 type imageNeed struct {
 	runtimeRef, runtimeID string
 	missing               []framework.Requirement
+	choice                runtimeChoice
+	line                  string // the build line saying which image, and what it adds
 }
 
 func (c *imageCache) resolve(ctx context.Context, images map[string]string, plan framework.Plan, files []db.File) (imageNeed, error) {
@@ -106,18 +149,17 @@ func (c *imageCache) resolve(ctx context.Context, images map[string]string, plan
 			return imageNeed{}, err
 		}
 	}
-	if len(reqs) == 0 {
+	engine := framework.EngineSpec(plan, byPath)
+	if len(reqs) == 0 && engine == "" {
+		need.line = c.defaultLine(ctx, plan.Runtime, runtime)
 		return need, nil
 	}
-	need.runtimeID, err = c.backend.ImageID(ctx, runtime)
+	ch, err := c.chooseRuntime(ctx, plan.Runtime, runtime, reqs, engine)
 	if err != nil {
 		return imageNeed{}, err
 	}
-	installed, err := c.installedIn(ctx, need.runtimeID)
-	if err != nil {
-		return imageNeed{}, err
-	}
-	need.missing = framework.Missing(reqs, installed)
+	need.runtimeRef, need.runtimeID, need.missing, need.choice = ch.ref, ch.id, ch.install, ch
+	need.line = ch.describe(plan.Runtime)
 	return need, nil
 }
 

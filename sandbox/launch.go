@@ -172,6 +172,9 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		}
 	}
 	cancelBuild()
+	if line := m.images.description(image); line != "" && prep.image != "" {
+		in.logs.Load().build(line) // said by imageFor when it resolved the image
+	}
 	m.noteWarmDemand(image, plan.Runtime)
 	t = mark("build", t)
 

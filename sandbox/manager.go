@@ -54,10 +54,14 @@ var ErrCapsTooHigh = errors.New("requested resources exceed the server's maxima"
 
 // Config configures the Manager.
 type Config struct {
-	RunnerID       string
-	Host           string            // address the pooled ports are bound on
-	RunRoot        string            // host directory of the dependency installs' directories
-	Images         map[string]string // runtime name ("python", "node") → image reference
+	RunnerID string
+	Host     string            // address the pooled ports are bound on
+	RunRoot  string            // host directory of the dependency installs' directories
+	Images   map[string]string // runtime name ("python", "node") → its default image reference
+	// Runtimes are, by runtime name, more images an app may run on: one
+	// whose framework versions satisfy the app's constraints is picked
+	// (see runtimes.go). Images' own entry need not be listed.
+	Runtimes       map[string][]string
 	Defaults       Caps
 	Max            Caps
 	MaxPreviews    int
@@ -273,6 +277,7 @@ type LaunchError struct {
 
 	timedOut bool // the app did not answer HTTP within the start time-out
 	build    bool // installing the app's dependencies failed
+	conflict bool // a version the app asks for, no runtime or index has
 }
 
 func (e *LaunchError) Error() string { return "launch failed: " + e.Reason }

@@ -46,7 +46,7 @@ func TestPacedLogKeepsStreamOrder(t *testing.T) {
 	})
 	r := e.callJSON("POST", "/api/v1/generations", "alice", map[string]any{"files": []map[string]string{
 		{"path": "app.py", "content": orderApp},
-		{"path": "requirements.txt", "content": "Flask==3.0.2\n"},
+		{"path": "requirements.txt", "content": "Flask>=2.2\n"},
 	}})
 	mustStatus(t, r, http.StatusCreated)
 	r = e.launch("alice", r.body["id"].(string), nil)

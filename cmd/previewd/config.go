@@ -68,9 +68,16 @@ func parseConfig(getenv func(string) string) (config, error) {
 		RunnerID: p.str("PREVIEW_RUNNER_ID", hostname),
 		Host:     p.str("PREVIEW_PORT_HOST", "127.0.0.1"),
 		RunRoot:  p.str("PREVIEW_RUN_DIR", "/var/lib/previewd/run"),
+		// The default image of a runtime runs apps that pin no version
+		// (Debian 13's frameworks); the others are picked for apps whose
+		// pins only they satisfy.
 		Images: map[string]string{
-			"python": p.str("PREVIEW_PYTHON_IMAGE", "previewd/runtime-python:latest"),
-			"node":   p.str("PREVIEW_NODE_IMAGE", "previewd/runtime-node:latest"),
+			"python": p.str("PREVIEW_PYTHON_IMAGE", "previewd/runtime-python-trixie:latest"),
+			"node":   p.str("PREVIEW_NODE_IMAGE", "previewd/runtime-node-trixie:latest"),
+		},
+		Runtimes: map[string][]string{
+			"python": p.list("PREVIEW_PYTHON_IMAGES", "previewd/runtime-python:latest,previewd/runtime-python-forky:latest"),
+			"node":   p.list("PREVIEW_NODE_IMAGES", "previewd/runtime-node:latest,previewd/runtime-node-forky:latest"),
 		},
 		Defaults: sandbox.Caps{
 			MemoryMB: p.integer("PREVIEW_MEMORY_MB", 256),
@@ -267,6 +274,25 @@ func (p *envParser) sourceURL(name, def string) string {
 		return def
 	}
 	return v
+}
+
+// list reads a comma-separated list; unset or empty is def's, and "none"
+// is an empty list.
+func (p *envParser) list(name, def string) []string {
+	v := strings.TrimSpace(p.getenv(name))
+	switch v {
+	case "":
+		v = def
+	case "none":
+		return nil
+	}
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // sourceURLs reads a comma-separated list of http(s) URLs.

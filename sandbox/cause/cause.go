@@ -50,8 +50,11 @@ type Facts struct {
 	CrashLoop   bool // the app crashed again after its last allowed restart
 	Restarts    int
 	BuildFailed bool // installing the app's dependencies failed
-	PidsLimit   int  // the container's process cap, for the pids_limit check
-	Port        int  // the port the app must listen on
+	// Conflict, when set, says which version the app asks for that no
+	// runtime image carries and none could be installed.
+	Conflict  string
+	PidsLimit int // the container's process cap, for the pids_limit check
+	Port      int // the port the app must listen on
 	// Sources are the app's own files by relative path, when previewd has
 	// them: they place a failure the output names without a line (a module
 	// an ES import or INSTALLED_APPS asks for, the call that starts a
@@ -77,6 +80,10 @@ var reInAppRoot = regexp.MustCompile(`(^|[\s('"\x60])(?:file://)?` + AppRoot + `
 
 func diagnose(lines []string, f Facts) Cause {
 	lines = clean(lines)
+	if f.Conflict != "" {
+		return Cause{Kind: VersionConflict, Message: f.Conflict,
+			Hint: "ask for a version one of the runtimes carries (the message lists them), or one the package index offers"}
+	}
 	if f.BuildFailed {
 		c := buildCause(lines)
 		place(&c, f.Sources)
@@ -92,6 +99,7 @@ func diagnose(lines []string, f Facts) Cause {
 	c, found := fromOutput(lines)
 	if found {
 		place(&c, f.Sources)
+		refineEnv(&c, lines, f.Sources)
 		if f.CrashLoop {
 			// The file and line still say where; the kind says that
 			// restarting does not help.

@@ -37,7 +37,11 @@ type pyTrace struct {
 	frames  []pyFrame
 	excType string
 	message string
+	detail  []string // the lines after the exception's (a ValidationError lists its fields there)
 }
+
+// maxDetailLines bounds the lines kept after an exception's.
+const maxDetailLines = 40
 
 // maxForeignLines is how many lines that belong to no traceback one may hold
 // before it is taken as ended.
@@ -74,6 +78,12 @@ func pythonTraces(lines []string) []pyTrace {
 			}
 			if m := rePyException.FindStringSubmatch(strings.TrimSpace(l)); m != nil && len(t.frames) > 0 && !logLevels[m[1]] {
 				t.excType, t.message = m[1], strings.TrimSpace(m[2])
+				for k := j + 1; k < len(lines) && k <= j+maxDetailLines; k++ {
+					if strings.TrimSpace(lines[k]) == "" || strings.HasPrefix(strings.TrimSpace(lines[k]), "Traceback (most recent call last):") {
+						break
+					}
+					t.detail = append(t.detail, lines[k])
+				}
 				break
 			}
 			// A line of the other stream: stdout and stderr reach previewd

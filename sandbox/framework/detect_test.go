@@ -58,6 +58,14 @@ func django(entry, settings string, cmd []string) Plan {
 		Env: map[string]string{"DJANGO_SETTINGS_MODULE": settings}}
 }
 
+// djangoMigrating is a Django plan whose gunicorn migrates manage.py's
+// project first.
+func djangoMigrating(entry, settings, manage string, cmd []string) Plan {
+	p := django(entry, settings, cmd)
+	p.Env["PREVIEWD_DJANGO_MANAGE"] = manage
+	return p
+}
+
 func node(entry string, cmd ...string) Plan {
 	return Plan{Framework: Express, Runtime: "node", Entrypoint: entry, Command: cmd}
 }
@@ -98,10 +106,10 @@ var detectCases = []struct {
 	{dir: "detect/flask-factory-needs-args", err: ErrUndetected, message: "factory create_app in app/__init__.py needs arguments"},
 
 	// Django
-	{dir: "detect/django-startproject", plan: django("mysite.wsgi:application", "mysite.settings",
-		sh("python3 manage.py migrate --noinput && exec "+gunicornLine+" --chdir . mysite.wsgi:application"))},
-	{dir: "detect/django-multi-app", plan: django("config.wsgi:application", "config.settings",
-		sh("(cd backend && python3 manage.py migrate --noinput) && exec "+gunicornLine+" --chdir backend config.wsgi:application"))},
+	{dir: "detect/django-startproject", plan: djangoMigrating("mysite.wsgi:application", "mysite.settings", "/app/manage.py",
+		gunicorn("--config", "python:previewd_django", "--chdir", ".", "mysite.wsgi:application"))},
+	{dir: "detect/django-multi-app", plan: djangoMigrating("config.wsgi:application", "config.settings", "/app/backend/manage.py",
+		gunicorn("--config", "python:previewd_django", "--chdir", "backend", "config.wsgi:application"))},
 	{dir: "detect/django-no-database", plan: django("shop.wsgi:application", "shop.settings",
 		gunicorn("--chdir", ".", "shop.wsgi:application"))},
 	{dir: "detect/django-settings-package", plan: django("config.wsgi:application", "config.settings.dev",
@@ -135,6 +143,8 @@ var detectCases = []struct {
 	{dir: "samples/flask", plan: py(Flask, "app:create_app()", gunicorn("app:create_app()"))},
 	{dir: "samples/django", plan: django("mysite.wsgi:application", "mysite.settings",
 		gunicorn("--chdir", ".", "mysite.wsgi:application"))},
+	{dir: "samples/django-polls", plan: djangoMigrating("mysite.wsgi:application", "mysite.settings", "/app/manage.py",
+		gunicorn("--config", "python:previewd_django", "--chdir", ".", "mysite.wsgi:application"))},
 	{dir: "samples/express", plan: node("server.js", "node", "server.js")},
 	{dir: "samples/crash", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
 	{dir: "samples/never-listens", plan: py(Flask, "app:app", gunicorn("app:app"))},
@@ -147,6 +157,9 @@ var detectCases = []struct {
 	{dir: "samples/printer", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
 	{dir: "samples/flood", plan: py(FastAPI, "main:app", uvicorn("main:app"))},
 	{dir: "samples/browser-page", plan: node("server.js", "node", "server.js")},
+	{dir: "samples/checks-fastapi", plan: py(FastAPI, "app.main:app", uvicorn("app.main:app"))},
+	{dir: "samples/checks-flask", plan: py(Flask, "app:app", gunicorn("app:app"))},
+	{dir: "samples/checks-express", plan: node("server.js", "node", "server.js")},
 }
 
 func TestDetect(t *testing.T) {

@@ -90,25 +90,24 @@ func djangoPlan(files map[string][]byte, py *pyProject) (Plan, error) {
 		chdir = "."
 	}
 	argv := append(gunicornArgs(), "--chdir", chdir, entry)
-	exec := argv
+	env := map[string]string{"DJANGO_SETTINGS_MODULE": settings}
 	if needsMigrate(files, dir, chain) {
 		// A fresh sqlite database has no tables; migrating first makes the
-		// admin, sessions and the app's own models work. The subshell keeps
-		// gunicorn's --chdir relative to /app, as in the plain command.
-		migrate := "python3 manage.py migrate --noinput"
-		if dir != "" {
-			migrate = "(cd " + shellQuote(dir) + " && " + migrate + ")"
-		}
-		argv = []string{"sh", "-c", migrate + " && exec " + shellJoin(argv)}
-		exec = nil
+		// admin, sessions and the app's own models work. gunicorn's
+		// configuration in the runtime image (previewd_django) runs
+		// manage.py migrate in gunicorn's own process before it serves:
+		// Django and the app are imported once, and in a warm container
+		// they are the preloaded ones.
+		argv = append(gunicornArgs(), "--config", "python:previewd_django", "--chdir", chdir, entry)
+		env["PREVIEWD_DJANGO_MANAGE"] = path.Join("/app", manage)
 	}
 	return Plan{
 		Framework:  Django,
 		Runtime:    RuntimePython,
 		Entrypoint: entry,
 		Command:    argv,
-		Exec:       exec,
-		Env:        map[string]string{"DJANGO_SETTINGS_MODULE": settings},
+		Exec:       argv,
+		Env:        env,
 	}, nil
 }
 

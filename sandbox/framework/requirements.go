@@ -22,7 +22,8 @@ var ErrInvalidManifest = errors.New("invalid dependency manifest")
 
 // Requirements returns the dependencies the generation declares for the
 // plan's runtime. For python it reads requirements.txt (the root's, else
-// the shallowest one) in pip's syntax: comments, blank lines, line
+// the shallowest one), then pyproject.toml's [project] dependencies and
+// Poetry table for the packages requirements.txt does not list; pip's syntax: comments, blank lines, line
 // continuations, extras, environment markers (requirements whose marker is
 // false on the runtime image — Linux, CPython 3.11 — are left out), and
 // "-r other.txt" includes resolved within files; other options, editable
@@ -53,14 +54,24 @@ func pythonRequirements(files map[string][]byte) ([]Requirement, error) {
 			found = append(found, name)
 		}
 	}
-	if len(found) == 0 {
-		return nil, nil
-	}
-	sort.Slice(found, func(i, j int) bool { return pathLess(dirOf(found[i]), dirOf(found[j])) })
 	var reqs []Requirement
 	seen := map[string]bool{}
-	if err := readRequirements(files, found[0], map[string]bool{}, seen, &reqs); err != nil {
+	if len(found) > 0 {
+		sort.Slice(found, func(i, j int) bool { return pathLess(dirOf(found[i]), dirOf(found[j])) })
+		if err := readRequirements(files, found[0], map[string]bool{}, seen, &reqs); err != nil {
+			return nil, err
+		}
+	}
+	// pyproject.toml's dependencies add what requirements.txt does not list.
+	more, _, err := pyprojectRequirements(files)
+	if err != nil {
 		return nil, err
+	}
+	for _, r := range more {
+		if !seen[r.Name] {
+			seen[r.Name] = true
+			reqs = append(reqs, r)
+		}
 	}
 	return reqs, nil
 }
@@ -265,27 +276,6 @@ func nodeRequirements(files map[string][]byte, entry string) ([]Requirement, err
 	}
 	sort.Slice(reqs, func(i, j int) bool { return reqs[i].Name < reqs[j].Name })
 	return reqs, nil
-}
-
-// Missing returns the requirements whose names are not in installed (name
-// → version), in their order. Version specs are deliberately not enforced:
-// the runtime image's version is used, because generated apps pin versions
-// the offline image cannot match, and running with the image's version is
-// what a preview user wants. Names are compared after PEP 503
-// normalisation, so "Flask" in the image matches "flask" in
-// requirements.txt.
-func Missing(reqs []Requirement, installed map[string]string) []Requirement {
-	have := make(map[string]bool, len(installed))
-	for name := range installed {
-		have[normalizePyName(name)] = true
-	}
-	var out []Requirement
-	for _, r := range reqs {
-		if _, ok := installed[r.Name]; !ok && !have[normalizePyName(r.Name)] {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // ParseInstalled parses the image's /opt/previewd/packages.txt, one

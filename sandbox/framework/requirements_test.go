@@ -145,44 +145,6 @@ func TestRequirementsNode(t *testing.T) {
 	}
 }
 
-func TestMissing(t *testing.T) {
-	installed := ParseInstalled([]byte("Flask==2.2.2\nfastapi==0.92.0\ntyping_extensions==4.4.0\nexpress==4.18.2\n@types/node==18.0.0\n"))
-	tests := []struct {
-		name string
-		reqs []Requirement
-		want []Requirement
-	}{
-		{
-			name: "versions are not enforced",
-			reqs: []Requirement{{"fastapi", "==0.110.0"}, {"flask", ">=3"}},
-			want: nil,
-		},
-		{
-			name: "names compare after normalisation",
-			reqs: []Requirement{{"typing-extensions", ""}, {"Typing.Extensions", ""}},
-			want: nil,
-		},
-		{
-			name: "missing ones keep their order",
-			reqs: []Requirement{{"sqlmodel", "==0.0.14"}, {"fastapi", ""}, {"celery", ""}},
-			want: []Requirement{{"sqlmodel", "==0.0.14"}, {"celery", ""}},
-		},
-		{
-			name: "npm names",
-			reqs: []Requirement{{"express", "^4.18.0"}, {"@types/node", "^20"}, {"lodash", "^4"}},
-			want: []Requirement{{"lodash", "^4"}},
-		},
-		{name: "nothing declared", reqs: nil, want: nil},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := Missing(tc.reqs, installed); !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("Missing = %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestParseInstalled(t *testing.T) {
 	text := "# generated\nfastapi==0.92.0\r\n\n  uvicorn == 0.17.6  \nname-only\n@babel/core==7.20.12\n"
 	want := map[string]string{"fastapi": "0.92.0", "uvicorn": "0.17.6", "name-only": "", "@babel/core": "7.20.12"}
