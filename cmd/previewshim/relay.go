@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,7 +21,8 @@ const tcpListen = "0A"
 
 // relayer connects clients on app.sock to the app's TCP port.
 type relayer struct {
-	preferredPort int
+	// preferred is the port the app listens on; a reload moves it.
+	preferred atomic.Int64
 	// listening lists the ports to fall back on; listeningPorts outside tests.
 	listening func() ([]int, error)
 }
@@ -61,7 +63,8 @@ func (r *relayer) handle(client *net.UnixConn) {
 // port proves something listens there, so /proc is read only when the app
 // ignored $PORT, keeping the common case to a single connect.
 func (r *relayer) dialApp() (*net.TCPConn, error) {
-	c, err := dialPort(r.preferredPort)
+	preferred := r.port()
+	c, err := dialPort(preferred)
 	if err == nil {
 		return c, nil
 	}
@@ -70,7 +73,7 @@ func (r *relayer) dialApp() (*net.TCPConn, error) {
 		return nil, errors.Join(err, perr)
 	}
 	for _, p := range ports {
-		if p == r.preferredPort {
+		if p == preferred {
 			continue
 		}
 		// The lowest port may be bound to an address other than 127.0.0.1;
@@ -81,6 +84,19 @@ func (r *relayer) dialApp() (*net.TCPConn, error) {
 	}
 	return nil, err
 }
+
+// newRelayer returns a relayer to port.
+func newRelayer(port int, listening func() ([]int, error)) *relayer {
+	r := &relayer{listening: listening}
+	r.preferred.Store(int64(port))
+	return r
+}
+
+// port is the port new connections go to first.
+func (r *relayer) port() int { return int(r.preferred.Load()) }
+
+// moveTo sends new connections to port; those open stay where they are.
+func (r *relayer) moveTo(port int) { r.preferred.Store(int64(port)) }
 
 func dialPort(port int) (*net.TCPConn, error) {
 	d := net.Dialer{Timeout: dialTimeout}
