@@ -479,5 +479,8 @@ func newControlHandler(sup *supervisor) http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
+	mux.HandleFunc("POST /reload", handleReload(sup))
+	mux.HandleFunc("POST /standby", handleStandby(sup))
+	mux.HandleFunc("POST /remove", handleRemove(sup))
 	return mux
 }
