@@ -83,6 +83,8 @@ type supervisor struct {
 	candidate   *child
 	standby     *child
 	standbyArgv []string
+	// retiring are versions a reload replaced, finishing their requests.
+	retiring map[*child]struct{}
 }
 
 // child is one process the shim started, in its own process group.
@@ -116,6 +118,7 @@ func newSupervisor(appDir string, environ []string) *supervisor {
 		exited:     make(chan int, 1),
 		execFailed: make(chan int, 1),
 		live:       map[*child]struct{}{},
+		retiring:   map[*child]struct{}{},
 	}
 }
 
@@ -213,6 +216,7 @@ func (s *supervisor) reaped(c *child, code int) {
 	c.code = code
 	close(c.done)
 	delete(s.live, c)
+	delete(s.retiring, c)
 	if s.standby == c {
 		s.standby = nil
 	}

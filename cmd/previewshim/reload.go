@@ -9,6 +9,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -33,6 +34,7 @@ const (
 var (
 	errNotRunning = errors.New("no app is running")
 	errReloading  = errors.New("a reload is already in progress")
+	errPortBusy   = errors.New("something listens on that port already")
 )
 
 // reloadRequest is the body of POST /reload.
@@ -88,6 +90,26 @@ func (s *supervisor) beginReload(req reloadRequest, done <-chan struct{}) (*chil
 		s.mu.Unlock()
 		return nil, false, errReloading
 	}
+	// A version still finishing its requests from the last reload may hold
+	// the port the new one is to take: it goes now.
+	var retiring []*child
+	for c := range s.retiring {
+		retiring = append(retiring, c)
+	}
+	s.candidate = &child{} // holds the turn meanwhile
+	s.mu.Unlock()
+	for _, c := range retiring {
+		s.kill(c)
+	}
+	if s.relay != nil && s.relay.listening != nil {
+		if ports, err := s.relay.listening(); err == nil && slices.Contains(ports, req.Port) {
+			s.mu.Lock()
+			s.candidate = nil
+			s.mu.Unlock()
+			return nil, false, errPortBusy
+		}
+	}
+	s.mu.Lock()
 	if req.Preload != nil {
 		s.standbyArgv = req.Preload
 	}
@@ -100,9 +122,7 @@ func (s *supervisor) beginReload(req reloadRequest, done <-chan struct{}) (*chil
 		s.candidate = standby
 	} else {
 		c, err := s.spawn(req.Command, env, s.appDir, false)
-		if err == nil {
-			s.candidate = c
-		}
+		s.candidate = c
 		s.mu.Unlock()
 		return c, false, err
 	}
@@ -137,6 +157,7 @@ func (s *supervisor) promote(c *child, port int) {
 	old := s.current
 	s.current = c
 	s.candidate = nil
+	s.retiring[old] = struct{}{}
 	s.mu.Unlock()
 	if s.relay != nil {
 		s.relay.moveTo(port)
@@ -257,6 +278,9 @@ func handleReload(sup *supervisor) http.HandlerFunc {
 		var execErr *execError
 		switch {
 		case err == nil:
+		case errors.Is(err, errPortBusy):
+			writeJSON(w, http.StatusConflict, conflictAnswer{Error: err.Error(), Port: req.Port})
+			return
 		case errors.Is(err, errNotRunning), errors.Is(err, errReloading):
 			port := 0
 			if sup.relay != nil {
@@ -278,6 +302,7 @@ func handleReload(sup *supervisor) http.HandlerFunc {
 		started := time.Now()
 		if !waitAnswers(req.Port, c, r.Context().Done()) {
 			sup.abandon(c)
+			go sup.ensureStandby()
 			writeJSON(w, http.StatusUnprocessableEntity, reloadFailure{Error: "the new version exited before answering HTTP", ExitCode: c.code})
 			return
 		}

@@ -1,0 +1,108 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// reloadCase is a sample app and the file of it whose greeting a patch
+// changes.
+type reloadCase struct {
+	sample, file, greeting string
+	broken                 string // appended to file, makes the app fail to start
+}
+
+var reloadCases = []reloadCase{
+	{"fastapi", "app/main.py", "hello from fastapi", "\ndef broken(:\n"},
+	{"flask", "app/__init__.py", "hello from flask", "\nraise RuntimeError('broken on purpose')\n"},
+	{"django", "mysite/urls.py", "hello from django", "\nimport no_such_module_here\n"},
+	{"express", "server.js", "hello from express", "\nthrow new Error('broken on purpose');\n"},
+}
+
+// sampleFile reads one file of a sample.
+func sampleFile(t *testing.T, sample, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "samples", sample, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestPatchReloadsRunningPreview: a patch of a running preview's generation
+// is served by the same preview (id, port, URL) at once; a broken one
+// answers 422 with the revision that failed while the old one serves on,
+// and a later good one clears the failure. All four frameworks.
+func TestPatchReloadsRunningPreview(t *testing.T) {
+	requireInfra(t, true)
+	for _, tc := range reloadCases {
+		t.Run(tc.sample, func(t *testing.T) {
+			e := newEnv(t)
+			gen := e.upload("alice", tc.sample)
+			r := e.launch("alice", gen, nil)
+			mustStatus(t, r, http.StatusCreated)
+			id, base, port := r.body["preview_id"].(string), r.body["base_url"].(string), r.body["port"]
+			defer e.call("DELETE", "/api/v1/generations/"+gen+"/preview", "alice", "", nil)
+			orig := sampleFile(t, tc.sample, tc.file)
+			version := func(n int) string {
+				return strings.Replace(orig, tc.greeting, fmt.Sprintf("%s, revision %d", tc.greeting, n), 1)
+			}
+			patch := func(content string) response {
+				return e.patch("alice", gen, map[string]any{"files": []map[string]string{{"path": tc.file, "content": content}}})
+			}
+			serves := func(want string) {
+				t.Helper()
+				if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, want) {
+					t.Fatalf("the preview answers %d %q, want %q", code, body, want)
+				}
+			}
+
+			r = patch(version(2))
+			mustStatus(t, r, http.StatusOK)
+			timings, _ := r.body["timings_ms"].(map[string]any)
+			if r.body["revision"] != 2.0 || r.body["reload"] != "in_place" || r.body["status"] != "running" ||
+				r.body["preview_id"] != id || timings["healthy"] == nil || timings["write"] == nil {
+				t.Fatalf("patch of a running preview: %s", r.raw)
+			}
+			serves(tc.greeting + ", revision 2")
+
+			r = patch(version(3) + tc.broken)
+			mustStatus(t, r, http.StatusUnprocessableEntity)
+			if r.errorCode() != "launch_failed" || r.errorField("revision") != 3.0 || r.errorField("exit_code") == nil ||
+				len(r.errorField("log_tail").([]any)) == 0 {
+				t.Fatalf("broken patch: %s", r.raw)
+			}
+			serves(tc.greeting + ", revision 2")
+			st := e.call("GET", "/api/v1/generations/"+gen+"/preview/status", "alice", "", nil)
+			if st.body["status"] != "running" || st.body["revision"] != 2.0 || st.body["failed_revision"] != 3.0 ||
+				st.body["failed_revision_error"] == nil || st.body["port"] != port {
+				t.Fatalf("status after a broken patch: %s", st.raw)
+			}
+
+			r = patch(version(4))
+			mustStatus(t, r, http.StatusOK)
+			serves(tc.greeting + ", revision 4")
+			st = e.call("GET", "/api/v1/generations/"+gen+"/preview/status", "alice", "", nil)
+			if st.body["preview_id"] != id || st.body["revision"] != 4.0 || st.body["failed_revision"] != nil {
+				t.Fatalf("status after a good patch: %s", st.raw)
+			}
+			logs := e.call("GET", "/api/v1/generations/"+gen+"/preview/logs?limit=1000", "alice", "", nil)
+			var system []string
+			for _, l := range logs.body["lines"].([]any) {
+				if l := l.(map[string]any); l["stream"] == "system" {
+					system = append(system, l["line"].(string))
+				}
+			}
+			all := strings.Join(system, "\n")
+			for _, want := range []string{"revision 2 live in", "revision 3 failed", "revision 2 keeps serving", "revision 4 live in"} {
+				if !strings.Contains(all, want) {
+					t.Errorf("system lines lack %q:\n%s", want, all)
+				}
+			}
+		})
+	}
+}
