@@ -29,6 +29,8 @@ const (
 	// retireGrace is how long a retired version has to finish the requests
 	// it is answering after SIGTERM, before it is killed.
 	retireGrace = 5 * time.Second
+	// portFreeWait bounds the wait for a killed version's port to close.
+	portFreeWait = 2 * time.Second
 )
 
 var (
@@ -101,13 +103,11 @@ func (s *supervisor) beginReload(req reloadRequest, done <-chan struct{}) (*chil
 	for _, c := range retiring {
 		s.kill(c)
 	}
-	if s.relay != nil && s.relay.listening != nil {
-		if ports, err := s.relay.listening(); err == nil && slices.Contains(ports, req.Port) {
-			s.mu.Lock()
-			s.candidate = nil
-			s.mu.Unlock()
-			return nil, false, errPortBusy
-		}
+	if !s.portFree(req.Port, done) {
+		s.mu.Lock()
+		s.candidate = nil
+		s.mu.Unlock()
+		return nil, false, errPortBusy
 	}
 	s.mu.Lock()
 	if req.Preload != nil {
@@ -147,6 +147,30 @@ func (s *supervisor) beginReload(req reloadRequest, done <-chan struct{}) (*chil
 	c, err := s.spawn(req.Command, env, s.appDir, false)
 	s.candidate = c
 	return c, false, err
+}
+
+// portFree waits until nothing listens on port, for at most portFreeWait:
+// the processes of a version just killed may take a moment to end after
+// the one the shim started was reaped.
+func (s *supervisor) portFree(port int, done <-chan struct{}) bool {
+	if s.relay == nil || s.relay.listening == nil {
+		return true
+	}
+	deadline := time.Now().Add(portFreeWait)
+	for {
+		ports, err := s.relay.listening()
+		if err != nil || !slices.Contains(ports, port) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-done:
+			return false
+		case <-time.After(healthPoll):
+		}
+	}
 }
 
 // promote makes candidate c the serving version on port and retires the old

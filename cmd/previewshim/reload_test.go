@@ -242,3 +242,22 @@ func TestShimRemove(t *testing.T) {
 		t.Errorf("a.py was removed too: %v", err)
 	}
 }
+
+func TestShimReloadRefusesABusyPort(t *testing.T) {
+	p, _ := startTestApp(t)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	busy := ln.Addr().(*net.TCPAddr).Port
+	code, body := p.do(t, http.MethodPost, "/reload", reloadBody("v2", busy, nil))
+	if code != http.StatusConflict || !strings.Contains(body, `"port":`+strconv.Itoa(busy)) {
+		t.Errorf("reload to a port in use = %d %q, want 409 naming it", code, body)
+	}
+	if got, err := getApp(t, p); got != "v1" {
+		t.Errorf("the app answers %q (%v), want v1", got, err)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.exitCode(t)
+}
