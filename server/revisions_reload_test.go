@@ -24,7 +24,7 @@ var reloadCases = []reloadCase{
 }
 
 // sampleFile reads one file of a sample.
-func sampleFile(t *testing.T, sample, file string) string {
+func sampleFile(t testing.TB, sample, file string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "testdata", "samples", sample, file))
 	if err != nil {
