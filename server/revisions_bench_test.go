@@ -24,7 +24,6 @@ type reloadBench struct {
 	id      string
 	base    string
 	token   string
-	orig    string
 	version int
 }
 
@@ -35,18 +34,13 @@ func startReloadBench(b *testing.B, e *env, tc reloadCase) *reloadBench {
 	mustStatus(b, r, http.StatusCreated)
 	rb.id, rb.base, rb.token = r.body["preview_id"].(string), r.body["base_url"].(string), r.body["session_token"].(string)
 	b.Cleanup(func() { e.call("DELETE", "/api/v1/generations/"+rb.gen+"/preview", "bench", "", nil) })
-	rb.orig = sampleFile(b, tc.sample, tc.file)
 	return rb
 }
 
 // patch sends the next version (broken when asked) and returns the answer.
 func (rb *reloadBench) patch(broken bool) response {
 	rb.version++
-	content := strings.Replace(rb.orig, rb.tc.greeting, fmt.Sprintf("%s, revision %d", rb.tc.greeting, rb.version), 1)
-	if broken {
-		content += rb.tc.broken
-	}
-	return rb.e.patch("bench", rb.gen, map[string]any{"files": []map[string]string{{"path": rb.tc.file, "content": content}}})
+	return rb.e.patch("bench", rb.gen, map[string]any{"files": rb.tc.versionFiles(rb.e.t, rb.version, broken)})
 }
 
 func (rb *reloadBench) marker(v int) string { return fmt.Sprintf("%s, revision %d", rb.tc.greeting, v) }

@@ -13,14 +13,33 @@ import (
 // changes.
 type reloadCase struct {
 	sample, file, greeting string
-	broken                 string // appended to file, makes the app fail to start
+	broken                 string // appended to brokenFile, makes the app fail to start
+	brokenFile             string // "": file. (Django reads its URLconf on the first request, not at start.)
 }
 
 var reloadCases = []reloadCase{
-	{"fastapi", "app/main.py", "hello from fastapi", "\ndef broken(:\n"},
-	{"flask", "app/__init__.py", "hello from flask", "\nraise RuntimeError('broken on purpose')\n"},
-	{"django", "mysite/urls.py", "hello from django", "\nimport no_such_module_here\n"},
-	{"express", "server.js", "hello from express", "\nthrow new Error('broken on purpose');\n"},
+	{"fastapi", "app/main.py", "hello from fastapi", "\ndef broken(:\n", ""},
+	{"flask", "app/__init__.py", "hello from flask", "\nraise RuntimeError('broken on purpose')\n", ""},
+	{"django", "mysite/urls.py", "hello from django", "\nimport no_such_module_here\n", "mysite/settings.py"},
+	{"express", "server.js", "hello from express", "\nthrow new Error('broken on purpose');\n", ""},
+}
+
+// versionFiles are the files of a patch making version n of tc's sample,
+// broken when asked; every patch restores what a broken one changed.
+func (tc reloadCase) versionFiles(t testing.TB, n int, broken bool) []map[string]string {
+	t.Helper()
+	content := strings.Replace(sampleFile(t, tc.sample, tc.file), tc.greeting, fmt.Sprintf("%s, revision %d", tc.greeting, n), 1)
+	if tc.brokenFile == "" {
+		if broken {
+			content += tc.broken
+		}
+		return []map[string]string{{"path": tc.file, "content": content}}
+	}
+	other := sampleFile(t, tc.sample, tc.brokenFile)
+	if broken {
+		other += tc.broken
+	}
+	return []map[string]string{{"path": tc.file, "content": content}, {"path": tc.brokenFile, "content": other}}
 }
 
 // sampleFile reads one file of a sample.
@@ -47,12 +66,8 @@ func TestPatchReloadsRunningPreview(t *testing.T) {
 			mustStatus(t, r, http.StatusCreated)
 			id, base, port := r.body["preview_id"].(string), r.body["base_url"].(string), r.body["port"]
 			defer e.call("DELETE", "/api/v1/generations/"+gen+"/preview", "alice", "", nil)
-			orig := sampleFile(t, tc.sample, tc.file)
-			version := func(n int) string {
-				return strings.Replace(orig, tc.greeting, fmt.Sprintf("%s, revision %d", tc.greeting, n), 1)
-			}
-			patch := func(content string) response {
-				return e.patch("alice", gen, map[string]any{"files": []map[string]string{{"path": tc.file, "content": content}}})
+			patch := func(n int, broken bool) response {
+				return e.patch("alice", gen, map[string]any{"files": tc.versionFiles(t, n, broken)})
 			}
 			serves := func(want string) {
 				t.Helper()
@@ -61,7 +76,7 @@ func TestPatchReloadsRunningPreview(t *testing.T) {
 				}
 			}
 
-			r = patch(version(2))
+			r = patch(2, false)
 			mustStatus(t, r, http.StatusOK)
 			timings, _ := r.body["timings_ms"].(map[string]any)
 			if r.body["revision"] != 2.0 || r.body["reload"] != "in_place" || r.body["status"] != "running" ||
@@ -70,7 +85,7 @@ func TestPatchReloadsRunningPreview(t *testing.T) {
 			}
 			serves(tc.greeting + ", revision 2")
 
-			r = patch(version(3) + tc.broken)
+			r = patch(3, true)
 			mustStatus(t, r, http.StatusUnprocessableEntity)
 			if r.errorCode() != "launch_failed" || r.errorField("revision") != 3.0 || r.errorField("exit_code") == nil ||
 				len(r.errorField("log_tail").([]any)) == 0 {
@@ -83,7 +98,7 @@ func TestPatchReloadsRunningPreview(t *testing.T) {
 				t.Fatalf("status after a broken patch: %s", st.raw)
 			}
 
-			r = patch(version(4))
+			r = patch(4, false)
 			mustStatus(t, r, http.StatusOK)
 			serves(tc.greeting + ", revision 4")
 			st = e.call("GET", "/api/v1/generations/"+gen+"/preview/status", "alice", "", nil)
