@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // reloadCase is a sample app and the file of it whose greeting a patch
@@ -66,6 +69,26 @@ func TestPatchReloadsRunningPreview(t *testing.T) {
 			mustStatus(t, r, http.StatusCreated)
 			id, base, port := r.body["preview_id"].(string), r.body["base_url"].(string), r.body["port"]
 			defer e.call("DELETE", "/api/v1/generations/"+gen+"/preview", "alice", "", nil)
+			// The log stream says each update: event: revision.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			stream, err := e.openStream(ctx, gen, "alice", "", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stream.Body.Close()
+			revEvents := make(chan string, 100)
+			go readEvents(stream.Body, func(ev sseEvent) bool {
+				if ev.event == "revision" {
+					var d struct {
+						Revision int
+						Status   string
+					}
+					_ = json.Unmarshal([]byte(ev.data), &d)
+					revEvents <- fmt.Sprintf("%d %s", d.Revision, d.Status)
+				}
+				return true
+			})
 			patch := func(n int, broken bool) response {
 				return e.patch("alice", gen, map[string]any{"files": tc.versionFiles(t, n, broken)})
 			}
@@ -111,6 +134,20 @@ func TestPatchReloadsRunningPreview(t *testing.T) {
 				if l := l.(map[string]any); l["stream"] == "system" {
 					system = append(system, l["line"].(string))
 				}
+			}
+			var seen []string
+			for len(seen) == 0 || seen[len(seen)-1] != "4 running" {
+				select {
+				case ev := <-revEvents:
+					if !strings.HasSuffix(ev, " reloading") { // may be missed when an update is quick
+						seen = append(seen, ev)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatalf("revision events %q, want them to end with \"4 running\"", seen)
+				}
+			}
+			if got := strings.Join(seen, ", "); got != "2 running, 3 failed, 4 running" {
+				t.Errorf("revision events %q, want 2 running, 3 failed, 4 running", got)
 			}
 			all := strings.Join(system, "\n")
 			for _, want := range []string{"revision 2 live in", "revision 3 failed", "revision 2 keeps serving", "revision 4 live in"} {
