@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/previewd/previewd/db"
@@ -158,7 +159,7 @@ func (m *Manager) reload(in *instance, g db.Generation, start time.Time) (Reload
 // startVersion has the shim start plan on the app port the serving version
 // does not use.
 func (m *Manager) startVersion(ctx context.Context, shim *shimClient, plan framework.Plan) (shimReload, error) {
-	rp := reloadPlan{dir: plan.Dir, preload: preloaders[plan.Runtime]}
+	rp := reloadPlan{dir: plan.Dir, preload: standbyArgv(plan)}
 	var err error
 	for _, port := range []int{framework.AppPort + 1, framework.AppPort} {
 		rp.port = port
@@ -175,6 +176,17 @@ func (m *Manager) startVersion(ctx context.Context, shim *shimClient, plan frame
 		}
 	}
 	return shimReload{}, err
+}
+
+// standbyArgv is the preloader the shim keeps ready for plan's next version:
+// the warm pool's, told which framework to preload (the pool's preloads
+// them all, which a container's own CPU cap makes slow).
+func standbyArgv(plan framework.Plan) []string {
+	argv := preloaders[plan.Runtime]
+	if argv == nil || plan.Runtime != framework.RuntimePython {
+		return argv
+	}
+	return append(slices.Clip(argv), string(plan.Framework))
 }
 
 // appEnvOn is appEnv with the app listening on port.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -156,5 +157,53 @@ func TestPatchReloadsRunningPreview(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConcurrentPatchesOfRunningPreview: patches sent at once each make a
+// revision, and the preview ends up serving the latest one whatever order
+// their updates ran in; a patch with wait false answers 202 at once and
+// its update follows.
+func TestConcurrentPatchesOfRunningPreview(t *testing.T) {
+	requireInfra(t, true)
+	tc := reloadCases[0]
+	e := newEnv(t)
+	gen := e.upload("alice", tc.sample)
+	r := e.launch("alice", gen, nil)
+	mustStatus(t, r, http.StatusCreated)
+	base := r.body["base_url"].(string)
+	defer e.call("DELETE", "/api/v1/generations/"+gen+"/preview", "alice", "", nil)
+
+	var wg sync.WaitGroup
+	codes := make(chan int, 3)
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each names its own file, so that every patch is a change.
+			files := []map[string]string{{"path": fmt.Sprintf("extra%d.txt", i), "content": "x"}}
+			codes <- e.patch("alice", gen, map[string]any{"files": files}).status
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != http.StatusOK {
+			t.Errorf("a concurrent patch answered %d", c)
+		}
+	}
+	st := e.call("GET", "/api/v1/generations/"+gen+"/preview/status", "alice", "", nil)
+	if st.body["revision"] != 4.0 || st.body["status"] != "running" {
+		t.Fatalf("status after 3 concurrent patches: %s", st.raw)
+	}
+
+	r = e.patch("alice", gen, map[string]any{"files": tc.versionFiles(t, 5, false), "wait": false})
+	mustStatus(t, r, http.StatusAccepted)
+	if r.body["revision"] != 5.0 || r.body["status"] != "reloading" || r.body["reload"] != "in_place" {
+		t.Fatalf("patch without wait: %s", r.raw)
+	}
+	e.waitStatus("alice", gen, func(s map[string]any) bool { return s["revision"] == 5.0 })
+	if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, tc.greeting+", revision 5") {
+		t.Fatalf("after the update without wait the preview answers %d %q", code, body)
 	}
 }

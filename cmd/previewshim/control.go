@@ -485,6 +485,7 @@ func newControlHandler(sup *supervisor) http.Handler {
 	})
 	mux.HandleFunc("POST /reload", handleReload(sup))
 	mux.HandleFunc("POST /standby", handleStandby(sup))
+	mux.HandleFunc("GET /standby", handleStandbyReady(sup))
 	mux.HandleFunc("POST /remove", handleRemove(sup))
 	return mux
 }

@@ -114,7 +114,10 @@ func (s *supervisor) beginReload(req reloadRequest, done <-chan struct{}) (*chil
 		s.standbyArgv = req.Preload
 	}
 	standby := s.standby
-	if req.Exec == nil {
+	if req.Exec == nil || !standby.isReady() {
+		// One still importing its framework shares the container's CPU
+		// with a cold start, so it is not waited for: it serves the next
+		// reload.
 		standby = nil
 	}
 	if standby != nil {
@@ -128,7 +131,6 @@ func (s *supervisor) beginReload(req reloadRequest, done <-chan struct{}) (*chil
 	}
 	s.mu.Unlock()
 
-	// A standby still importing its framework is still ahead of a cold start.
 	line, _ := json.Marshal(map[string]any{"argv": req.Exec, "env": req.Env, "dir": req.Dir})
 	err = standby.waitReady(done)
 	if err == nil {
@@ -207,6 +209,19 @@ func (s *supervisor) abandon(c *child) {
 		s.candidate = nil
 	}
 	s.mu.Unlock()
+}
+
+// isReady reports whether c is a warm child that reported ready; false for nil.
+func (c *child) isReady() bool {
+	if c == nil || c.ready == nil {
+		return false
+	}
+	select {
+	case <-c.ready:
+		return c.readyErr == nil
+	default:
+		return false
+	}
 }
 
 // kill kills c's process group and waits until c was reaped.
@@ -356,6 +371,37 @@ func handleStandby(sup *supervisor) http.HandlerFunc {
 			http.Error(w, err.Error(), http.StatusConflict)
 		default:
 			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	}
+}
+
+// handleStandbyReady serves GET /standby: 204 once a standby preloader is
+// ready, 409 when none is kept, 422 when it ended before it was ready.
+func handleStandbyReady(sup *supervisor) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for {
+			sup.mu.Lock()
+			c, kept := sup.standby, sup.standbyArgv != nil
+			sup.mu.Unlock()
+			switch {
+			case !kept:
+				http.Error(w, "no standby preloader is kept", http.StatusConflict)
+				return
+			case c == nil:
+				// Being replaced after a reload: look again shortly.
+				select {
+				case <-r.Context().Done():
+					return
+				case <-time.After(healthPoll):
+				}
+				continue
+			}
+			if err := c.waitReady(r.Context().Done()); err != nil {
+				http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
 		}
 	}
 }

@@ -204,6 +204,9 @@ func TestShimReloadFromStandby(t *testing.T) {
 		t.Fatalf("POST /standby = %d %q", code, body)
 	}
 	for i, v := range []string{"v2", "v3"} {
+		if code, body := p.do(t, http.MethodGet, "/standby", nil); code != http.StatusNoContent {
+			t.Fatalf("GET /standby = %d %q", code, body)
+		}
 		code, body := p.do(t, http.MethodPost, "/reload", reloadBody(v, freePort(t), map[string]any{"exec": []string{"app"}}))
 		var ans reloadAnswer
 		if err := json.Unmarshal([]byte(body), &ans); code != http.StatusOK || err != nil || !ans.Preloaded {
