@@ -124,6 +124,9 @@ func TestPatchReloadsRunningPreview(t *testing.T) {
 
 			r = patch(4, false)
 			mustStatus(t, r, http.StatusOK)
+			if r.body["reload"] != "in_place" || r.body["serving_revision"] != 4.0 {
+				t.Fatalf("good patch after a broken one: %s", r.raw)
+			}
 			serves(tc.greeting + ", revision 4")
 			st = e.call("GET", "/api/v1/generations/"+gen+"/preview/status", "alice", "", nil)
 			if st.body["preview_id"] != id || st.body["revision"] != 4.0 || st.body["failed_revision"] != nil {

@@ -29,6 +29,9 @@ const (
 	// retireGrace is how long a retired version has to finish the requests
 	// it is answering after SIGTERM, before it is killed.
 	retireGrace = 5 * time.Second
+	// drainMax bounds the wait for a retired version's connections to go
+	// idle before it is sent SIGTERM.
+	drainMax = 2 * time.Second
 	// portFreeWait bounds the wait for a killed version's port to close.
 	portFreeWait = 2 * time.Second
 )
@@ -185,11 +188,18 @@ func (s *supervisor) promote(c *child, port int) {
 	s.candidate = nil
 	s.retiring[old] = struct{}{}
 	s.mu.Unlock()
+	oldPort := 0
 	if s.relay != nil {
+		oldPort = s.relay.port()
 		s.relay.moveTo(port)
 	}
 	go func() {
 		// Ends once the old version is gone and a standby was started.
+		// Its connections close as their answers end; what is still
+		// going after drainMax is left to its own shutdown.
+		if s.relay != nil {
+			s.relay.drain(oldPort, drainMax)
+		}
 		_ = syscall.Kill(-old.pgid, syscall.SIGTERM)
 		select {
 		case <-old.done:

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -56,6 +57,11 @@ func testAppMain() {
 }
 
 func serveTestApp(version string) {
+	if os.Getenv("SHIM_TEST_IGNORE_TERM") == "1" {
+		// As a server that answers on open connections while it shuts
+		// down: only SIGKILL ends it.
+		signal.Ignore(syscall.SIGTERM)
+	}
 	ln, err := net.Listen("tcp4", "127.0.0.1:"+os.Getenv("PORT"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -262,5 +268,47 @@ func TestShimReloadRefusesABusyPort(t *testing.T) {
 		t.Errorf("the app answers %q (%v), want v1", got, err)
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.exitCode(t)
+}
+
+// TestShimReloadMovesKeptAliveConnections: a client's keep-alive connection
+// to the old version is closed once idle, so its next request reaches the
+// new version, even when the old one would answer on it while it stops.
+func TestShimReloadMovesKeptAliveConnections(t *testing.T) {
+	port := freePort(t)
+	p := startShim(t, "PREVIEW_APP_PORT="+strconv.Itoa(port))
+	start, _ := json.Marshal(map[string]any{"argv": []string{os.Args[0]},
+		"env": []string{"SHIM_TEST_APP=v1", "SHIM_TEST_IGNORE_TERM=1", "PORT=" + strconv.Itoa(port)}})
+	if code, body := p.do(t, http.MethodPost, "/start", strings.NewReader(string(start))); code != http.StatusNoContent {
+		t.Fatalf("POST /start = %d %q", code, body)
+	}
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", filepath.Join(p.runDir, "app.sock"))
+		},
+	}, Timeout: 5 * time.Second}
+	get := func() string {
+		resp, err := client.Get("http://app/")
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	for deadline := time.Now().Add(10 * time.Second); get() != "v1"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("v1 does not answer")
+		}
+	}
+	if code, body := p.do(t, http.MethodPost, "/reload", reloadBody("v2", freePort(t), nil)); code != http.StatusOK {
+		t.Fatalf("POST /reload = %d %q", code, body)
+	}
+	time.Sleep(100 * time.Millisecond) // longer than the relay takes to see the connection idle
+	if got := get(); got != "v2" {
+		t.Errorf("the kept-alive client got %q after the reload, want v2", got)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
 	p.exitCode(t)
 }
