@@ -139,9 +139,8 @@ func (pl *proxyLoad) run(e *env, rb *reloadBench, stop <-chan struct{}) {
 		pl.mu.Lock()
 		accept := pl.accept
 		pl.mu.Unlock()
-		req, _ := http.NewRequest(http.MethodGet, e.api.URL+"/", nil)
-		req.Host = rb.id + "." + publicDomain
-		req.Header.Set("Cookie", "previewd_session_"+rb.id[:8]+"="+rb.token)
+		// Path routing, with the session in the address.
+		req, _ := http.NewRequest(http.MethodGet, e.api.URL+"/p/"+rb.id+"/~"+rb.token+"/", nil)
 		pl.sent.Add(1)
 		resp, err := client.Do(req)
 		if err != nil {
@@ -155,7 +154,7 @@ func (pl *proxyLoad) run(e *env, rb *reloadBench, stop <-chan struct{}) {
 			ok = ok || strings.Contains(string(body), m)
 		}
 		switch {
-		case resp.StatusCode >= 500:
+		case resp.StatusCode != http.StatusOK:
 			pl.failed.Add(1)
 		case !ok:
 			pl.mu.Lock()
