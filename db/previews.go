@@ -73,6 +73,13 @@ type Preview struct {
 	OOMKills     int            `db:"oom_kills"` // processes killed for memory while it ran
 	Cause        []byte         `db:"cause"`     // JSON of why it failed, or nil
 	Revision     int            `db:"revision"`  // the generation's revision it runs
+	// ReloadingRevision is the revision an update in progress moves it
+	// to; FailedRevision the last one that failed to, and why.
+	ReloadingRevision *int   `db:"reloading_revision"`
+	FailedRevision    *int   `db:"failed_revision"`
+	FailedError       string `db:"failed_error"`
+	FailedExitCode    *int   `db:"failed_exit_code"`
+	FailedCause       []byte `db:"failed_cause"`
 }
 
 // Live reports whether the preview is starting or running.
@@ -87,7 +94,8 @@ type Session struct {
 
 const previewColumns = `id, generation_id, owner, runner_id, status, COALESCE(container_id, '') AS container_id,
 	port, image, memory_mb, cpus, pids, created_at, started_at, stopped_at, expires_at, last_active_at,
-	exit_code, oom_killed, error, log_tail, timings, warm, restart_max, restarts, oom_kills, cause, revision`
+	exit_code, oom_killed, error, log_tail, timings, warm, restart_max, restarts, oom_kills, cause, revision,
+	reloading_revision, failed_revision, failed_error, failed_exit_code, failed_cause`
 
 // InsertPreview records a new starting preview and its first session in one
 // transaction. It fails with ErrConflict when the generation already has a live

@@ -58,6 +58,9 @@ func (p *prepared) sources() map[string]string {
 	return out
 }
 
+// StoredCause decodes a recorded cause; nil when there is none.
+func StoredCause(b []byte) *cause.Cause { return storedCause(b) }
+
 // storedCause decodes a recorded cause; nil when there is none.
 func storedCause(b []byte) *cause.Cause {
 	if len(b) == 0 {

@@ -43,6 +43,12 @@ type instance struct {
 	lastOOM     atomic.Int64 // unix nanoseconds of the last oom event
 	logs        atomic.Pointer[logPipeline]
 
+	// reloadMu makes updates of the running app (see reload.go) and its
+	// restarts take turns; rec.Revision changes under it. env is the
+	// launch's own environment, which an update's new version gets too.
+	reloadMu sync.Mutex
+	env      map[string]string
+
 	endOnce sync.Once
 	ended   chan struct{} // closed when teardown is complete
 	cancel  context.CancelFunc
@@ -69,6 +75,7 @@ func (m *Manager) shim(in *instance) *shimClient {
 // with Wait the caller waits for it.
 func (m *Manager) run(ctx context.Context, in *instance, req LaunchRequest, token string, sessionExpires time.Time, start time.Time) (Launched, error) {
 	in.logs.Store(m.newLogPipeline(in.rec.ID, 0))
+	in.env = req.Env
 	if in.ctx.Err() != nil {
 		// Stopped since the insert: the teardown may not have seen this
 		// pipeline. (One that looks after the check finds it; closing is

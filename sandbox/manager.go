@@ -41,6 +41,10 @@ type Records interface {
 	DeleteLogs(ctx context.Context, previewID string, through int64) (int64, error)
 	LogSegments(ctx context.Context, previewID string, width int64) ([]db.LogSegment, error)
 	OutputEnds(ctx context.Context, previewID string) ([]db.OutputEnd, error)
+	SetPreviewReloading(ctx context.Context, id string, rev int) error
+	RecordReload(ctx context.Context, id string, rev int) error
+	RecordReloadFailure(ctx context.Context, id string, f db.ReloadFailure) error
+	EndReload(ctx context.Context, id string) error
 }
 
 var _ Records = (*db.Store)(nil)
@@ -274,6 +278,9 @@ type LaunchError struct {
 	OOMKilled bool
 	LogTail   []string
 	Cause     *cause.Cause // why, as data; nil when previewd could not tell
+	// Revision is set when an update of a running preview to this
+	// revision failed; the preview serves the one before.
+	Revision int
 
 	timedOut bool // the app did not answer HTTP within the start time-out
 	build    bool // installing the app's dependencies failed

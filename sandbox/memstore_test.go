@@ -284,3 +284,37 @@ func (s *memStore) lines(previewID string) []string {
 	}
 	return slices.Clip(out)
 }
+
+func (s *memStore) SetPreviewReloading(_ context.Context, id string, rev int) error {
+	return s.update(id, func(p *db.Preview) error {
+		if p.Status != db.StatusRunning {
+			return db.ErrNotFound
+		}
+		p.ReloadingRevision = &rev
+		return nil
+	})
+}
+
+func (s *memStore) RecordReload(_ context.Context, id string, rev int) error {
+	return s.update(id, func(p *db.Preview) error {
+		p.Revision, p.ReloadingRevision, p.FailedRevision = rev, nil, nil
+		p.FailedError, p.FailedExitCode, p.FailedCause = "", nil, nil
+		return nil
+	})
+}
+
+func (s *memStore) RecordReloadFailure(_ context.Context, id string, f db.ReloadFailure) error {
+	return s.update(id, func(p *db.Preview) error {
+		rev := f.Revision
+		p.ReloadingRevision, p.FailedRevision = nil, &rev
+		p.FailedError, p.FailedExitCode, p.FailedCause = f.Error, f.ExitCode, f.Cause
+		return nil
+	})
+}
+
+func (s *memStore) EndReload(_ context.Context, id string) error {
+	return s.update(id, func(p *db.Preview) error {
+		p.ReloadingRevision = nil
+		return nil
+	})
+}

@@ -24,6 +24,7 @@ type Metrics struct {
 	warm       *prometheus.GaugeVec
 	warmClaims *prometheus.CounterVec
 	oomKills   prometheus.Counter
+	reloads    *reloadMetrics
 }
 
 // LaunchBuckets resolve launch phases from 50 ms to 60 s.
@@ -74,6 +75,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Processes of previews the kernel killed for memory (the engine's oom events).",
 		}),
 	}
+	m.reloads = newReloadMetrics(reg)
 	reg.MustRegister(m.launches, m.phases, m.cleanups, m.portsInUse, m.portsCap, m.portsTotal, m.logLines, m.warm, m.warmClaims, m.oomKills)
 	// Every known label value starts at 0, so that a dashboard or an alert
 	// on a counter sees a series before the first event of its kind. The

@@ -86,6 +86,8 @@ func (m *Manager) restartApp(in *instance) {
 // rerun starts the stopped container again and its app, and waits until it
 // answers. A *LaunchError means the app exited again.
 func (m *Manager) rerun(ctx context.Context, in *instance) error {
+	in.reloadMu.Lock()
+	defer in.reloadMu.Unlock()
 	files, err := m.records.GenerationFiles(ctx, in.rec.GenerationID, in.rec.Revision)
 	if err != nil {
 		return err
@@ -122,7 +124,7 @@ func (m *Manager) rerun(ctx context.Context, in *instance) error {
 	if err := shim.putFiles(ctx, appFiles); err != nil {
 		return err
 	}
-	if err := shim.start(ctx, plan.Command, appEnv(plan, nil)); err != nil {
+	if err := shim.start(ctx, plan.Command, appEnv(plan, in.env)); err != nil {
 		return err
 	}
 	return m.waitHealthy(ctx, in, exited)

@@ -65,6 +65,9 @@ func toAPIError(err error) *apiError {
 	var le *sandbox.LaunchError
 	if errors.As(err, &le) {
 		extra := map[string]any{"preview_id": le.PreviewID, "exit_code": le.ExitCode, "oom_killed": le.OOMKilled, "log_tail": nonNil(le.LogTail), "cause": le.Cause}
+		if le.Revision != 0 {
+			extra["revision"] = le.Revision
+		}
 		if le.Cause != nil && len(le.Cause.MissingEnv) > 0 {
 			extra["missing_env"] = le.Cause.MissingEnv
 		}

@@ -187,11 +187,21 @@ func (s *Server) followLogs(ctx context.Context, out *sseWriter, previewID strin
 	keepAlive := time.NewTicker(sseKeepAlive)
 	defer keepAlive.Stop()
 	status, checked := "", ""
+	var revs *revisionState // nil until the first look
 	checkStatus := func() (db.Preview, error) {
 		p, err := s.store.Preview(ctx, previewID)
 		if err != nil {
 			return p, err
 		}
+		if revs != nil {
+			if ev, ok := revisionEvent(*revs, p); ok {
+				if err := out.event("revision", ev); err != nil {
+					return p, err
+				}
+			}
+		}
+		st := revisionStateOf(p)
+		revs = &st
 		if p.Status != status {
 			status = p.Status
 			ev := map[string]any{"status": status}

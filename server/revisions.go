@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -16,11 +15,6 @@ import (
 	"github.com/previewd/previewd/sandbox/framework"
 	"github.com/previewd/previewd/server/upload"
 )
-
-// reloadFilesOnly is the "reload" of a change that stored a revision and
-// touched no container: a running preview keeps the revision it was
-// launched with, and the next launch runs the new one.
-const reloadFilesOnly = "files_only"
 
 // revisionJSON is a revision as GET …/revisions lists it.
 type revisionJSON struct {
@@ -61,10 +55,19 @@ func (s *Server) patchFiles(c *gin.Context) {
 	var req struct {
 		Files  []upload.JSONFile `json:"files"`
 		Delete []string          `json:"delete"`
+		Wait   *bool             `json:"wait"`
 	}
 	if err := readJSON(c, lim, &req); err != nil {
 		s.abort(c, err)
 		return
+	}
+	wait, err := waitParam(c)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	if req.Wait != nil {
+		wait = *req.Wait
 	}
 	if len(req.Files) == 0 && len(req.Delete) == 0 {
 		s.abort(c, badRequest(`a patch needs "files" to write or "delete" paths to remove`))
@@ -109,7 +112,7 @@ func (s *Server) patchFiles(c *gin.Context) {
 		}
 		return s.revisionFiles(cur, byPath, framework.Name(cur.Framework), lim)
 	}
-	s.applyChange(c, g, base, change, start)
+	s.applyChange(c, g, base, change, wait, start)
 }
 
 // replaceFiles answers PUT /generations/:id/files: a JSON body ({"files",
@@ -122,6 +125,11 @@ func (s *Server) replaceFiles(c *gin.Context) {
 		return
 	}
 	base, err := ifMatch(c)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	wait, err := waitParam(c)
 	if err != nil {
 		s.abort(c, err)
 		return
@@ -148,7 +156,7 @@ func (s *Server) replaceFiles(c *gin.Context) {
 		}
 		return s.revisionFiles(cur, byPath, w, lim)
 	}
-	s.applyChange(c, g, base, change, start)
+	s.applyChange(c, g, base, change, wait, start)
 }
 
 // revisionFiles checks a new revision's complete file set by every rule of
@@ -178,34 +186,17 @@ func (s *Server) revisionFiles(g db.Generation, byPath map[string][]byte, want f
 	return g, rows, nil
 }
 
-// applyChange stores the next revision of g made by change and answers with
-// it. This increment never touches a running preview: it keeps running the
-// revision it was launched with.
-func (s *Server) applyChange(c *gin.Context, g db.Generation, base int, change db.Change, start time.Time) {
-	ctx := c.Request.Context()
+// applyChange stores the next revision of g made by change and applies it
+// to the generation's running preview (see reloadAnswer).
+func (s *Server) applyChange(c *gin.Context, g db.Generation, base int, change db.Change, wait bool, start time.Time) {
 	old := g
-	g, _, err := s.store.UpdateFiles(ctx, user(c), g.ID, base, change, s.cfg.Quota)
+	g, _, err := s.store.UpdateFiles(c.Request.Context(), user(c), g.ID, base, change, s.cfg.Quota)
 	if err != nil {
 		s.abort(c, err)
 		return
 	}
 	s.endpoints.forget(endpointKey(old))
-	status := db.StatusStopped
-	p, err := s.store.LatestPreview(ctx, g.ID)
-	switch {
-	case err == nil:
-		status = p.Status
-	case !errors.Is(err, db.ErrNotFound):
-		s.abort(c, err)
-		return
-	}
-	c.Header("ETag", etag(g.Revision))
-	c.JSON(http.StatusOK, gin.H{
-		"revision":   g.Revision,
-		"status":     status,
-		"reload":     reloadFilesOnly,
-		"timings_ms": gin.H{"total": time.Since(start).Milliseconds()},
-	})
+	s.reloadAnswer(c, g, wait, start)
 }
 
 // listRevisions answers GET /generations/:id/revisions, newest first.

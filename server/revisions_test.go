@@ -277,8 +277,8 @@ func TestPatchAnotherUsersGeneration(t *testing.T) {
 	}
 }
 
-// TestPatchedRevisionRunsOnNextLaunch: a running preview keeps the revision
-// it was launched with; the next launch runs the latest.
+// TestPatchedRevisionRunsOnNextLaunch: a running preview serves a patch at
+// once, in place; the next launch runs the latest revision too.
 func TestPatchedRevisionRunsOnNextLaunch(t *testing.T) {
 	requireInfra(t, true)
 	e := newEnv(t)
@@ -293,14 +293,14 @@ func TestPatchedRevisionRunsOnNextLaunch(t *testing.T) {
 	v2 := strings.Replace(helloFastAPI, "'world'", "'revision 2'", 1)
 	r = e.patch("alice", id, map[string]any{"files": []map[string]string{{"path": "main.py", "content": v2}}})
 	mustStatus(t, r, http.StatusOK)
-	if r.body["revision"] != 2.0 || r.body["status"] != "running" || r.body["reload"] != "files_only" {
+	if r.body["revision"] != 2.0 || r.body["status"] != "running" || r.body["reload"] != "in_place" {
 		t.Fatalf("patch of a running preview: %s", r.raw)
 	}
-	if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "world") {
+	if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "revision 2") {
 		t.Fatalf("the running preview after the patch: %d %q", code, body)
 	}
 	st := e.call("GET", "/api/v1/generations/"+id+"/preview/status", "alice", "", nil)
-	if st.body["revision"] != 1.0 {
+	if st.body["revision"] != 2.0 {
 		t.Fatalf("status of the running preview: %s", st.raw)
 	}
 
@@ -347,7 +347,8 @@ func TestEndpointsFollowRevisions(t *testing.T) {
 }
 
 // TestRestartRunsLaunchedRevision: a crashed app is restarted from the
-// revision its preview was launched with, not a later one.
+// revision its preview serves: the last one applied to it in place, not
+// the one it was launched with.
 func TestRestartRunsLaunchedRevision(t *testing.T) {
 	requireInfra(t, true)
 	e := newEnv(t)
@@ -355,14 +356,19 @@ func TestRestartRunsLaunchedRevision(t *testing.T) {
 	r := e.launch("alice", gen, map[string]any{"restart": map[string]any{"max": 1}})
 	mustStatus(t, r, http.StatusCreated)
 	base := r.body["base_url"].(string)
-	v2 := "from fastapi import FastAPI\napp = FastAPI()\n\n@app.get('/')\ndef index():\n    return {'revision': 2}\n"
-	mustStatus(t, e.patch("alice", gen, map[string]any{"files": []map[string]string{{"path": "main.py", "content": v2}}}), http.StatusOK)
+	main := sampleFile(t, "crash-later", "main.py")
+	v2 := strings.Replace(main, `{"alive": True}`, `{"alive": "revision 2"}`, 1)
+	r = e.patch("alice", gen, map[string]any{"files": []map[string]string{{"path": "main.py", "content": v2}}})
+	mustStatus(t, r, http.StatusOK)
+	if r.body["reload"] != "in_place" || r.body["revision"] != 2.0 {
+		t.Fatalf("patch: %s", r.raw)
+	}
 
 	if resp, err := http.Post(base+"/crash", "text/plain", nil); err == nil {
 		resp.Body.Close()
 	}
 	st := e.waitStatus("alice", gen, func(s map[string]any) bool { return s["restarts"] == 1.0 })
-	if st["status"] != "running" || st["revision"] != 1.0 {
+	if st["status"] != "running" || st["revision"] != 2.0 {
 		t.Fatalf("after the crash: %v", st)
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -371,8 +377,8 @@ func TestRestartRunsLaunchedRevision(t *testing.T) {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				if !strings.Contains(string(body), "alive") {
-					t.Fatalf("the restarted app serves %q, not revision 1", body)
+				if !strings.Contains(string(body), "revision 2") {
+					t.Fatalf("the restarted app serves %q, not revision 2", body)
 				}
 				break
 			}

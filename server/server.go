@@ -46,6 +46,8 @@ type Sandbox interface {
 	// DeleteGeneration stops the generation's preview and deletes the
 	// generation, with launches of it held off meanwhile.
 	DeleteGeneration(ctx context.Context, owner, generationID string) error
+	// Reload updates the generation's running preview to its new revision.
+	Reload(ctx context.Context, req sandbox.ReloadRequest) (sandbox.Reloaded, error)
 	LiveStats(previewID string) *sandbox.Stats
 	Running(previewID string) bool
 	Touched(previewID string)

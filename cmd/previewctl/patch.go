@@ -60,9 +60,6 @@ func (a *app) patch(ctx context.Context, args []string) error {
 	if a.json {
 		return printJSON(a.stdout, raw)
 	}
-	fmt.Fprintf(a.stdout, "Generation %s is at revision %d (%d files, %s) in %d ms.\n", id, r.Revision, st.Files, formatBytes(st.Bytes), r.TimingsMS["total"])
-	if r.Status == "running" || r.Status == "starting" {
-		fmt.Fprintln(a.stdout, "The running preview keeps the revision it was launched with; launch it again (down, then launch) to run this one.")
-	}
+	fmt.Fprintf(a.stdout, "Generation %s is at revision %d (%d files, %s): %s.\n", id, r.Revision, st.Files, formatBytes(st.Bytes), revisedLine(r))
 	return nil
 }

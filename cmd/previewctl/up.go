@@ -125,6 +125,7 @@ func (a *app) up(ctx context.Context, args []string) error {
 	lf.register(fs)
 	keep := fs.Bool("keep", false, "leave the preview running when previewctl exits")
 	timestamps := fs.Bool("t", false, "show each log line's time")
+	watchDir := fs.Bool("watch", false, "send each change of DIR as the generation's next revision, which the running preview serves at once")
 	pos, err := a.parse(fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -146,6 +147,16 @@ func (a *app) up(ctx context.Context, args []string) error {
 	}
 	w := &watch{app: a, gen: g, launch: l, keep: *keep, tty: isTerminal(a.stdout),
 		printer: &logPrinter{w: a.stdout, color: a.useColor(a.stdout), timestamps: *timestamps}}
+	if *watchDir {
+		w.whileRunning = func(ctx context.Context, note func(string)) {
+			fw, err := newFolderWatcher(a.client, g.ID, pos[0], note)
+			if err != nil {
+				note("cannot watch " + pos[0] + ": " + err.Error())
+				return
+			}
+			fw.run(ctx)
+		}
+	}
 	return w.run(ctx)
 }
 
@@ -164,6 +175,9 @@ type watch struct {
 	shown    int        // app output lines printed
 	tail     []string   // the last app output lines, for a failed launch
 	progress bool       // a progress line is on the terminal
+	// whileRunning, when set, runs once the preview runs, until up ends;
+	// note prints a line among the log's.
+	whileRunning func(ctx context.Context, note func(string))
 }
 
 // streamItem is a log line, or a note about the stream itself.
@@ -211,6 +225,15 @@ func (w *watch) run(ctx context.Context) error {
 	w.clearProgress()
 	a.printRunning(a.stdout, s.PreviewID, "running", s.BaseURL, a.browserURL(s.ProxyURL, s.PreviewID, w.launch.SessionToken), s.TimingsMS)
 	fmt.Fprintf(a.stdout, "  Status:   previewctl status %s\n\nFollowing the log; press Ctrl-C to stop the preview.\n", w.gen.ID)
+	if w.whileRunning != nil {
+		fmt.Fprintln(a.stdout, "Watching the folder: each change is sent as the next revision.")
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			w.whileRunning(followCtx, func(s string) { w.send(followCtx, streamItem{note: s}) })
+		}()
+		defer func() { stopFollow(); <-done }()
+	}
 
 	for {
 		select {

@@ -51,28 +51,54 @@ const (
 	stopping                   // signalled before any start; no start allowed
 )
 
-// supervisor starts the app at most once and relays signals to it.
+// supervisor starts the app at most once and relays signals to it. Later
+// versions of the app replace it in place (see reload.go): each runs as a
+// child of its own, and only the one serving (current) ends the shim when it
+// exits.
 type supervisor struct {
 	appDir  string
 	baseEnv []string
 	// output paces the app's output; nil: the app writes to the shim's
 	// stdout and stderr directly.
 	output *lineLimiter
+	// relay is where connections to the app go; reloads move it. Nil in
+	// tests that only start an app.
+	relay *relayer
 
-	// exited receives the child's exit code; execFailed receives the code
-	// to exit with when the command could not be executed. One value is
-	// ever sent on either, so a buffer of one never blocks.
+	// exited receives the current child's exit code; execFailed receives
+	// the code to exit with when the command could not be executed. One
+	// value is ever sent on either, so a buffer of one never blocks.
 	exited     chan int
 	execFailed chan int
 
 	mu    sync.Mutex
 	state childState
-	pgid  int
+	// current is the child serving the app, nil before /start.
+	current *child
+	// live is every child not yet reaped: the current one, a candidate
+	// being reloaded, one being retired, a standby preloader.
+	live map[*child]struct{}
+	// candidate is a new version being started by /reload, standby a
+	// preloader kept ready for the next reload, standbyArgv its command.
+	candidate   *child
+	standby     *child
+	standbyArgv []string
+	// retiring are versions a reload replaced, finishing their requests.
+	retiring map[*child]struct{}
+}
+
+// child is one process the shim started, in its own process group.
+type child struct {
+	pgid int
+	// done is closed once the child was reaped; code is its exit code then.
+	done chan struct{}
+	code int
 
 	// A warm child is a preloader: it starts before the app's files exist,
 	// imports its framework, reports ready on its fd 3 and then waits for
-	// one line on stdin saying what to load. load is that stdin; ready is
-	// closed when the report came, readyErr set if it never will.
+	// one line on stdin saying what to load. load is that stdin (guarded by
+	// the supervisor's mu); ready is closed when the report came, readyErr
+	// set before if it never will.
 	load     *os.File
 	ready    chan struct{}
 	readyErr error
@@ -91,12 +117,14 @@ func newSupervisor(appDir string, environ []string) *supervisor {
 		baseEnv:    base,
 		exited:     make(chan int, 1),
 		execFailed: make(chan int, 1),
+		live:       map[*child]struct{}{},
+		retiring:   map[*child]struct{}{},
 	}
 }
 
 // start runs argv in the app dir, in its own process group so that a
 // forwarded signal reaches every process the app spawned. With warm, the
-// child is a preloader (see supervisor.load).
+// child is a preloader (see child.load).
 func (s *supervisor) start(argv, extraEnv []string, warm bool) error {
 	if len(argv) == 0 || argv[0] == "" {
 		return &startError{"argv must not be empty"}
@@ -111,66 +139,98 @@ func (s *supervisor) start(argv, extraEnv []string, warm bool) error {
 	if s.state != idle {
 		return errAlreadyStarted
 	}
+	c, err := s.spawn(argv, env, s.appDir, warm)
+	if err != nil {
+		s.state = failed
+		s.execFailed <- execFailedCode
+		return err
+	}
+	s.state = running
+	s.current = c
+	return nil
+}
 
+// spawn starts argv with env in dir as a new child; s.mu is held. The
+// error is an *execError.
+func (s *supervisor) spawn(argv, env []string, dir string, warm bool) (*child, error) {
 	path, err := lookPath(argv[0], env)
-	var cmd *exec.Cmd
+	if err != nil {
+		return nil, &execError{err}
+	}
+	cmd := &exec.Cmd{
+		Path:        path,
+		Args:        argv,
+		Env:         env,
+		Dir:         dir,
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	c := &child{done: make(chan struct{})}
 	var readyR *os.File
 	var pacer *outputPacer
+	if s.output != nil {
+		pacer = newOutputPacer(s.output)
+		cmd.Stdout, cmd.Stderr, err = pacer.start(os.Stdout, os.Stderr)
+	}
+	if warm && err == nil {
+		readyR, err = c.warmPipes(cmd)
+	}
 	if err == nil {
-		cmd = &exec.Cmd{
-			Path:        path,
-			Args:        argv,
-			Env:         env,
-			Dir:         s.appDir,
-			Stdout:      os.Stdout,
-			Stderr:      os.Stderr,
-			SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
-		}
-		if s.output != nil {
-			pacer = newOutputPacer(s.output)
-			cmd.Stdout, cmd.Stderr, err = pacer.start(os.Stdout, os.Stderr)
-		}
-		if warm && err == nil {
-			readyR, err = s.warmPipes(cmd)
-		}
-		if err == nil {
-			err = cmd.Start()
-		}
-		closeChildEnds(cmd)
-		if pacer != nil {
-			pacer.closeChildEnds()
-		}
+		err = cmd.Start()
+	}
+	closeChildEnds(cmd)
+	if pacer != nil {
+		pacer.closeChildEnds()
 	}
 	if err != nil {
 		if readyR != nil {
 			readyR.Close()
-			s.load.Close()
-			s.load = nil
+			c.load.Close()
 		}
-		s.state = failed
-		s.execFailed <- execFailedCode
-		return &execError{err}
+		return nil, &execError{err}
 	}
-	s.state = running
-	s.pgid = cmd.Process.Pid
+	c.pgid = cmd.Process.Pid
+	s.live[c] = struct{}{}
 	if warm {
-		s.ready = make(chan struct{})
-		go s.awaitReady(readyR)
+		c.ready = make(chan struct{})
+		go c.awaitReady(readyR)
 	}
 	go func() {
-		// Ends when the child does; the shim exits right after.
+		// Ends when the child does; for the current child the shim
+		// exits right after.
 		_ = cmd.Wait()
 		if pacer != nil {
 			pacer.finish(outputGrace) // what the app printed is written before the shim exits
 		}
-		s.exited <- exitCode(cmd.ProcessState)
+		s.reaped(c, exitCode(cmd.ProcessState))
 	}()
-	return nil
+	return c, nil
+}
+
+// reaped records a child's end. Only the serving child's exit ends the
+// shim: a retired version's or a failed candidate's does not.
+func (s *supervisor) reaped(c *child, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.code = code
+	close(c.done)
+	delete(s.live, c)
+	delete(s.retiring, c)
+	if s.standby == c {
+		s.standby = nil
+	}
+	if s.current == c {
+		select {
+		case s.exited <- code:
+		default:
+		}
+	}
 }
 
 // warmPipes gives a warm child a stdin to receive its load line on and an fd
 // 3 to report ready on; it returns the read end of the latter.
-func (s *supervisor) warmPipes(cmd *exec.Cmd) (*os.File, error) {
+func (c *child) warmPipes(cmd *exec.Cmd) (*os.File, error) {
 	stdinR, stdinW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -183,7 +243,7 @@ func (s *supervisor) warmPipes(cmd *exec.Cmd) (*os.File, error) {
 	}
 	cmd.Stdin = stdinR
 	cmd.ExtraFiles = []*os.File{readyW}
-	s.load = stdinW
+	c.load = stdinW
 	return readyR, nil
 }
 
@@ -200,48 +260,54 @@ func closeChildEnds(cmd *exec.Cmd) {
 
 // awaitReady waits for the warm child's ready byte; EOF before it means the
 // preloader failed or exited.
-func (s *supervisor) awaitReady(r *os.File) {
+func (c *child) awaitReady(r *os.File) {
 	defer r.Close()
 	var b [1]byte
-	_, err := r.Read(b[:])
-	if err != nil {
-		s.mu.Lock()
-		s.readyErr = fmt.Errorf("the preloader exited before it was ready: %w", err)
-		s.mu.Unlock()
+	if _, err := r.Read(b[:]); err != nil {
+		c.readyErr = fmt.Errorf("the preloader exited before it was ready: %w", err)
 	}
-	close(s.ready)
+	close(c.ready) // readyErr is read only after this
+}
+
+// waitReady waits until the warm child c is ready to load the app.
+func (c *child) waitReady(done <-chan struct{}) error {
+	select {
+	case <-c.ready:
+		return c.readyErr
+	case <-done:
+		return errors.New("gave up waiting")
+	}
 }
 
 // waitWarm waits until a warm child is ready to load the app.
 func (s *supervisor) waitWarm(done <-chan struct{}) error {
 	s.mu.Lock()
-	ready := s.ready
+	c := s.current
 	s.mu.Unlock()
-	if ready == nil {
+	if c == nil || c.ready == nil {
 		return errNotWarm
 	}
-	select {
-	case <-ready:
-	case <-done:
-		return errors.New("gave up waiting")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.readyErr
+	return c.waitReady(done)
 }
 
 // loadApp hands a warm child its one load line and closes its stdin.
 func (s *supervisor) loadApp(line []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.ready == nil:
+	c := s.current
+	if c == nil || c.ready == nil {
 		return errNotWarm
-	case s.load == nil:
+	}
+	return c.loadLine(line)
+}
+
+// loadLine hands the warm child c its load line; the supervisor's mu is held.
+func (c *child) loadLine(line []byte) error {
+	if c.load == nil {
 		return errAlreadyLoaded
 	}
-	w := s.load
-	s.load = nil
+	w := c.load
+	c.load = nil
 	defer w.Close()
 	if _, err := w.Write(append(line, '\n')); err != nil {
 		return fmt.Errorf("hand the app to the preloader: %w", err)
@@ -249,8 +315,9 @@ func (s *supervisor) loadApp(line []byte) error {
 	return nil
 }
 
-// forward delivers sig to the app's process group. It reports whether the
-// shim should keep waiting: false means no app was started and none will be.
+// forward delivers sig to the process group of every child. It reports
+// whether the shim should keep waiting: false means no app was started and
+// none will be.
 func (s *supervisor) forward(sig syscall.Signal) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -259,8 +326,10 @@ func (s *supervisor) forward(sig syscall.Signal) bool {
 		s.state = stopping
 		return false
 	case running:
-		// ESRCH only means the group is already gone; exited will say so.
-		_ = syscall.Kill(-s.pgid, sig)
+		for c := range s.live {
+			// ESRCH only means the group is already gone; exited will say so.
+			_ = syscall.Kill(-c.pgid, sig)
+		}
 	}
 	return true
 }
@@ -414,5 +483,9 @@ func newControlHandler(sup *supervisor) http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
+	mux.HandleFunc("POST /reload", handleReload(sup))
+	mux.HandleFunc("POST /standby", handleStandby(sup))
+	mux.HandleFunc("GET /standby", handleStandbyReady(sup))
+	mux.HandleFunc("POST /remove", handleRemove(sup))
 	return mux
 }

@@ -98,6 +98,8 @@ func run() int {
 	if cfg.outputLines > 0 {
 		sup.output = newLineLimiter(cfg.outputLines, os.Stderr)
 	}
+	relay := newRelayer(cfg.appPort, listeningPorts)
+	sup.relay = relay
 	srv := &http.Server{
 		Handler:           newControlHandler(sup),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -105,7 +107,6 @@ func run() int {
 	}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(controlLn) }()
-	relay := &relayer{preferredPort: cfg.appPort, listening: listeningPorts}
 	go func() { serveErr <- relay.serve(appLn) }()
 
 	for {

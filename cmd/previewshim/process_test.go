@@ -22,6 +22,7 @@ import (
 // its real sockets, the way the host does.
 
 func TestMain(m *testing.M) {
+	testAppMain() // the stand-in apps of reload_test.go are this binary too
 	if os.Getenv("SHIM_TEST_RUN_MAIN") == "1" {
 		main()
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,9 +21,12 @@ const tcpListen = "0A"
 
 // relayer connects clients on app.sock to the app's TCP port.
 type relayer struct {
-	preferredPort int
+	// preferred is the port the app listens on; a reload moves it.
+	preferred atomic.Int64
 	// listening lists the ports to fall back on; listeningPorts outside tests.
 	listening func() ([]int, error)
+	// open are the connections being relayed (see drain.go).
+	open conns
 }
 
 // serve relays every connection accepted on ln to the app. It returns only
@@ -47,40 +51,55 @@ func (r *relayer) serve(ln *net.UnixListener) error {
 }
 
 func (r *relayer) handle(client *net.UnixConn) {
-	app, err := r.dialApp()
+	app, port, err := r.dialApp()
 	if err != nil {
 		// Nothing listens yet: closing at once is how the host's health
 		// probe learns the app is not ready.
 		client.Close()
 		return
 	}
-	relay(client, app)
+	r.relayTracked(&relayedConn{port: port, client: client, app: app})
 }
 
 // dialApp connects to the app's port. A successful connect to the preferred
 // port proves something listens there, so /proc is read only when the app
 // ignored $PORT, keeping the common case to a single connect.
-func (r *relayer) dialApp() (*net.TCPConn, error) {
-	c, err := dialPort(r.preferredPort)
+func (r *relayer) dialApp() (*net.TCPConn, int, error) {
+	preferred := r.port()
+	c, err := dialPort(preferred)
 	if err == nil {
-		return c, nil
+		return c, preferred, nil
 	}
 	ports, perr := r.listening()
 	if perr != nil {
-		return nil, errors.Join(err, perr)
+		return nil, 0, errors.Join(err, perr)
 	}
 	for _, p := range ports {
-		if p == r.preferredPort {
+		if p == preferred {
 			continue
 		}
 		// The lowest port may be bound to an address other than 127.0.0.1;
 		// try the next then.
 		if c, err = dialPort(p); err == nil {
-			return c, nil
+			return c, p, nil
 		}
 	}
-	return nil, err
+	return nil, 0, err
 }
+
+// newRelayer returns a relayer to port.
+func newRelayer(port int, listening func() ([]int, error)) *relayer {
+	r := &relayer{listening: listening}
+	r.preferred.Store(int64(port))
+	return r
+}
+
+// port is the port new connections go to first.
+func (r *relayer) port() int { return int(r.preferred.Load()) }
+
+// moveTo sends new connections to port; those open stay where they are
+// until drain closes them.
+func (r *relayer) moveTo(port int) { r.preferred.Store(int64(port)) }
 
 func dialPort(port int) (*net.TCPConn, error) {
 	d := net.Dialer{Timeout: dialTimeout}

@@ -110,10 +110,7 @@ func TestRelay(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app := startApp(t)
-			r := &relayer{
-				preferredPort: tt.preferred(t, app),
-				listening:     func() ([]int, error) { return tt.fallback(app), nil },
-			}
+			r := newRelayer(tt.preferred(t, app), func() ([]int, error) { return tt.fallback(app), nil })
 			c := dialRelay(t, r)
 			if _, err := c.Write([]byte("hello")); err != nil {
 				t.Fatal(err)
@@ -133,10 +130,7 @@ func TestRelay(t *testing.T) {
 }
 
 func TestRelayClosesWhenNothingListens(t *testing.T) {
-	r := &relayer{
-		preferredPort: freePort(t),
-		listening:     func() ([]int, error) { return nil, nil },
-	}
+	r := newRelayer(freePort(t), func() ([]int, error) { return nil, nil })
 	c := dialRelay(t, r)
 	n, err := c.Read(make([]byte, 1))
 	if n != 0 || err != io.EOF {

@@ -24,23 +24,35 @@ import sys
 # This file's directory must not shadow the app's modules.
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
-PRELOAD = [
-    "fastapi", "fastapi.routing", "fastapi.responses", "fastapi.middleware.cors", "pydantic",
-    "starlette.applications", "starlette.staticfiles",
-    "uvicorn", "uvicorn.main", "uvicorn.config", "uvicorn.server", "uvicorn.lifespan.on",
-    "uvicorn.loops.auto", "uvicorn.loops.uvloop", "uvicorn.protocols.http.auto",
-    "uvicorn.protocols.http.httptools_impl", "uvicorn.protocols.http.h11_impl",
-    "uvicorn.protocols.websockets.auto", "uvicorn.protocols.websockets.websockets_impl",
-    "flask", "flask_cors", "jinja2",
-    "gunicorn.app.wsgiapp", "gunicorn.arbiter", "gunicorn.workers.gthread", "gunicorn.workers.sync",
-    "django", "django.conf", "django.urls", "django.http", "django.core.handlers.wsgi", "django.db.models",
-    "sqlite3", "json", "asyncio", "email.mime.text",
-]
+GUNICORN = ["gunicorn.app.wsgiapp", "gunicorn.arbiter", "gunicorn.workers.gthread", "gunicorn.workers.sync"]
+
+# What each framework's apps import first, by framework; the arguments of
+# this script (fastapi, flask, django) choose, none means all of them. A
+# standby kept for an app's next version preloads only its framework.
+PRELOAD = {
+    "fastapi": [
+        "fastapi", "fastapi.routing", "fastapi.responses", "fastapi.middleware.cors", "pydantic",
+        "starlette.applications", "starlette.staticfiles",
+        "uvicorn", "uvicorn.main", "uvicorn.config", "uvicorn.server", "uvicorn.lifespan.on",
+        "uvicorn.loops.auto", "uvicorn.loops.uvloop", "uvicorn.protocols.http.auto",
+        "uvicorn.protocols.http.httptools_impl", "uvicorn.protocols.http.h11_impl",
+        "uvicorn.protocols.websockets.auto", "uvicorn.protocols.websockets.websockets_impl",
+    ],
+    "flask": ["flask", "flask_cors", "jinja2"] + GUNICORN,
+    "django": ["django", "django.conf", "django.urls", "django.http", "django.core.handlers.wsgi",
+               "django.db.models"] + GUNICORN,
+}
+COMMON = ["sqlite3", "json", "asyncio", "email.mime.text"]
+
+
+def chosen():
+    names = [a for a in sys.argv[1:] if a in PRELOAD]
+    return names or list(PRELOAD)
 
 
 def preload():
     import importlib
-    for name in PRELOAD:
+    for name in [m for fw in chosen() for m in PRELOAD[fw]] + COMMON:
         try:
             importlib.import_module(name)
         except Exception:  # a module this image lacks only costs its warmth
@@ -48,7 +60,9 @@ def preload():
 
 
 def warm_up():
-    for serve in (warm_fastapi, warm_flask):
+    for fw, serve in (("fastapi", warm_fastapi), ("flask", warm_flask)):
+        if fw not in chosen():
+            continue
         try:
             serve()
         except Exception:  # a failed warm-up only costs its warmth

@@ -40,6 +40,17 @@ const logs = new LogPanel({
   },
   onLost: () => reconnectLogs(),
   onChecks: () => checks.load(),
+  // A new revision serves: the iframe shows it, on the page it was on; a
+  // failed one is said beside the one that keeps serving.
+  onRevision: (ev) => {
+    if (ev.status === 'running') {
+      frame.revisionLive(ev.revision);
+      refreshStatus();
+    } else if (ev.status === 'failed') {
+      frame.revisionFailed(ev.revision, ev.error || 'it did not start');
+      refreshStatus();
+    }
+  },
   onLine: () => {
     if (state.tab !== 'logs') {
       const b = $('logs-badge');

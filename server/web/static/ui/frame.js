@@ -36,6 +36,27 @@ export class AppFrame {
     this.openedWith = session.token;
   }
 
+  // revisionLive reloads the app after an update in place. The page the
+  // user was on is reloaded where the browser lets this page do that (an
+  // iframe of the same origin); across origins only the preview's address
+  // can be loaded again.
+  revisionLive(revision) {
+    if (!this.el.src || this.el.hidden) return;
+    show($('app-message'), '');
+    try {
+      this.el.contentWindow.location.reload();
+    } catch {
+      this.el.src = this.el.src;
+    }
+    $('app-address').title = `revision ${revision}`;
+  }
+
+  // revisionFailed says that an update did not start; the app shown is
+  // still the one before it.
+  revisionFailed(revision, error) {
+    show($('app-message'), `Revision ${revision} failed to start; the previous revision keeps serving. ${error}`);
+  }
+
   // unload empties the iframe and says why.
   unload(message) {
     this.el.hidden = true;

@@ -13,9 +13,10 @@ export class LogPanel {
   // onStatus(status) runs on the stream's status events; onLost() when the
   // stream was refused (its session expired, say) and the caller may open it
   // again with a fresh session token; onLine() for each new line.
-  constructor({ onStatus, onLost, onLine, onChecks }) {
+  constructor({ onStatus, onLost, onLine, onChecks, onRevision }) {
     this.onStatus = onStatus;
     this.onChecks = onChecks;
+    this.onRevision = onRevision || (() => {});
     this.onLost = onLost;
     this.onLine = onLine || (() => {});
     this.box = $('log-lines');
@@ -97,6 +98,11 @@ export class LogPanel {
       try { this.onStatus(JSON.parse(ev.data).status); } catch { /* a malformed event changes nothing */ }
     });
     es.addEventListener('checks', () => { if (this.onChecks) this.onChecks(); });
+    // An update of the running app: {"revision", "status": "reloading" |
+    // "running" | "failed", "error"}.
+    es.addEventListener('revision', (ev) => {
+      try { this.onRevision(JSON.parse(ev.data)); } catch { /* a malformed event changes nothing */ }
+    });
     es.addEventListener('end', (ev) => {
       // The preview has ended and every line was sent: without close, the
       // EventSource would reconnect.
