@@ -133,6 +133,11 @@ func (s *supervisor) start(argv, extraEnv []string, warm bool) error {
 		if warm && err == nil {
 			readyR, err = s.warmPipes(cmd)
 		}
+		if pacer != nil && err == nil {
+			f, v := pacer.orderedEnd(3 + len(cmd.ExtraFiles))
+			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+			cmd.Env = append(cmd.Env, v)
+		}
 		if err == nil {
 			err = cmd.Start()
 		}
