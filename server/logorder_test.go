@@ -10,22 +10,16 @@ import (
 	"github.com/previewd/previewd/db"
 )
 
-// orderApp prints 3000 stdout lines and a stderr line after every hundredth
-// at start-up, one print at a time (PYTHONUNBUFFERED): "count N" then, for
-// N a multiple of 100, "err N". It pauses 50 ms after each stderr line: the
-// order of two pipes' writes is known only up to the time a reader takes to
-// see them, and the whole start-up would otherwise print in a few
-// milliseconds, faster than any reader (the engine's own, with pacing off,
-// included) is scheduled on a busy host.
-const orderApp = `import sys
-import time
+// The apps print 3000 stdout lines and a stderr line after every hundredth
+// at start-up, one print at a time and as fast as they can: "count N" then,
+// for N a multiple of 100, "err N".
+const orderPythonApp = `import sys
 from flask import Flask
 
 for i in range(1, 3001):
     print(f"count {i}")
     if i % 100 == 0:
         print(f"err {i}", file=sys.stderr)
-        time.sleep(0.05)
 
 app = Flask(__name__)
 
@@ -35,19 +29,44 @@ def index():
     return "ordered\n"
 `
 
+const orderNodeApp = `const express = require("express");
+for (let i = 1; i <= 3000; i++) {
+  console.log("count " + i);
+  if (i % 100 === 0) console.error("err " + i);
+}
+const app = express();
+app.get("/", (req, res) => res.send("ordered\n"));
+app.listen(process.env.PORT || 8000, "0.0.0.0");
+`
+
 // TestPacedLogKeepsStreamOrder: under output pacing (previewd's default
 // rate, which a start-up of 3030 lines exceeds) the stored log keeps the
 // order the app printed in across stdout and stderr: every "err N" is stored
-// near "count N", not after lines printed seconds later.
+// right after "count N", not after lines printed later.
 func TestPacedLogKeepsStreamOrder(t *testing.T) {
 	requireInfra(t, true)
 	e := newEnv(t, func(c *sandboxConfig, _ *serverConfig) {
 		c.OutputLinesPerSec = 500 // previewd's default
 	})
-	r := e.callJSON("POST", "/api/v1/generations", "alice", map[string]any{"files": []map[string]string{
-		{"path": "app.py", "content": orderApp},
-		{"path": "requirements.txt", "content": "Flask>=2.2\n"},
-	}})
+	for _, app := range []struct {
+		name  string
+		files []map[string]string
+	}{
+		{"flask", []map[string]string{
+			{"path": "app.py", "content": orderPythonApp},
+			{"path": "requirements.txt", "content": "Flask>=2.2\n"},
+		}},
+		{"express", []map[string]string{
+			{"path": "server.js", "content": orderNodeApp},
+			{"path": "package.json", "content": `{"name": "order", "main": "server.js", "dependencies": {"express": "^4.18.0"}}`},
+		}},
+	} {
+		t.Run(app.name, func(t *testing.T) { checkStreamOrder(t, e, app.files) })
+	}
+}
+
+func checkStreamOrder(t *testing.T, e *env, files []map[string]string) {
+	r := e.callJSON("POST", "/api/v1/generations", "alice", map[string]any{"files": files})
 	mustStatus(t, r, http.StatusCreated)
 	r = e.launch("alice", r.body["id"].(string), nil)
 	mustStatus(t, r, http.StatusCreated)
@@ -75,11 +94,11 @@ func TestPacedLogKeepsStreamOrder(t *testing.T) {
 	for i, l := range lines {
 		at[l.Stream+" "+l.Line] = i
 	}
-	// Within slack lines of where it was printed: the order of the two
-	// pipes' writes is known up to the time the shim and then the engine
-	// take to read them, tens of milliseconds on a loaded host. Output
-	// paced per stream stored stderr lines thousands of lines late.
-	const slack, tight = 100, 5
+	// The runtimes' stdio hooks give the shim one ordered pipe; the engine
+	// then reads the shim's stdout and stderr each on its own, which the
+	// shim's hand-off between streams orders. Two pipes read as they fill
+	// stored stderr lines hundreds of lines late.
+	const slack, tight = 20, 1
 	late, near := 0, 0
 	for n := 100; n <= 3000; n += 100 {
 		ci, okc := at[fmt.Sprintf("stdout count %d", n)]

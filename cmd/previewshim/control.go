@@ -176,6 +176,11 @@ func (s *supervisor) spawn(argv, env []string, dir string, warm bool) (*child, e
 	if warm && err == nil {
 		readyR, err = c.warmPipes(cmd)
 	}
+	if pacer != nil && err == nil {
+		f, v := pacer.orderedEnd(3 + len(cmd.ExtraFiles))
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+		cmd.Env = append(cmd.Env, v)
+	}
 	if err == nil {
 		err = cmd.Start()
 	}

@@ -98,7 +98,21 @@ type outputPacer struct {
 	stop   atomic.Bool
 	child  []*os.File // the write ends, for the child only
 	done   chan struct{}
+
+	// ordered is the write end of the pipe the runtimes' stdio hooks write
+	// framed output to (see frameHeader); orderedIno is its inode.
+	ordered    *os.File
+	orderedIno uint64
 }
+
+// frameHeader is the size of a frame's header on the ordered pipe: the
+// stream (1 stdout, 2 stderr) and the data's length, big-endian. The
+// runtimes write frames of at most PIPE_BUF bytes, header included, so a
+// pipe write puts a frame in whole whichever processes share the pipe.
+const (
+	frameHeader  = 3
+	maxFrameSize = 4096
+)
 
 // outputChunk is one read of one of the app's streams.
 type outputChunk struct {
@@ -121,21 +135,49 @@ func newOutputPacer(lim *lineLimiter) *outputPacer {
 // start makes the pipes for the app's stdout and stderr, which go on to
 // stdout and stderr, and starts relaying them. It returns the write ends to
 // give the app; closeChildEnds closes them here once the app has them.
+//
+// A third pipe carries both streams in one order, as frames: the Python and
+// Node runtimes' stdio hooks write what the app prints through sys.stdout,
+// console.log and the like there (orderedEnd gives it to the child), so
+// that a stderr line keeps its place among stdout lines however fast they
+// come. Two pipes cannot keep it: what fills both between two reads has no
+// order. Writes that bypass the hooks still arrive on the first two.
 func (p *outputPacer) start(stdout, stderr io.Writer) (outW, errW *os.File, err error) {
-	var out, errp [2]int
-	if err := unix.Pipe2(out[:], unix.O_CLOEXEC); err != nil {
-		return nil, nil, fmt.Errorf("stdout pipe: %w", err)
+	var pipes [3][2]int
+	for i := range pipes {
+		if err := unix.Pipe2(pipes[i][:], unix.O_CLOEXEC); err != nil {
+			for _, q := range pipes[:i] {
+				unix.Close(q[0])
+				unix.Close(q[1])
+			}
+			return nil, nil, fmt.Errorf("output pipe: %w", err)
+		}
 	}
-	if err := unix.Pipe2(errp[:], unix.O_CLOEXEC); err != nil {
-		unix.Close(out[0])
-		unix.Close(out[1])
-		return nil, nil, fmt.Errorf("stderr pipe: %w", err)
+	var st unix.Stat_t
+	if err := unix.Fstat(pipes[2][1], &st); err != nil {
+		for _, q := range pipes {
+			unix.Close(q[0])
+			unix.Close(q[1])
+		}
+		return nil, nil, fmt.Errorf("output pipe: %w", err)
 	}
-	outW, errW = os.NewFile(uintptr(out[1]), "stdout"), os.NewFile(uintptr(errp[1]), "stderr")
-	p.child = []*os.File{outW, errW}
-	go p.readLoop([]outputSource{{0, out[0], stdout}, {1, errp[0], stderr}}) // ends when both pipes end, or at finish
-	go p.write()                                                             // ends once the loop ended and the queue is empty
+	outW, errW = os.NewFile(uintptr(pipes[0][1]), "stdout"), os.NewFile(uintptr(pipes[1][1]), "stderr")
+	p.ordered, p.orderedIno = os.NewFile(uintptr(pipes[2][1]), "stdio"), st.Ino
+	p.child = []*os.File{outW, errW, p.ordered}
+	go p.readLoop([]outputSource{ // ends when all pipes end, or at finish
+		{src: -1, fd: pipes[2][0], framed: []io.Writer{stdout, stderr}},
+		{src: 0, fd: pipes[0][0], dst: stdout},
+		{src: 1, fd: pipes[1][0], dst: stderr},
+	})
+	go p.write() // ends once the loop ended and the queue is empty
 	return outW, errW, nil
+}
+
+// orderedEnd returns the ordered pipe's write end for the child, and the
+// environment variable that tells the runtimes' hooks its fd (the child's
+// fd number of that file) and inode.
+func (p *outputPacer) orderedEnd(fd int) (*os.File, string) {
+	return p.ordered, fmt.Sprintf("PREVIEWD_STDIO=%d:%d", fd, p.orderedIno)
 }
 
 // closeChildEnds closes the app's ends of the pipes in the shim, so that the
@@ -147,11 +189,14 @@ func (p *outputPacer) closeChildEnds() {
 	p.child = nil
 }
 
-// outputSource is the read end of one of the app's streams.
+// outputSource is the read end of one of the app's streams, or (framed
+// set) of the ordered pipe, whose frames go to framed[stream-1].
 type outputSource struct {
-	src int
-	fd  int
-	dst io.Writer
+	src    int
+	fd     int
+	dst    io.Writer
+	framed []io.Writer
+	rest   []byte // the start of a frame that the last read cut
 }
 
 // readLoop reads both pipes as the app writes to them and queues what it
@@ -191,7 +236,9 @@ func (p *outputPacer) readLoop(srcs []outputSource) {
 				continue
 			}
 			n, err := unix.Read(s.fd, buf)
-			if n > 0 {
+			if n > 0 && s.framed != nil {
+				s.rest = p.pushFrames(append(s.rest, buf[:n]...), s.framed)
+			} else if n > 0 {
 				p.push(outputChunk{s.src, s.dst, bytes.Clone(buf[:n])})
 			}
 			if n == 0 || err != nil && !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.EAGAIN) {
@@ -204,14 +251,39 @@ func (p *outputPacer) readLoop(srcs []outputSource) {
 	}
 }
 
+// pushFrames queues the data of each whole frame in b and returns what is
+// left of b: the start of a frame still being read. A malformed frame (not
+// written by a hook) goes to stderr as it is, so nothing is lost.
+func (p *outputPacer) pushFrames(b []byte, dsts []io.Writer) []byte {
+	for len(b) >= frameHeader {
+		stream, size := int(b[0]), int(b[1])<<8|int(b[2])
+		if stream < 1 || stream > len(dsts) || size > maxFrameSize-frameHeader {
+			p.push(outputChunk{len(dsts) - 1, dsts[len(dsts)-1], bytes.Clone(b)})
+			return nil
+		}
+		if len(b) < frameHeader+size {
+			break
+		}
+		p.push(outputChunk{stream - 1, dsts[stream-1], bytes.Clone(b[frameHeader : frameHeader+size])})
+		b = b[frameHeader+size:]
+	}
+	return bytes.Clone(b)
+}
+
 // push queues c, first waiting for room: the app's writes block meanwhile.
+// A chunk of the same stream as the last one queued joins it, so that a run
+// of one-line frames is written as one.
 func (p *outputPacer) push(c outputChunk) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for p.queued >= p.maxQueued {
 		p.cond.Wait()
 	}
-	p.queue = append(p.queue, c)
+	if n := len(p.queue); n > 0 && p.queue[n-1].src == c.src && len(p.queue[n-1].b) < outputReadSize {
+		p.queue[n-1].b = append(p.queue[n-1].b, c.b...)
+	} else {
+		p.queue = append(p.queue, c)
+	}
 	p.queued += len(c.b)
 	p.cond.Broadcast()
 }
