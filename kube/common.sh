@@ -17,7 +17,7 @@ KUBE_MD_LINK=pvkube-md0
 KUBE_MD_TABLE=217
 KUBE_MD_RULE_PRIO=2170
 # Host settings the kubelet (or Pod networking) changes.
-KUBE_SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables)
+KUBE_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables)
 KUBE_KUBELET_CHAINS=(KUBE-FIREWALL KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT KUBE-POSTROUTING KUBE-MARK-MASQ KUBE-MARK-DROP)
 
 log() { echo "kube: $*" >&2; }

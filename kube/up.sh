@@ -27,7 +27,8 @@ done
 ! ip link show "$KUBE_BRIDGE" >/dev/null 2>&1 || die "interface $KUBE_BRIDGE exists already (left over? bash kube/down.sh)"
 if ip -4 route | grep -q "^${KUBE_POD_CIDR%.*}"; then die "the Pod range $KUBE_POD_CIDR is routed already"; fi
 
-mapfile -t dirs < <(bash "$here/build.sh")
+mapfile -t dirs < <(bash "$here/build.sh" || echo FAILED)
+((${#dirs[@]} == 5)) || die "building the cluster's parts failed: ${dirs[*]}"
 k8s=${dirs[0]} crid=${dirs[1]} policy=${dirs[2]} deb=${dirs[3]} pause=$(cat "${dirs[4]}/image")
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/previewd-kube.XXXXXX")
