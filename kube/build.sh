@@ -27,14 +27,20 @@ policy_dir() { echo "$KUBE_CACHE/kube-network-policies-$POLICY_VERSION-$( { go e
 debian_dir() { echo "$KUBE_CACHE/debian-$(printf '%s\n' "${DEBIAN_PACKAGES[@]}" | keyof)"; }
 pause_dir() { echo "$KUBE_CACHE/pause-$( { go env GOVERSION; cat "$here/pause/main.go" "$here/pause/Dockerfile"; } | keyof)"; }
 
-# Each build works in a temporary directory (with its own Go build cache),
-# removed when the script ends however it ends.
-work=$(mktemp -d "${TMPDIR:-/tmp}/previewd-kube-build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-scratch() { mktemp -d "$work/XXXXXX"; }
+# Each build works in $KUBE_CACHE/.build/<part directory> (sources, its own Go
+# build cache), removed once the part is installed. A build stopped half-way
+# (a time limit, a reboot) leaves it, and the next run resumes from its build
+# cache instead of starting over.
+scratch() {
+	local w=$KUBE_CACHE/.build/$(basename "$1")
+	if [[ -d $w/gocache ]]; then log "resuming the interrupted build in $w"; fi
+	rm -rf "$w/src" "$w/mod" "$w/bin" "$w/ctx" "$w/debs" "$w/root"
+	mkdir -p "$w"
+	echo "$w"
+}
 
 build_kubernetes() {
-	local out=$1 w; w=$(scratch)
+	local out=$1 w; w=$(scratch "$out")
 	log "building Kubernetes $KUBERNETES_VERSION (about 26 min on a loaded 2-core machine; once per machine)"
 	local minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
 	local staging=v0.${KUBERNETES_VERSION#v1.}
@@ -58,7 +64,7 @@ build_kubernetes() {
 		local v=k8s.io/component-base/version cv=k8s.io/client-go/pkg/version
 		local ld="-s -w -X $v.gitVersion=$KUBERNETES_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean"
 		ld+=" -X $cv.gitVersion=$KUBERNETES_VERSION -X $cv.gitMajor=1 -X $cv.gitMinor=$minor"
-		nice go build -trimpath -ldflags "$ld" -o "$w/bin/" \
+		go build -trimpath -ldflags "$ld" -o "$w/bin/" \
 			k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
 			k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kubectl
 	)
@@ -66,7 +72,7 @@ build_kubernetes() {
 }
 
 build_cri_dockerd() {
-	local out=$1 w; w=$(scratch)
+	local out=$1 w; w=$(scratch "$out")
 	log "building cri-dockerd $CRI_DOCKERD_VERSION, patched (about 12 min on a loaded 2-core machine; once per machine)"
 	local src
 	src=$(go mod download -json "github.com/Mirantis/cri-dockerd@$CRI_DOCKERD_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
@@ -77,24 +83,24 @@ build_cri_dockerd() {
 	(
 		cd "$w/src"
 		export GOCACHE=$w/gocache
-		nice go build -trimpath -ldflags "-s -w -X github.com/Mirantis/cri-dockerd/cmd/version.Version=${CRI_DOCKERD_VERSION#v}" -o "$w/bin/cri-dockerd" .
+		go build -trimpath -ldflags "-s -w -X github.com/Mirantis/cri-dockerd/cmd/version.Version=${CRI_DOCKERD_VERSION#v}" -o "$w/bin/cri-dockerd" .
 	)
 	install_dir "$w/bin" "$out"
 }
 
 build_policy() {
-	local out=$1 w; w=$(scratch)
+	local out=$1 w; w=$(scratch "$out")
 	log "building kube-network-policies $POLICY_VERSION, patched (a few minutes; once per machine)"
 	local src
 	src=$(go mod download -json "sigs.k8s.io/kube-network-policies@$POLICY_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
 	cp -r "$src" "$w/src" && chmod -R u+w "$w/src"
 	patch -s -d "$w/src" -p1 <"$here/kube-network-policies.patch"
-	(cd "$w/src" && GOCACHE=$w/gocache nice go build -trimpath -ldflags "-s -w" -o "$w/bin/kube-network-policies" ./cmd)
+	(cd "$w/src" && GOCACHE=$w/gocache go build -trimpath -ldflags "-s -w" -o "$w/bin/kube-network-policies" ./cmd)
 	install_dir "$w/bin" "$out"
 }
 
 build_debian() {
-	local out=$1 w; w=$(scratch)
+	local out=$1 w; w=$(scratch "$out")
 	log "fetching ${DEBIAN_PACKAGES[*]} (Debian packages, unpacked, not installed)"
 	mkdir -p "$w/debs" "$w/root"
 	(cd "$w/debs" && apt-get download -q "${DEBIAN_PACKAGES[@]}" >/dev/null 2>&1) || {
@@ -110,12 +116,12 @@ build_debian() {
 # The pause image is built from a static Go program (no image can be pulled);
 # the cache holds its tag, checked against the engine each run.
 build_pause() {
-	local out=$1 w; w=$(scratch)
+	local out=$1 w; w=$(scratch "$out")
 	local tag; tag=previewd/kube-pause:$(basename "$out" | sed 's/^pause-//')
 	mkdir -p "$w/ctx" "$w/bin"
 	(cd "$here/pause" && GOCACHE=$w/gocache go build -trimpath -ldflags "-s -w" -o "$w/ctx/pause" main.go)
 	cp "$here/pause/Dockerfile" "$w/ctx/"
-	DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$w/ctx" >/dev/null
+	DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$w/ctx" >"$w/docker-build.log" 2>&1 || { cat "$w/docker-build.log" >&2; return 1; }
 	echo "$tag" >"$w/bin/image"
 	install_dir "$w/bin" "$out"
 }
@@ -127,15 +133,21 @@ install_dir() {
 	date -u +%FT%TZ >"$from/.done"
 	mkdir -p "$(dirname "$out")"
 	rm -rf "$out.tmp" && cp -a "$from" "$out.tmp" && rm -rf "$out" && mv "$out.tmp" "$out"
+	rm -rf "$KUBE_CACHE/.build/$(basename "$out")"
 	log "cached $out"
 }
 
 part() {
-	local name=$1 dir
+	local name=$1 dir fd
 	dir=$("${name//-/_}_dir")
+	# One build of a part at a time (two test runs may ask at once).
+	mkdir -p "$KUBE_CACHE/.build"
+	exec {fd}>"$KUBE_CACHE/.build/$(basename "$dir").lock"
+	flock "$fd"
 	if [[ ! -f $dir/.done ]] || { [[ $name == pause ]] && ! docker image inspect "$(cat "$dir/image")" >/dev/null 2>&1; }; then
 		"build_${name//-/_}" "$dir"
 	fi
+	exec {fd}>&-
 	echo "$dir"
 }
 
