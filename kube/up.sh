@@ -69,7 +69,7 @@ tokens=$pki/tokens.csv
 chmod 600 "$tokens" "$pki"/*.key
 kubeconfig() { # file user group
 	local tok; tok=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-	echo "$tok,$2,$2,\"$3\"" >>"$tokens"
+	if [[ -n $3 ]]; then echo "$tok,$2,$2,\"$3\""; else echo "$tok,$2,$2"; fi >>"$tokens"
 	cat >"$dir/$1" <<EOF
 apiVersion: v1
 kind: Config
