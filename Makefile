@@ -49,7 +49,7 @@ kube-build:
 ## kube-up: start the test cluster under a temporary directory (root, Docker);
 ## the last line printed is `export KUBECONFIG=<path>`
 kube-up:
-	bash kube/up.sh
+	KUBE_OWNER_PID=$(KUBE_OWNER_PID) bash kube/up.sh
 
 ## kube-down: stop the test cluster and restore the host
 kube-down:

@@ -17,8 +17,17 @@ source "$here/versions.sh"
 # shellcheck source=common.sh
 source "$here/common.sh"
 
+# A cluster started by a test run that has ended since (killed, timed out)
+# is taken down; any other is left alone.
 if [[ -f $KUBE_POINTER ]] && alive "$(cat "$KUBE_POINTER")"; then
-	die "a test cluster is already up in $(cat "$KUBE_POINTER") (bash kube/down.sh stops it)"
+	old=$(cat "$KUBE_POINTER")
+	owner=$(cat "$old/owner-pid" 2>/dev/null || true)
+	if [[ -n $owner ]] && ! kill -0 "$owner" 2>/dev/null; then
+		log "taking down the cluster in $old, left by an ended test run (pid $owner)"
+		KUBE_DIR=$old bash "$here/down.sh"
+	else
+		die "a test cluster is already up in $old (bash kube/down.sh stops it)"
+	fi
 fi
 [[ $(id -u) == 0 ]] || die "needs root (the kubelet manages cgroups and mounts)"
 for port in 2379 2380 6443 10250 10248 10257 10259; do
@@ -40,6 +49,8 @@ node_ip=$(ip -4 route get 1.1.1.1 | sed -n 's/.* src \([0-9.]*\).*/\1/p')
 [[ -n $node_ip ]] || die "cannot tell this machine's address"
 echo "$node" >"$dir/node-name"
 echo "$node_ip" >"$dir/node-ip"
+# The test process that started the cluster, if one did (kubetest sets it).
+[[ -z ${KUBE_OWNER_PID:-} ]] || echo "$KUBE_OWNER_PID" >"$dir/owner-pid"
 
 # What the kubelet and the cluster change on the host, read before they do,
 # so that down.sh puts it back.

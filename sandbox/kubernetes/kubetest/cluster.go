@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -114,7 +115,7 @@ func setup() {
 		}
 		lock = f
 		start := time.Now()
-		out, err := makeTarget("kube-up")
+		out, err := makeTarget("kube-up", "KUBE_OWNER_PID="+strconv.Itoa(os.Getpid()))
 		if err != nil {
 			setupErr = fmt.Errorf("make kube-up: %v\n%s", err, out)
 			return

@@ -18,13 +18,19 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 )
 
-// Namespace creates a namespace of the test's own, deleted when it ends.
+// Namespace creates a namespace of the test's own (Pod Security
+// "restricted" enforced), deleted when it ends.
 func (e *Env) Namespace(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	name := "previewd-test-" + hex.EncodeToString(b)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"io.previewd.test": "true"}}}
+	// Pod Security "restricted" as in deploy/kubernetes: the API server
+	// refuses a Pod that is not hardened enough.
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+		"io.previewd.test":                   "true",
+		"pod-security.kubernetes.io/enforce": "restricted",
+	}}}
 	if _, err := e.Client.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create namespace: %v", err)
 	}
