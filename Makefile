@@ -34,26 +34,23 @@ compose-images: images
 run: images build
 	bin/previewdev
 
-## deps: install what the tests need and is missing (Debian packages; says what it installs),
-## and build the Kubernetes test cluster's binaries if they are not cached yet
+## deps: install what the tests need and is missing (Debian packages; says what it installs)
 deps:
 	bash .ci/deps
-	@bash kube/build.sh --check >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
-		bash kube/build.sh >/dev/null || echo "deps: building the Kubernetes test cluster failed; its tests skip (fail under CI)" >&2
 
 ## kube-build: build the single-node Kubernetes test cluster once per machine
 ## (cached in /var/cache/previewd/kube; first time ~40 min on 2 cores, then instant)
 kube-build:
-	bash kube/build.sh >/dev/null
+	bash deploy/kube-test-cluster/build.sh >/dev/null
 
 ## kube-up: start the test cluster under a temporary directory (root, Docker);
 ## the last line printed is `export KUBECONFIG=<path>`
 kube-up:
-	KUBE_OWNER_PID=$(KUBE_OWNER_PID) bash kube/up.sh
+	KUBE_OWNER_PID=$(KUBE_OWNER_PID) bash deploy/kube-test-cluster/up.sh
 
 ## kube-down: stop the test cluster and restore the host
 kube-down:
-	KUBE_DIR=$(KUBE_DIR) bash kube/down.sh
+	KUBE_DIR=$(KUBE_DIR) bash deploy/kube-test-cluster/down.sh
 
 ## test: every test, including integration tests against Docker and a throwaway PostgreSQL;
 ## ends with every skipped test and why, and a count (the raw events: test-artifacts/go-test.json)

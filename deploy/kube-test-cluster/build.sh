@@ -3,9 +3,9 @@
 # the binaries (never the Go build cache) under $KUBE_CACHE, one directory per
 # part keyed by its pinned version and everything else that changes its output.
 #
-#   bash kube/build.sh [part...]   parts: kubernetes cri-dockerd policy debian pause
+#   bash deploy/kube-test-cluster/build.sh [part...]   parts: kubernetes cri-dockerd policy debian pause
 #                                  (default: all); prints the cache directories
-#   bash kube/build.sh --check     builds nothing: fails naming the parts not cached
+#   bash deploy/kube-test-cluster/build.sh --check     builds nothing: fails naming the parts not cached
 #
 # A part whose directory already holds a complete build (a file named .done) is
 # not rebuilt. First run on a loaded 2-core machine: about 26 min for
@@ -158,7 +158,7 @@ if [[ ${1:-} == --check ]]; then
 		dir=$("${p//-/_}_dir")
 		[[ -f $dir/.done ]] || missing+=("$p")
 	done
-	((${#missing[@]} == 0)) || { echo "not built yet under $KUBE_CACHE: ${missing[*]} (bash kube/build.sh builds them)"; exit 1; }
+	((${#missing[@]} == 0)) || { echo "not built yet under $KUBE_CACHE: ${missing[*]} (bash deploy/kube-test-cluster/build.sh builds them)"; exit 1; }
 	exit 0
 fi
 parts=("$@")

@@ -6,8 +6,8 @@
 # address range of their own, so the policy engine (which matches Pod
 # addresses only) never touches the engine's other containers.
 #
-#   bash kube/up.sh            the last line printed is: export KUBECONFIG=<path>
-#   bash kube/down.sh          stops it all and restores the host
+#   bash deploy/kube-test-cluster/up.sh            the last line printed is: export KUBECONFIG=<path>
+#   bash deploy/kube-test-cluster/down.sh          stops it all and restores the host
 #
 # Needs root, cgroup v1 or v2, Docker. One cluster per Docker engine.
 set -euo pipefail
@@ -26,14 +26,14 @@ if [[ -f $KUBE_POINTER ]] && alive "$(cat "$KUBE_POINTER")"; then
 		log "taking down the cluster in $old, left by an ended test run (pid $owner)"
 		KUBE_DIR=$old bash "$here/down.sh"
 	else
-		die "a test cluster is already up in $old (bash kube/down.sh stops it)"
+		die "a test cluster is already up in $old (bash deploy/kube-test-cluster/down.sh stops it)"
 	fi
 fi
 [[ $(id -u) == 0 ]] || die "needs root (the kubelet manages cgroups and mounts)"
 for port in 2379 2380 6443 10250 10248 10257 10259; do
 	! port_busy "$port" || die "port $port is in use; the test cluster needs it"
 done
-! ip link show "$KUBE_BRIDGE" >/dev/null 2>&1 || die "interface $KUBE_BRIDGE exists already (left over? bash kube/down.sh)"
+! ip link show "$KUBE_BRIDGE" >/dev/null 2>&1 || die "interface $KUBE_BRIDGE exists already (left over? bash deploy/kube-test-cluster/down.sh)"
 if ip -4 route | grep -q "^${KUBE_POD_CIDR%.*}"; then die "the Pod range $KUBE_POD_CIDR is routed already"; fi
 
 mapfile -t dirs < <(bash "$here/build.sh" || echo FAILED)
@@ -197,5 +197,5 @@ wait_for "the policy engine's nftables table" 30 nft list table inet kube-networ
 metadata_stub "$dir"
 
 up_done=1
-log "up in $dir (kube/down.sh stops it)"
+log "up in $dir (deploy/kube-test-cluster/down.sh stops it)"
 echo "export KUBECONFIG=$dir/admin.kubeconfig"

@@ -5,7 +5,7 @@
 # metadata service, cgroups, mounts, /var/lib/kubelet and the k8s_*
 # containers. Safe to run twice, and after a start that failed half-way.
 #
-#   bash kube/down.sh [--keep-logs]     the cluster in $KUBE_DIR, else the one up.sh noted
+#   bash deploy/kube-test-cluster/down.sh [--keep-logs]     the cluster in $KUBE_DIR, else the one up.sh noted
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=common.sh
