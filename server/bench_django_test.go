@@ -33,27 +33,33 @@ func BenchmarkLaunchDjango(b *testing.B) {
 					c.Images = map[string]string{"python": image, "node": nodeImage}
 					c.WarmPool = mode.pool
 				})
-				benchLaunches(b, e, app.sample, image)
+				benchSampleLaunches(b, e, app.sample, image)
 			})
 		}
 	}
 }
 
-// benchLaunches launches the sample b.N times, stopping it after each, and
-// reports the median of each phase.
-func benchLaunches(b *testing.B, e *env, sample, image string) {
+// benchSampleLaunches uploads the sample and measures its launches.
+func benchSampleLaunches(b *testing.B, e *env, sample, image string) {
 	r := e.callJSON("POST", "/api/v1/generations", "bench", map[string]any{"name": sample, "files": sampleFiles(b, sample)})
 	if r.status != http.StatusCreated {
 		b.Fatalf("upload: %d %s", r.status, r.raw)
 	}
-	gen := r.body["id"].(string)
+	benchLaunches(b, e, r.body["id"].(string), image)
+}
+
+// benchLaunches launches generation gen b.N times, stopping it after each,
+// and reports the median of each phase as the API's timings_ms show it. With
+// warmImage set and a warm pool, each launch first waits for a warm
+// container of that image, outside the timer.
+func benchLaunches(b *testing.B, e *env, gen, warmImage string) {
 	phases := []string{"prepare", "build", "start", "healthy", "total"}
 	samples := map[string][]float64{}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if e.cfg.WarmPool > 0 {
+		if warmImage != "" && e.cfg.WarmPool > 0 {
 			b.StopTimer()
-			waitWarmImage(b, e, image)
+			waitWarmImage(b, e, warmImage)
 			b.StartTimer()
 		}
 		r := e.launch("bench", gen, nil)

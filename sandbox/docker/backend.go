@@ -149,7 +149,7 @@ func (d *Backend) Sweep(ctx context.Context, started, now time.Time) error {
 	for _, c := range list {
 		// Created is in whole seconds: one made in the starter's first
 		// second is left for the stale rule.
-		leftover := c.Labels[LabelRunner] == d.cfg.RunnerID && c.Created.Before(started.Truncate(time.Second))
+		leftover := c.Labels[backend.LabelRunner] == d.cfg.RunnerID && c.Created.Before(started.Truncate(time.Second))
 		if !leftover && now.Sub(c.Created) < staleScratch {
 			continue
 		}
@@ -157,7 +157,7 @@ func (d *Backend) Sweep(ctx context.Context, started, now time.Time) error {
 			errs = append(errs, err)
 			continue
 		}
-		d.log.Info("removed a scratch container left by an earlier run", "container_id", c.ID, "runner_id", c.Labels[LabelRunner])
+		d.log.Info("removed a scratch container left by an earlier run", "container_id", c.ID, "runner_id", c.Labels[backend.LabelRunner])
 	}
 	return errors.Join(errs...)
 }

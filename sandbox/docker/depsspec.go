@@ -148,7 +148,7 @@ func installContainerSpec(s backend.InstallSpec) (*container.Config, *container.
 		WorkingDir: backend.InstallTarget(s.Runtime),
 		// Labelled as a scratch container: a previewd killed mid-install
 		// leaves it for the next start's sweep (see Backend.Sweep).
-		Labels:          map[string]string{LabelManaged: managedScratch, LabelRunner: s.RunnerID},
+		Labels:          map[string]string{backend.LabelManaged: managedScratch, backend.LabelRunner: s.RunnerID},
 		NetworkDisabled: true,
 	}
 	host := &container.HostConfig{

@@ -36,7 +36,7 @@ func TestInstallContainerSpec(t *testing.T) {
 			t.Errorf("%s: caps %+v", s.Runtime, host.Resources)
 		case !slices.Equal(host.Binds, []string{"/run/b/ctl:/run/previewd-build:ro", "/run/b/out:/opt/previewd/deps/" + s.Runtime + ":rw", "/run/b/tmp:/tmp:rw"}):
 			t.Errorf("%s: binds %v", s.Runtime, host.Binds)
-		case cfg.Labels[LabelManaged] != managedScratch || cfg.Labels[LabelRunner] != "r1":
+		case cfg.Labels[backend.LabelManaged] != managedScratch || cfg.Labels[backend.LabelRunner] != "r1":
 			t.Errorf("%s: labels %v", s.Runtime, cfg.Labels)
 		case s.Runtime == "python" && !strings.Contains(cmd, "--index-url http://10.0.0.5:3141/simple/ --trusted-host 10.0.0.5"):
 			t.Errorf("python: command %q", cmd)

@@ -176,7 +176,7 @@ func (d *Backend) OOMEvents(ctx context.Context, oom func(containerID string)) e
 	f := filters.NewArgs(
 		filters.Arg("type", string(events.ContainerEventType)),
 		filters.Arg("event", string(events.ActionOOM)),
-		filters.Arg("label", LabelManaged+"=true"),
+		filters.Arg("label", backend.LabelManaged+"=true"),
 	)
 	msgs, errs := d.c.Events(ctx, events.ListOptions{Filters: f})
 	for {
@@ -295,7 +295,7 @@ func (d *Backend) Managed(ctx context.Context) ([]backend.Sandbox, error) {
 	return d.listLabelled(ctx, "true")
 }
 
-// managedScratch is the LabelManaged value of the containers of image
+// managedScratch is the backend.LabelManaged value of the containers of image
 // copies and installs.
 const managedScratch = "scratch"
 
@@ -309,7 +309,7 @@ func (d *Backend) listLabelled(ctx context.Context, managed string) ([]backend.S
 	ctx, cancel := context.WithTimeout(ctx, shortCall)
 	defer cancel()
 	list, err := d.c.ContainerList(ctx, container.ListOptions{
-		All: true, Filters: filters.NewArgs(filters.Arg("label", LabelManaged+"="+managed)),
+		All: true, Filters: filters.NewArgs(filters.Arg("label", backend.LabelManaged+"="+managed)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", engineErr(err))
@@ -349,7 +349,7 @@ func (d *Backend) ReadImageFile(ctx context.Context, image, path string) ([]byte
 // the image: it creates a scratch container (never started), copies from it
 // and removes it again.
 func (d *Backend) CopyFromImage(ctx context.Context, image, path string, read func(io.Reader) error) error {
-	labels := map[string]string{LabelManaged: managedScratch, LabelRunner: d.cfg.RunnerID}
+	labels := map[string]string{backend.LabelManaged: managedScratch, backend.LabelRunner: d.cfg.RunnerID}
 	id, err := d.create(ctx, "", &container.Config{Image: image, Entrypoint: []string{"/bin/true"}, Labels: labels}, nil)
 	if err != nil {
 		return fmt.Errorf("read %s from %s: %w", path, image, err)

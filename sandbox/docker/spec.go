@@ -11,18 +11,6 @@ import (
 	"github.com/previewd/previewd/sandbox/backend"
 )
 
-// The labels of every container previewd creates are backend's; here by
-// their short names.
-const (
-	LabelManaged    = backend.LabelManaged
-	LabelPreview    = backend.LabelPreview
-	LabelGeneration = backend.LabelGeneration
-	LabelOwner      = backend.LabelOwner
-	LabelRunner     = backend.LabelRunner
-	LabelPort       = backend.LabelPort
-	LabelWarm       = backend.LabelWarm
-)
-
 // ContainerNamePrefix starts the name of every preview container.
 const ContainerNamePrefix = "previewd-"
 
@@ -68,13 +56,13 @@ func containerConfig(s containerSpec) (*container.Config, *container.HostConfig)
 		Env:        env,
 		WorkingDir: "/app",
 		Labels: map[string]string{
-			LabelManaged:    "true",
-			LabelPreview:    s.PreviewID,
-			LabelGeneration: s.GenerationID,
-			LabelOwner:      s.Owner,
-			LabelRunner:     s.RunnerID,
-			LabelPort:       strconv.Itoa(s.Port),
-			LabelWarm:       strconv.FormatBool(s.Warm),
+			backend.LabelManaged:    "true",
+			backend.LabelPreview:    s.PreviewID,
+			backend.LabelGeneration: s.GenerationID,
+			backend.LabelOwner:      s.Owner,
+			backend.LabelRunner:     s.RunnerID,
+			backend.LabelPort:       strconv.Itoa(s.Port),
+			backend.LabelWarm:       strconv.FormatBool(s.Warm),
 		},
 		NetworkDisabled: true,
 		StopSignal:      "SIGTERM",

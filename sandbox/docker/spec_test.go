@@ -22,9 +22,9 @@ func TestContainerSpec(t *testing.T) {
 		{"image", cfg.Image == "previewd/runtime-python:latest"},
 		{"a non-root user of its own, by port", cfg.User == "103005:103005"},
 		{"env sorted", slices.Equal(cfg.Env, []string{"A=b", "LOGNAME=preview", "PORT=8000", "USER=preview"})},
-		{"labels", cfg.Labels[LabelManaged] == "true" && cfg.Labels[LabelPreview] == "p1" &&
-			cfg.Labels[LabelGeneration] == "g1" && cfg.Labels[LabelOwner] == "alice" &&
-			cfg.Labels[LabelRunner] == "r1" && cfg.Labels[LabelPort] == "3005"},
+		{"labels", cfg.Labels[backend.LabelManaged] == "true" && cfg.Labels[backend.LabelPreview] == "p1" &&
+			cfg.Labels[backend.LabelGeneration] == "g1" && cfg.Labels[backend.LabelOwner] == "alice" &&
+			cfg.Labels[backend.LabelRunner] == "r1" && cfg.Labels[backend.LabelPort] == "3005"},
 		{"no network", host.NetworkMode == "none" && cfg.NetworkDisabled},
 		{"no published ports", len(host.PortBindings) == 0 && len(cfg.ExposedPorts) == 0},
 		{"read-only root", host.ReadonlyRootfs},
