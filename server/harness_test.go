@@ -147,7 +147,13 @@ func newEnvOn(t testing.TB, url string, opts ...envOption) *env {
 	start := freePortRange(t, 8)
 	cfg := sandbox.Config{
 		RunnerID: runner, Host: "127.0.0.1", RunRoot: shortTempDir(t),
-		Images:         map[string]string{"python": pythonImage, "node": nodeImage},
+		Images: map[string]string{"python": pythonImage, "node": nodeImage},
+		// As in previewd: an app whose pins the default image does not meet
+		// runs on the image that meets them.
+		Runtimes: map[string][]string{
+			"python": {"previewd/runtime-python-trixie:latest", "previewd/runtime-python-forky:latest"},
+			"node":   {"previewd/runtime-node-trixie:latest", "previewd/runtime-node-forky:latest"},
+		},
 		Defaults:       sandbox.Caps{MemoryMB: 256, CPUs: 0.5, Pids: 256},
 		Max:            sandbox.Caps{MemoryMB: 1024, CPUs: 2, Pids: 1024},
 		MaxPreviews:    8,
