@@ -99,7 +99,7 @@ type outputPacer struct {
 	child  []*os.File // the write ends, for the child only
 	done   chan struct{}
 
-	// ordered is the write end of the pipe the runtimes' stdio hooks write
+	// ordered is the write end of the pipe the Python image's stdio hook writes
 	// framed output to (see frameHeader); orderedIno is its inode.
 	ordered    *os.File
 	orderedIno uint64
@@ -136,12 +136,12 @@ func newOutputPacer(lim *lineLimiter) *outputPacer {
 // stdout and stderr, and starts relaying them. It returns the write ends to
 // give the app; closeChildEnds closes them here once the app has them.
 //
-// A third pipe carries both streams in one order, as frames: the Python and
-// Node runtimes' stdio hooks write what the app prints through sys.stdout,
-// console.log and the like there (orderedEnd gives it to the child), so
-// that a stderr line keeps its place among stdout lines however fast they
-// come. Two pipes cannot keep it: what fills both between two reads has no
-// order. Writes that bypass the hooks still arrive on the first two.
+// A third pipe carries both streams in one order, as frames: the Python
+// image's stdio hook writes what the app prints through sys.stdout and
+// sys.stderr there (orderedEnd gives it to the child), so that a stderr
+// line keeps its place among stdout lines however fast they come. Two pipes
+// cannot keep it: what fills both between two reads has no order. Writes
+// that bypass the hook still arrive on the first two.
 func (p *outputPacer) start(stdout, stderr io.Writer) (outW, errW *os.File, err error) {
 	var pipes [3][2]int
 	for i := range pipes {
@@ -174,7 +174,7 @@ func (p *outputPacer) start(stdout, stderr io.Writer) (outW, errW *os.File, err 
 }
 
 // orderedEnd returns the ordered pipe's write end for the child, and the
-// environment variable that tells the runtimes' hooks its fd (the child's
+// environment variable that tells the hook its fd (the child's
 // fd number of that file) and inode.
 func (p *outputPacer) orderedEnd(fd int) (*os.File, string) {
 	return p.ordered, fmt.Sprintf("PREVIEWD_STDIO=%d:%d", fd, p.orderedIno)
