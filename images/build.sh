@@ -15,6 +15,9 @@
 # Usage: bash images/build.sh
 #        PREVIEW_BUILD_IMAGES="python-trixie node-trixie" bash images/build.sh
 #        (builds only the runtimes named; default all of them)
+#        PREVIEW_IMAGE_TAG=mine bash images/build.sh
+#        (tags previewd/runtime-NAME:mine instead of :latest, so that work on
+#        the shim or an image can be tested beside the images others use)
 set -euo pipefail
 
 # name → "directory suite"
@@ -28,6 +31,7 @@ declare -A RUNTIME_DEFS=(
 )
 ALL_RUNTIMES=(python node python-trixie node-trixie python-forky node-forky)
 HASH_LABEL=io.previewd.input-hash
+IMAGE_TAG=${PREVIEW_IMAGE_TAG:-latest}
 
 images_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_dir="$(dirname "$images_dir")"
@@ -119,7 +123,7 @@ input_hash() {
 # build_runtime RUNTIME DIR SUITE HASH builds one image; its output goes to
 # the caller's redirect.
 build_runtime() {
-	local runtime=$1 dir=$2 suite=$3 hash=$4 ctx="$build_dir/$1" tag="previewd/runtime-$1:latest" old start=$EPOCHREALTIME
+	local runtime=$1 dir=$2 suite=$3 hash=$4 ctx="$build_dir/$1" tag="previewd/runtime-$1:$IMAGE_TAG" old start=$EPOCHREALTIME
 	rm -rf "$ctx"
 	mkdir -p "$ctx"
 	# The directory's files only: not a __pycache__ left by running them.
@@ -176,7 +180,7 @@ main() {
 	for runtime in $selected; do
 		read -r dir suite <<<"${RUNTIME_DEFS[$runtime]}"
 		hash="$(input_hash "$dir" "$suite" "${base_ids[$suite]}")"
-		tag="previewd/runtime-$runtime:latest"
+		tag="previewd/runtime-$runtime:$IMAGE_TAG"
 		if [[ "$(docker image inspect --format "{{index .Config.Labels \"$HASH_LABEL\"}}" "$tag" 2>/dev/null || true)" == "$hash" ]]; then
 			echo "runtime-$runtime: up to date"
 			continue

@@ -20,7 +20,7 @@ func BenchmarkLaunchDjango(b *testing.B) {
 	requireInfra(b, true)
 	image := os.Getenv("PREVIEW_BENCH_PYTHON_IMAGE")
 	if image == "" {
-		image = "previewd/runtime-python-trixie:latest"
+		image = pythonTrixie
 	}
 	apps := []struct{ name, sample string }{{"django", "django-polls"}, {"fastapi", "fastapi"}}
 	for _, mode := range []struct {

@@ -88,11 +88,23 @@ func requireInfra(t testing.TB, docker bool) {
 // (and every test package): each image is unpacked once per machine.
 var sharedTreeDir = filepath.Join(os.TempDir(), "previewd-trees")
 
-const (
-	pythonImage = "previewd/runtime-python:latest"
-	nodeImage   = "previewd/runtime-node:latest"
-	testSecret  = "test-secret-of-at-least-16-bytes"
+// The runtime images the tests run, as make images builds them;
+// PREVIEW_IMAGE_TAG picks images built with that tag instead of :latest.
+var (
+	pythonImage = runtimeImage("python")
+	nodeImage   = runtimeImage("node")
 )
+
+const testSecret = "test-secret-of-at-least-16-bytes"
+
+// runtimeImage is the name of the runtime image NAME ("python-trixie").
+func runtimeImage(name string) string {
+	tag := os.Getenv("PREVIEW_IMAGE_TAG")
+	if tag == "" {
+		tag = "latest"
+	}
+	return "previewd/runtime-" + name + ":" + tag
+}
 
 // env is one previewd (store, manager, API) on its own database, runner id and
 // port range.
@@ -151,8 +163,8 @@ func newEnvOn(t testing.TB, url string, opts ...envOption) *env {
 		// As in previewd: an app whose pins the default image does not meet
 		// runs on the image that meets them.
 		Runtimes: map[string][]string{
-			"python": {"previewd/runtime-python-trixie:latest", "previewd/runtime-python-forky:latest"},
-			"node":   {"previewd/runtime-node-trixie:latest", "previewd/runtime-node-forky:latest"},
+			"python": {pythonTrixie, pythonForky},
+			"node":   {nodeTrixie, nodeForky},
 		},
 		Defaults:       sandbox.Caps{MemoryMB: 256, CPUs: 0.5, Pids: 256},
 		Max:            sandbox.Caps{MemoryMB: 1024, CPUs: 2, Pids: 1024},

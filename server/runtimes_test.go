@@ -15,11 +15,11 @@ import (
 )
 
 // The runtime images per Debian suite, as make images builds them.
-const (
-	pythonTrixie = "previewd/runtime-python-trixie:latest"
-	pythonForky  = "previewd/runtime-python-forky:latest"
-	nodeTrixie   = "previewd/runtime-node-trixie:latest"
-	nodeForky    = "previewd/runtime-node-forky:latest"
+var (
+	pythonTrixie = runtimeImage("python-trixie")
+	pythonForky  = runtimeImage("python-forky")
+	nodeTrixie   = runtimeImage("node-trixie")
+	nodeForky    = runtimeImage("node-forky")
 )
 
 // withSuites runs trixie's images by default, with bookworm's and forky's

@@ -25,11 +25,21 @@ import (
 	dockerbackend "github.com/previewd/previewd/sandbox/docker"
 )
 
-const (
-	pythonImage = "previewd/runtime-python:latest"
-	nodeImage   = "previewd/runtime-node:latest"
-	e2eSecret   = "previewctl-e2e-secret-0123456789"
+// The runtime images, as make images builds them; PREVIEW_IMAGE_TAG picks
+// images built with that tag instead of :latest.
+var (
+	pythonImage = "previewd/runtime-python:" + imageTag()
+	nodeImage   = "previewd/runtime-node:" + imageTag()
 )
+
+const e2eSecret = "previewctl-e2e-secret-0123456789"
+
+func imageTag() string {
+	if tag := os.Getenv("PREVIEW_IMAGE_TAG"); tag != "" {
+		return tag
+	}
+	return "latest"
+}
 
 // requireDocker skips (fails in CI) when there is no Docker engine with the
 // runtime images, as server/harness_test.go's requireInfra does.
