@@ -29,7 +29,7 @@ type Records interface {
 	Preview(ctx context.Context, id string) (db.Preview, error)
 	LivePreview(ctx context.Context, generationID string) (db.Preview, error)
 	LivePreviews(ctx context.Context, runnerID string) ([]db.Preview, error)
-	SetPreviewContainer(ctx context.Context, id, containerID, image string) error
+	SetPreviewContainer(ctx context.Context, id, containerID, image string, rt db.Runtime) error
 	MarkPreviewRunning(ctx context.Context, id string, timings db.Timings) (db.Preview, error)
 	RecordRestart(ctx context.Context, id string) (int, error)
 	SetOOMKills(ctx context.Context, id string, n int) error
