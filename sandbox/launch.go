@@ -186,6 +186,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		in.logs.Load().build(line) // said by imageFor when it resolved the image
 	}
 	m.noteWarmDemand(image, plan.Runtime)
+	plan, appFiles, keepKey := m.migrated(in.ctx, in, plan, image, prep.appFiles, req.Env)
 	t = mark("build", t)
 
 	// start: create and start the container (or take the warm one), hand the
@@ -196,7 +197,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	if in.rec.Warm {
 		startApp = m.loadWarm
 	}
-	if err := startApp(startCtx, in, plan, image, prep.appFiles, req.Env); err != nil {
+	if err := startApp(startCtx, in, plan, image, appFiles, req.Env); err != nil {
 		return fail(err)
 	}
 	t = mark("start", t)
@@ -232,6 +233,11 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	}
 	in.lastActive.Store(time.Now().UnixNano())
 	in.running.Store(true)
+	if keepKey != "" {
+		// Before the answer, so that the next launch finds it: a few
+		// milliseconds, on the first launch of these files only.
+		m.keepMigrated(in, keepKey)
+	}
 	if req.Healthy != nil {
 		req.Healthy(p)
 	}

@@ -114,6 +114,8 @@ type Manager struct {
 	metrics *Metrics
 	images  *imageCache
 	log     *slog.Logger
+	// migrations keeps Django apps' migrated databases (see migrations.go).
+	migrations *migrationCache
 
 	base   context.Context // outlives requests: launches with wait=false, watchers
 	cancel context.CancelFunc
@@ -179,8 +181,8 @@ func NewManager(cfg Config, b backend.Backend, records Records, ports *PortPool,
 	base, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		cfg: cfg, backend: b, records: records, ports: ports, metrics: metrics, log: log,
-		images: newImageCache(b, cfg),
-		base:   base, cancel: cancel,
+		images: newImageCache(b, cfg), migrations: newMigrationCache(cfg.RunRoot),
+		base: base, cancel: cancel,
 		live:    map[string]*instance{},
 		started: time.Now(),
 	}
