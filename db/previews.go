@@ -44,6 +44,39 @@ func (t *Timings) Scan(src any) error {
 	return json.Unmarshal(b, (*map[string]int64)(t))
 }
 
+// Runtime is what a preview runs on: its runtime image as users see it
+// ("runtime-python-trixie", never a dependency image's internal name) and
+// the version of each package it names, the framework's and every one
+// installed for the app.
+type Runtime struct {
+	Image    string            `json:"image"`
+	Packages map[string]string `json:"packages"`
+}
+
+// Value stores a Runtime as jsonb, or NULL when it is not known.
+func (r Runtime) Value() (driver.Value, error) {
+	if r.Image == "" {
+		return nil, nil
+	}
+	if r.Packages == nil {
+		r.Packages = map[string]string{}
+	}
+	return json.Marshal(r)
+}
+
+// Scan reads a Runtime from jsonb; NULL is the zero Runtime.
+func (r *Runtime) Scan(src any) error {
+	if src == nil {
+		*r = Runtime{}
+		return nil
+	}
+	b, ok := src.([]byte)
+	if !ok {
+		return fmt.Errorf("runtime: unexpected %T", src)
+	}
+	return json.Unmarshal(b, r)
+}
+
 // Preview is one launch of a generation.
 type Preview struct {
 	ID           string         `db:"id"`
@@ -73,6 +106,7 @@ type Preview struct {
 	OOMKills     int            `db:"oom_kills"` // processes killed for memory while it ran
 	Cause        []byte         `db:"cause"`     // JSON of why it failed, or nil
 	Revision     int            `db:"revision"`  // the generation's revision it runs
+	Runtime      Runtime        `db:"runtime"`   // zero until its image is resolved
 	// ReloadingRevision is the revision an update in progress moves it
 	// to; FailedRevision the last one that failed to, and why.
 	ReloadingRevision *int   `db:"reloading_revision"`
@@ -95,7 +129,7 @@ type Session struct {
 const previewColumns = `id, generation_id, owner, runner_id, status, COALESCE(container_id, '') AS container_id,
 	port, image, memory_mb, cpus, pids, created_at, started_at, stopped_at, expires_at, last_active_at,
 	exit_code, oom_killed, error, log_tail, timings, warm, restart_max, restarts, oom_kills, cause, revision,
-	reloading_revision, failed_revision, failed_error, failed_exit_code, failed_cause`
+	reloading_revision, failed_revision, failed_error, failed_exit_code, failed_cause, runtime`
 
 // InsertPreview records a new starting preview and its first session in one
 // transaction. It fails with ErrConflict when the generation already has a live
@@ -195,10 +229,11 @@ func (s *Store) LivePreviews(ctx context.Context, runnerID string) ([]Preview, e
 	return ps, nil
 }
 
-// SetPreviewContainer records the container of a starting preview.
-func (s *Store) SetPreviewContainer(ctx context.Context, id, containerID, image string) error {
-	const update = `UPDATE previews SET container_id = $2, image = $3 WHERE id = $1`
-	if _, err := s.db.ExecContext(ctx, update, id, containerID, image); err != nil {
+// SetPreviewContainer records the container of a starting preview, the
+// image it was created from and the runtime that image is.
+func (s *Store) SetPreviewContainer(ctx context.Context, id, containerID, image string, rt Runtime) error {
+	const update = `UPDATE previews SET container_id = $2, image = $3, runtime = $4 WHERE id = $1`
+	if _, err := s.db.ExecContext(ctx, update, id, containerID, image, rt); err != nil {
 		return fmt.Errorf("set container of preview %s: %w", id, err)
 	}
 	return nil

@@ -4,17 +4,20 @@ import (
 	"archive/tar"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/previewd/previewd/sandbox/backend"
+	"github.com/previewd/previewd/sandbox/framework"
 )
 
 // DepsConfig is how dependency installs run.
@@ -228,4 +231,114 @@ func writeDepsContext(w io.Writer, dockerfile, dir string) error {
 		return fmt.Errorf("pack the installed packages: %w", err)
 	}
 	return tw.Close()
+}
+
+// addedFile lists, at the root of a dependency image's installed tree, what
+// was installed into it ("name==version" per line, as packagesFile).
+const addedFile = ".previewd-packages.txt"
+
+// listInstalled reads which packages an install left in dir (pip's
+// dist-info directories, npm's node_modules/[@scope/]name/package.json),
+// and writes them to dir/addedFile. The tree was written by the install's
+// sandbox: nothing in it is followed if it is a symbolic link, and an
+// addedFile it left is replaced, not written through.
+func listInstalled(runtime, dir string) (map[string]string, error) {
+	var pkgs map[string]string
+	var err error
+	switch runtime {
+	case "python":
+		pkgs, err = pipInstalled(dir)
+	case "node":
+		pkgs, err = npmInstalled(filepath.Join(dir, "node_modules"))
+	default:
+		return nil, fmt.Errorf("no dependency installer for runtime %q", runtime)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list the installed packages: %w", err)
+	}
+	var text []byte
+	for _, name := range sortedKeys(pkgs) {
+		text = append(text, name+"=="+pkgs[name]+"\n"...)
+	}
+	list := filepath.Join(dir, addedFile)
+	if err := os.Remove(list); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("list the installed packages: %w", err)
+	}
+	f, err := os.OpenFile(list, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("list the installed packages: %w", err)
+	}
+	if _, err := f.Write(text); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("list the installed packages: %w", err)
+	}
+	return pkgs, f.Close()
+}
+
+// pipInstalled reads the name and version of each NAME-VERSION.dist-info
+// directory in dir; names are normalised as PEP 503 does.
+func pipInstalled(dir string) (map[string]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	pkgs := map[string]string{}
+	for _, e := range entries {
+		stem, ok := strings.CutSuffix(e.Name(), ".dist-info")
+		if !ok || !e.IsDir() {
+			continue
+		}
+		if name, version, ok := strings.Cut(stem, "-"); ok && name != "" && version != "" {
+			pkgs[framework.NormalizePyName(name)] = version
+		}
+	}
+	return pkgs, nil
+}
+
+// npmInstalled reads the version of each package directly in
+// node_modules, scoped ones included.
+func npmInstalled(nodeModules string) (map[string]string, error) {
+	pkgs := map[string]string{}
+	entries, err := os.ReadDir(nodeModules)
+	if errors.Is(err, fs.ErrNotExist) {
+		return pkgs, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if !strings.HasPrefix(e.Name(), "@") {
+			npmVersion(pkgs, filepath.Join(nodeModules, e.Name()), e.Name())
+			continue
+		}
+		scoped, err := os.ReadDir(filepath.Join(nodeModules, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range scoped {
+			if s.IsDir() {
+				npmVersion(pkgs, filepath.Join(nodeModules, e.Name(), s.Name()), e.Name()+"/"+s.Name())
+			}
+		}
+	}
+	return pkgs, nil
+}
+
+// npmVersion adds the version of package name in dir to pkgs, when its
+// package.json is a regular file that says one.
+func npmVersion(pkgs map[string]string, dir, name string) {
+	f, err := os.OpenFile(filepath.Join(dir, "package.json"), os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	var manifest struct {
+		Version string `json:"version"`
+	}
+	if json.NewDecoder(io.LimitReader(f, 1<<20)).Decode(&manifest) == nil && manifest.Version != "" {
+		pkgs[name] = manifest.Version
+	}
 }

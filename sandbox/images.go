@@ -42,6 +42,7 @@ type imageCache struct {
 
 	mu        sync.Mutex
 	installed map[string]map[string]string // runtime image id → its packages
+	added     map[string]map[string]string // dependency image tag → the packages installed into it
 	building  map[string]*sync.Mutex       // dependency image tag → build lock
 	described map[string]string            // image an app runs from → the build line saying what it is
 }
@@ -50,25 +51,26 @@ func newImageCache(b backend.Backend, cfg Config) *imageCache {
 	return &imageCache{
 		backend: b, runner: cfg.RunnerID, deps: cfg.Deps, runRoot: cfg.RunRoot, noFile: cfg.NoFile, logMaxBytes: cfg.LogMaxBytes,
 		variants:  cfg.Runtimes,
-		installed: map[string]map[string]string{}, building: map[string]*sync.Mutex{}, described: map[string]string{},
+		installed: map[string]map[string]string{}, added: map[string]map[string]string{},
+		building: map[string]*sync.Mutex{}, described: map[string]string{},
 	}
 }
 
-// imageFor returns the image to run plan's app from.
-// buildLine receives each line of a dependency install's output.
+// imageFor returns the image to run plan's app from, and the runtime that
+// is. buildLine receives each line of a dependency install's output.
 // An install runs with caps, the launching preview's.
-func (c *imageCache) imageFor(ctx context.Context, images map[string]string, plan framework.Plan, files []db.File, caps Caps, buildLine func(string)) (string, error) {
+func (c *imageCache) imageFor(ctx context.Context, images map[string]string, plan framework.Plan, files []db.File, caps Caps, buildLine func(string)) (string, db.Runtime, error) {
 	need, err := c.resolve(ctx, images, plan, files)
 	if err != nil {
-		return "", err
+		return "", db.Runtime{}, err
 	}
 	if need.line != "" {
 		buildLine(need.line)
 	}
 	if len(need.missing) == 0 {
-		return need.runtimeRef, nil
+		return need.runtimeRef, need.runtime, nil
 	}
-	tag, err := c.depsImage(ctx, plan.Runtime, need.runtimeRef, need.runtimeID, need.missing, caps, buildLine)
+	tag, added, err := c.depsImage(ctx, plan.Runtime, need.runtimeRef, need.runtimeID, need.missing, caps, buildLine)
 	if err != nil {
 		var le *LaunchError
 		if errors.As(err, &le) && len(need.choice.replaced) > 0 {
@@ -76,10 +78,10 @@ func (c *imageCache) imageFor(ctx context.Context, images map[string]string, pla
 			le.Reason += offeredText(need.choice.offers, need.choice.replaced)
 			le.conflict = true
 		}
-		return "", err
+		return "", db.Runtime{}, err
 	}
 	c.describe(tag, need.line)
-	return tag, nil
+	return tag, withPackages(need.runtime, added), nil
 }
 
 // describe remembers the build line of an image an app runs from.
@@ -100,23 +102,38 @@ func (c *imageCache) description(image string) string {
 	return c.described[image]
 }
 
-// existingImage returns the image to run plan's app from if it needs no
-// build: the runtime image, or a dependency image built before.
-func (c *imageCache) existingImage(ctx context.Context, images map[string]string, plan framework.Plan, files []db.File) (string, bool) {
+// withPackages is rt with the packages of added, installed for the app,
+// besides its own.
+func withPackages(rt db.Runtime, added map[string]string) db.Runtime {
+	pkgs := make(map[string]string, len(rt.Packages)+len(added))
+	for k, v := range rt.Packages {
+		pkgs[k] = v
+	}
+	for k, v := range added {
+		pkgs[k] = v
+	}
+	rt.Packages = pkgs
+	return rt
+}
+
+// existingImage returns the image to run plan's app from, and the runtime
+// that is, if it needs no build: the runtime image, or a dependency image
+// built before.
+func (c *imageCache) existingImage(ctx context.Context, images map[string]string, plan framework.Plan, files []db.File) (string, db.Runtime, bool) {
 	need, err := c.resolve(ctx, images, plan, files)
 	if err != nil {
-		return "", false
+		return "", db.Runtime{}, false
 	}
 	if len(need.missing) == 0 {
 		c.describe(need.runtimeRef, need.line)
-		return need.runtimeRef, true
+		return need.runtimeRef, need.runtime, true
 	}
 	tag, _ := depsTag(plan.Runtime, need.runtimeID, need.missing)
 	if _, err := c.backend.ImageID(ctx, tag); err != nil {
-		return "", false
+		return "", db.Runtime{}, false
 	}
 	c.describe(tag, need.line)
-	return tag, true
+	return tag, withPackages(need.runtime, c.addedIn(ctx, tag)), true
 }
 
 // imageNeed is what an app needs: its runtime image and what that lacks.
@@ -124,7 +141,8 @@ type imageNeed struct {
 	runtimeRef, runtimeID string
 	missing               []framework.Requirement
 	choice                runtimeChoice
-	line                  string // the build line saying which image, and what it adds
+	line                  string     // the build line saying which image, and what it adds
+	runtime               db.Runtime // the image and the framework's version in it, before installs
 }
 
 func (c *imageCache) resolve(ctx context.Context, images map[string]string, plan framework.Plan, files []db.File) (imageNeed, error) {
@@ -151,7 +169,8 @@ func (c *imageCache) resolve(ctx context.Context, images map[string]string, plan
 	}
 	engine := framework.EngineSpec(plan, byPath)
 	if len(reqs) == 0 && engine == "" {
-		need.line = c.defaultLine(ctx, plan.Runtime, runtime)
+		ch := c.defaultChoice(ctx, runtime)
+		need.line, need.runtime = ch.describe(plan.Runtime), ch.runtime(string(plan.Framework))
 		return need, nil
 	}
 	ch, err := c.chooseRuntime(ctx, plan.Runtime, runtime, reqs, engine)
@@ -159,14 +178,18 @@ func (c *imageCache) resolve(ctx context.Context, images map[string]string, plan
 		return imageNeed{}, err
 	}
 	need.runtimeRef, need.runtimeID, need.missing, need.choice = ch.ref, ch.id, ch.install, ch
-	need.line = ch.describe(plan.Runtime)
+	need.line, need.runtime = ch.describe(plan.Runtime), ch.runtime(string(plan.Framework))
 	return need, nil
 }
+
+// depsLayout is in every dependency image's inputs: images built before
+// the installed tree listed its packages (addedFile) are not reused.
+const depsLayout = "layout 2: " + addedFile
 
 // depsTag names the dependency image of runtime (by image id) plus missing,
 // and returns the hash of those inputs too.
 func depsTag(runtime, runtimeID string, missing []framework.Requirement) (tag, hash string) {
-	sum := sha256.Sum256([]byte(runtimeID + "\n" + runtime + "\n" + depsSpec(missing)))
+	sum := sha256.Sum256([]byte(depsLayout + "\n" + runtimeID + "\n" + runtime + "\n" + depsSpec(missing)))
 	hash = hex.EncodeToString(sum[:])
 	return "previewd/deps-" + runtime + ":" + hash[:16], hash
 }
@@ -202,10 +225,32 @@ func (c *imageCache) installedIn(ctx context.Context, imageID string) (map[strin
 	return pkgs, nil
 }
 
+// addedIn returns the packages installed into dependency image tag, read
+// from the image once (see addedFile); none when it cannot be read.
+func (c *imageCache) addedIn(ctx context.Context, tag string) map[string]string {
+	c.mu.Lock()
+	pkgs, ok := c.added[tag]
+	c.mu.Unlock()
+	if ok {
+		return pkgs
+	}
+	runtime := strings.TrimPrefix(strings.SplitN(tag, ":", 2)[0], "previewd/deps-")
+	text, err := c.backend.ReadImageFile(ctx, tag, backend.InstallTarget(runtime)+"/"+addedFile)
+	if err != nil {
+		return nil
+	}
+	pkgs = framework.ParseInstalled(text)
+	c.mu.Lock()
+	c.added[tag] = pkgs
+	c.mu.Unlock()
+	return pkgs
+}
+
 // depsImage returns the dependency image for the missing requirements, building
-// it if it does not exist yet. The install runs in a sandbox of its own
-// (see docker/depsspec.go) with the launching preview's caps.
-func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtimeID string, missing []framework.Requirement, caps Caps, buildLine func(string)) (string, error) {
+// it if it does not exist yet, and the packages installed into it. The
+// install runs in a sandbox of its own (see docker/depsspec.go) with the
+// launching preview's caps.
+func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtimeID string, missing []framework.Requirement, caps Caps, buildLine func(string)) (string, map[string]string, error) {
 	tag, hash := depsTag(runtime, runtimeID, missing)
 
 	c.mu.Lock()
@@ -220,9 +265,9 @@ func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtime
 	defer lock.Unlock()
 
 	if _, err := c.backend.ImageID(ctx, tag); err == nil {
-		return tag, nil
+		return tag, c.addedIn(ctx, tag), nil
 	} else if !errors.Is(err, backend.ErrNotFound) {
-		return "", err
+		return "", nil, err
 	}
 	// Enough of the output to find the decisive lines in; they come last.
 	var output []string
@@ -236,7 +281,7 @@ func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtime
 	res, err := c.build(ctx, runtime, runtimeRef, missing, caps, tag, hash, line)
 	if err != nil {
 		if !errors.Is(err, backend.ErrInstallFailed) {
-			return "", err
+			return "", nil, err
 		}
 		installed, _ := c.installedIn(ctx, runtimeID) // read before, so cached
 		f := installFailure{
@@ -253,9 +298,12 @@ func (c *imageCache) depsImage(ctx context.Context, runtime, runtimeRef, runtime
 			// Packing the installed tree failed: its own words.
 			reason = strings.TrimPrefix(err.Error(), backend.ErrInstallFailed.Error()+": ")
 		}
-		return "", &LaunchError{Reason: "installing the app's dependencies failed: " + reason, LogTail: d.Kept}
+		return "", nil, &LaunchError{Reason: "installing the app's dependencies failed: " + reason, LogTail: d.Kept}
 	}
-	return tag, nil
+	c.mu.Lock()
+	c.added[tag] = res.added
+	c.mu.Unlock()
+	return tag, res.added, nil
 }
 
 // maxDiagnosedLines is how many of an install's last output lines (at
@@ -264,8 +312,9 @@ const maxDiagnosedLines = 2000
 
 // buildResult is what a build's caller learns besides its error.
 type buildResult struct {
-	unreachable bool          // the package source could not be reached
-	timeout     time.Duration // not 0: the install ran past this timeout
+	unreachable bool              // the package source could not be reached
+	timeout     time.Duration     // not 0: the install ran past this timeout
+	added       map[string]string // what was installed: name → version
 }
 
 // build installs missing in a sandboxed container, then builds the image tag
@@ -324,6 +373,9 @@ func (c *imageCache) buildInto(ctx context.Context, runtime, runtimeRef string, 
 		return err
 	}
 	proxy.close()
+	if res.added, err = listInstalled(runtime, dir.out); err != nil {
+		return fmt.Errorf("%w: %w", backend.ErrInstallFailed, err)
+	}
 
 	buildContext, err := os.Create(filepath.Join(dir.root, "context.tar"))
 	if err != nil {

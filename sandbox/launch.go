@@ -49,6 +49,8 @@ type instance struct {
 	reloadMu sync.Mutex
 	env      map[string]string
 
+	runtime db.Runtime // what its image is, recorded with its container
+
 	endOnce sync.Once
 	ended   chan struct{} // closed when teardown is complete
 	cancel  context.CancelFunc
@@ -165,10 +167,11 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	// concurrent launch's install of the same packages.
 	buildCtx, cancelBuild := context.WithTimeout(in.ctx, 2*m.cfg.Deps.timeout()+time.Minute)
 	image := prep.image
+	in.runtime = prep.runtime
 	if image == "" {
 		var err error
 		caps := Caps{MemoryMB: in.rec.MemoryMB, CPUs: in.rec.CPUs, Pids: in.rec.Pids}
-		image, err = m.images.imageFor(buildCtx, m.cfg.Images, plan, prep.files, caps, in.logs.Load().build)
+		image, in.runtime, err = m.images.imageFor(buildCtx, m.cfg.Images, plan, prep.files, caps, in.logs.Load().build)
 		if err != nil {
 			cancelBuild()
 			var le *LaunchError
@@ -183,6 +186,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 		in.logs.Load().build(line) // said by imageFor when it resolved the image
 	}
 	m.noteWarmDemand(image, plan.Runtime)
+	plan, appFiles, keepKey := m.migrated(in.ctx, in, plan, image, prep.appFiles, req.Env)
 	t = mark("build", t)
 
 	// start: create and start the container (or take the warm one), hand the
@@ -193,7 +197,7 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	if in.rec.Warm {
 		startApp = m.loadWarm
 	}
-	if err := startApp(startCtx, in, plan, image, prep.appFiles, req.Env); err != nil {
+	if err := startApp(startCtx, in, plan, image, appFiles, req.Env); err != nil {
 		return fail(err)
 	}
 	t = mark("start", t)
@@ -229,6 +233,11 @@ func (m *Manager) launch(in *instance, req LaunchRequest, start time.Time) (db.P
 	}
 	in.lastActive.Store(time.Now().UnixNano())
 	in.running.Store(true)
+	if keepKey != "" {
+		// Before the answer, so that the next launch finds it: a few
+		// milliseconds, on the first launch of these files only.
+		m.keepMigrated(in, keepKey)
+	}
 	if req.Healthy != nil {
 		req.Healthy(p)
 	}
@@ -289,7 +298,7 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 		}
 		return ErrStoppedWhileStarting
 	}
-	if err := m.records.SetPreviewContainer(ctx, in.rec.ID, id, image); err != nil {
+	if err := m.records.SetPreviewContainer(ctx, in.rec.ID, id, image, in.runtime); err != nil {
 		return err
 	}
 	if err := m.fault("start"); err != nil {

@@ -151,6 +151,8 @@ func TestLifecycleLaunchAndStop(t *testing.T) {
 		t.Errorf("spec %+v", box.Spec)
 	case l.record(p.ID).ContainerID != box.ID:
 		t.Errorf("record names sandbox %q, the backend has %q", l.record(p.ID).ContainerID, box.ID)
+	case p.Runtime.Image != imageName(pythonRef) || l.record(p.ID).Runtime.Image != p.Runtime.Image:
+		t.Errorf("runtime %+v, recorded %+v; want image %s", p.Runtime, l.record(p.ID).Runtime, imageName(pythonRef))
 	}
 	if body, err := get(p.Port); err != nil || body != p.ID {
 		t.Fatalf("GET on the preview's port: %q, %v", body, err)
@@ -286,6 +288,9 @@ func TestLifecycleWarmClaim(t *testing.T) {
 	box, _ := l.b.Sandbox(p.ID)
 	if !p.Warm || !box.Spec.Warm || box.App != "serving" || box.Files != 1 {
 		t.Fatalf("launch: warm %v, sandbox %+v; want a claimed warm sandbox serving the app", p.Warm, box)
+	}
+	if p.Runtime.Image != imageName(pythonRef) {
+		t.Errorf("warm launch: runtime %+v, want image %s", p.Runtime, imageName(pythonRef))
 	}
 	if body, err := get(p.Port); err != nil || body != p.ID {
 		t.Errorf("GET on the warm preview's port: %q, %v", body, err)

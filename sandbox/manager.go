@@ -29,7 +29,7 @@ type Records interface {
 	Preview(ctx context.Context, id string) (db.Preview, error)
 	LivePreview(ctx context.Context, generationID string) (db.Preview, error)
 	LivePreviews(ctx context.Context, runnerID string) ([]db.Preview, error)
-	SetPreviewContainer(ctx context.Context, id, containerID, image string) error
+	SetPreviewContainer(ctx context.Context, id, containerID, image string, rt db.Runtime) error
 	MarkPreviewRunning(ctx context.Context, id string, timings db.Timings) (db.Preview, error)
 	RecordRestart(ctx context.Context, id string) (int, error)
 	SetOOMKills(ctx context.Context, id string, n int) error
@@ -114,6 +114,8 @@ type Manager struct {
 	metrics *Metrics
 	images  *imageCache
 	log     *slog.Logger
+	// migrations keeps Django apps' migrated databases (see migrations.go).
+	migrations *migrationCache
 
 	base   context.Context // outlives requests: launches with wait=false, watchers
 	cancel context.CancelFunc
@@ -179,8 +181,8 @@ func NewManager(cfg Config, b backend.Backend, records Records, ports *PortPool,
 	base, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		cfg: cfg, backend: b, records: records, ports: ports, metrics: metrics, log: log,
-		images: newImageCache(b, cfg),
-		base:   base, cancel: cancel,
+		images: newImageCache(b, cfg), migrations: newMigrationCache(cfg.RunRoot),
+		base: base, cancel: cancel,
 		live:    map[string]*instance{},
 		started: time.Now(),
 	}

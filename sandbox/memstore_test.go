@@ -113,9 +113,9 @@ func (s *memStore) update(id string, f func(p *db.Preview) error) error {
 	return f(p)
 }
 
-func (s *memStore) SetPreviewContainer(_ context.Context, id, containerID, image string) error {
+func (s *memStore) SetPreviewContainer(_ context.Context, id, containerID, image string, rt db.Runtime) error {
 	return s.update(id, func(p *db.Preview) error {
-		p.ContainerID, p.Image = containerID, image
+		p.ContainerID, p.Image, p.Runtime = containerID, image, rt
 		return nil
 	})
 }

@@ -325,8 +325,8 @@ func (m *Manager) planReload(ctx context.Context, in *instance, g db.Generation,
 		u.note = "it needs another runtime; launch the preview again to run it"
 		return u, nil
 	}
-	oldImage, okOld := m.images.existingImage(ctx, m.cfg.Images, oldPlan, oldFiles)
-	newImage, okNew := m.images.existingImage(ctx, m.cfg.Images, plan, newFiles)
+	oldImage, _, okOld := m.images.existingImage(ctx, m.cfg.Images, oldPlan, oldFiles)
+	newImage, _, okNew := m.images.existingImage(ctx, m.cfg.Images, plan, newFiles)
 	if !okOld || !okNew || oldImage != newImage {
 		u.note = "its dependencies differ from the running revision's; launch the preview again to run it"
 		return u, nil

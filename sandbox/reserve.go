@@ -20,7 +20,8 @@ type prepared struct {
 	files    []db.File
 	plan     framework.Plan
 	appFiles []File
-	image    string // "" until built
+	image    string     // "" until built
+	runtime  db.Runtime // what image is, once known
 }
 
 // prepare reads and plans the generation ahead of the reservation, so that
@@ -39,8 +40,8 @@ func (m *Manager) prepare(ctx context.Context, req LaunchRequest, caps Caps) *pr
 	if err != nil {
 		return nil
 	}
-	image, _ := m.images.existingImage(ctx, m.cfg.Images, plan, files)
-	return &prepared{files: files, plan: plan, appFiles: appFiles, image: image}
+	image, rt, _ := m.images.existingImage(ctx, m.cfg.Images, plan, files)
+	return &prepared{files: files, plan: plan, appFiles: appFiles, image: image, runtime: rt}
 }
 
 // refuseForeignSources answers a launch whose dependencies come from

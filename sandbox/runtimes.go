@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/previewd/previewd/db"
 	"github.com/previewd/previewd/sandbox/framework"
 )
 
@@ -163,16 +164,30 @@ func offeredText(offers []framework.ImageOffer, names map[string]string) string 
 	return " (available: " + strings.Join(parts, "; ") + ")"
 }
 
-// defaultLine is the build line of an app that declares no constraint: it
-// runs on the runtime's default image ref. The image's packages are read
-// ahead of launches (see imageCache.learn); the line goes without the
-// interpreter's version when they cannot be.
-func (c *imageCache) defaultLine(ctx context.Context, runtime, ref string) string {
+// defaultChoice is the runtime of an app that declares no constraint: the
+// runtime's default image ref. The image's packages are read ahead of
+// launches (see imageCache.learn); the choice goes without them (its build
+// line without the interpreter's version) when they cannot be.
+func (c *imageCache) defaultChoice(ctx context.Context, ref string) runtimeChoice {
 	ch := runtimeChoice{name: imageName(ref)}
 	if id, err := c.backend.ImageID(ctx, ref); err == nil {
 		if pkgs, err := c.installedIn(ctx, id); err == nil {
 			ch.offers = []framework.ImageOffer{{Name: ch.name, Packages: pkgs}}
 		}
 	}
-	return ch.describe(runtime)
+	return ch
+}
+
+// runtime is what the launch and status answers say of ch for an app of
+// framework fw, before any install: the image, and the version of the
+// framework's package it carries. (Installed packages are added by the
+// caller, see withPackages.)
+func (ch runtimeChoice) runtime(fw string) db.Runtime {
+	rt := db.Runtime{Image: ch.name, Packages: map[string]string{}}
+	for _, o := range ch.offers {
+		if v, ok := o.Packages[fw]; ok && o.Name == ch.name {
+			rt.Packages[fw] = v
+		}
+	}
+	return rt
 }

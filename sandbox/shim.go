@@ -124,3 +124,16 @@ func (s *shimClient) do(ctx context.Context, method, path, contentType string, b
 	io.Copy(io.Discard, resp.Body)
 	return nil
 }
+
+// get fetches path; the caller closes the body, whatever the status.
+func (s *shimClient) get(ctx context.Context, path string) (io.ReadCloser, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://shim"+path, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("shim GET %s: %w", path, err)
+	}
+	return resp.Body, resp.StatusCode, nil
+}

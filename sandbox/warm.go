@@ -352,7 +352,7 @@ func warmable(env map[string]string) bool {
 // preloader to become.
 func (m *Manager) loadWarm(ctx context.Context, in *instance, plan framework.Plan, image string, files []File, userEnv map[string]string) error {
 	id := in.container()
-	if err := m.records.SetPreviewContainer(ctx, in.rec.ID, id, image); err != nil {
+	if err := m.records.SetPreviewContainer(ctx, in.rec.ID, id, image, in.runtime); err != nil {
 		return err
 	}
 	// Memory and pids caps apply before the app loads; the CPU cap once it

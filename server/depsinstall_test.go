@@ -193,11 +193,25 @@ func TestDependencyInstallSandbox(t *testing.T) {
 		{"path": "main.py", "content": app}, {"path": "requirements.txt", "content": "fastapi\n" + dist + "==1.0\n"},
 	}})
 	mustStatus(t, r, http.StatusCreated)
-	launched := e.launch("alice", r.body["id"].(string), nil)
+	gen := r.body["id"].(string)
+	launched := e.launch("alice", gen, nil)
 	mustStatus(t, launched, http.StatusCreated)
 	code, got := get(t, launched.body["base_url"].(string)+"/")
 	if code != 200 {
 		t.Fatalf("GET /: %d %s", code, got)
+	}
+	// The answer names what was installed, at the version installed; a
+	// second launch, from the image built by the first, says the same.
+	installed := strings.ReplaceAll(dist, "_", "-")
+	checkRuntime(t, "launch with an install", launched.body["runtime"], "runtime-python", installed, "1.0")
+	mustStatus(t, e.call("DELETE", "/api/v1/generations/"+gen+"/preview", "alice", "", nil), http.StatusOK)
+	again := e.launch("alice", gen, nil)
+	mustStatus(t, again, http.StatusCreated)
+	checkRuntime(t, "second launch", again.body["runtime"], "runtime-python", installed, "1.0")
+	if rt, _ := again.body["runtime"].(map[string]any); rt != nil {
+		if pkgs, _ := rt["packages"].(map[string]any); pkgs["fastapi"] == nil {
+			t.Errorf("second launch: runtime %v lacks the framework's version", rt)
+		}
 	}
 	var res struct {
 		UID         int               `json:"uid"`
@@ -408,6 +422,7 @@ func TestNpmInstallScripts(t *testing.T) {
 		mustStatus(t, r, http.StatusCreated)
 		launched := e.launch("alice", r.body["id"].(string), nil)
 		mustStatus(t, launched, http.StatusCreated)
+		checkRuntime(t, "launch with an npm install", launched.body["runtime"], "runtime-node", name, "1.0.0")
 		code, got := get(t, launched.body["base_url"].(string)+"/")
 		registry.Close()
 		if code != 200 {

@@ -153,7 +153,21 @@ func (s *Server) launch(c *gin.Context) {
 		"timings_ms":         timingsJSON(p.Timings),
 		"warm":               p.Warm,
 		"revision":           p.Revision,
+		"runtime":            runtimeJSON(p.Runtime),
 	})
+}
+
+// runtimeJSON is the runtime a preview runs on, or null before its image
+// is resolved (a launch answered at once, one that failed before).
+func runtimeJSON(rt db.Runtime) any {
+	if rt.Image == "" {
+		return nil
+	}
+	pkgs := rt.Packages
+	if pkgs == nil {
+		pkgs = map[string]string{}
+	}
+	return gin.H{"image": rt.Image, "packages": pkgs}
 }
 
 func timingsJSON(t db.Timings) map[string]int64 {
@@ -239,6 +253,7 @@ func (s *Server) status(c *gin.Context) {
 		"timings_ms":            timingsJSON(p.Timings),
 		"warm":                  p.Warm,
 		"cause":                 causeJSON(p),
+		"runtime":               runtimeJSON(p.Runtime),
 	}
 	if missing := missingEnv(p); len(missing) > 0 {
 		out["missing_env"] = missing

@@ -32,33 +32,67 @@ func withSuites(c *sandbox.Config, _ *server.Config) {
 
 // TestRuntimeChoice launches apps whose own pins (or their absence) choose
 // the runtime image: each answers on the image whose framework versions it
-// was written for, and a build log line names that image.
+// was written for, a build log line names that image, and the launch and
+// status answers say it and the framework's version, also after a
+// restart of previewd (which adopts the running previews).
 func TestRuntimeChoice(t *testing.T) {
 	requireInfra(t, true)
 	requireRuntimeImages(t)
 	e := newEnv(t, withSuites)
 	cases := []struct {
 		app, path, body, image string
+		pkg, version           string // the framework's package and its version's prefix
 	}{
-		{"express5-splat", "/some/deep/path", "catch-all: some/deep/path", "runtime-node-forky"},
-		{"express4-star", "/anything", "catch-all", "runtime-node-trixie"},
-		{"fastapi-pydantic2", "/", `"name":"x"`, "runtime-python-trixie"},
-		{"django5", "/", `"questions": 0`, "runtime-python-forky"},
+		{"express5-splat", "/some/deep/path", "catch-all: some/deep/path", "runtime-node-forky", "express", "5."},
+		{"express4-star", "/anything", "catch-all", "runtime-node-trixie", "express", "4."},
+		{"fastapi-pydantic2", "/", `"name":"x"`, "runtime-python-trixie", "fastapi", "0.115."},
+		{"django5", "/", `"questions": 0`, "runtime-python-forky", "django", "5."},
 	}
-	for _, c := range cases {
+	gens := make([]string, len(cases))
+	for i, c := range cases {
 		t.Run(c.app, func(t *testing.T) {
 			files := dirFiles(t, filepath.Join("..", "testdata", "runtimes", c.app))
 			r := e.callJSON("POST", "/api/v1/generations", "alice", map[string]any{"name": c.app, "files": files})
 			mustStatus(t, r, http.StatusCreated)
 			gen := r.body["id"].(string)
+			gens[i] = gen
 			r = e.launch("alice", gen, nil)
 			mustStatus(t, r, http.StatusCreated)
-			defer e.call("DELETE", "/api/v1/generations/"+gen+"/preview", "alice", "", nil)
 			if code, body := get(t, r.body["base_url"].(string)+c.path); code != http.StatusOK || !strings.Contains(body, c.body) {
 				t.Fatalf("GET %s: %d %q, want 200 with %q", c.path, code, body, c.body)
 			}
 			e.checkBuildLine(t, gen, "runtime: "+c.image+" (")
+			checkRuntime(t, "launch", r.body["runtime"], c.image, c.pkg, c.version)
+			r = e.call("GET", "/api/v1/generations/"+gen+"/preview/status", "alice", "", nil)
+			mustStatus(t, r, http.StatusOK)
+			checkRuntime(t, "status", r.body["runtime"], c.image, c.pkg, c.version)
 		})
+	}
+	e.stop()
+	e.start()
+	for i, c := range cases {
+		if gens[i] == "" {
+			continue
+		}
+		r := e.call("GET", "/api/v1/generations/"+gens[i]+"/preview/status", "alice", "", nil)
+		mustStatus(t, r, http.StatusOK)
+		if r.body["status"] != "running" {
+			t.Errorf("%s after a restart: status %v, want running", c.app, r.body["status"])
+		}
+		checkRuntime(t, c.app+" status after a restart", r.body["runtime"], c.image, c.pkg, c.version)
+		mustStatus(t, e.call("DELETE", "/api/v1/generations/"+gens[i]+"/preview", "alice", "", nil), http.StatusOK)
+	}
+}
+
+// checkRuntime checks an answer's "runtime": the image as users see it,
+// and pkg at a version starting with version.
+func checkRuntime(t *testing.T, what string, v any, image, pkg, version string) {
+	t.Helper()
+	rt, _ := v.(map[string]any)
+	pkgs, _ := rt["packages"].(map[string]any)
+	got, _ := pkgs[pkg].(string)
+	if rt["image"] != image || !strings.HasPrefix(got, version) {
+		t.Errorf("%s: runtime %v, want image %s with %s %s*", what, v, image, pkg, version)
 	}
 }
 

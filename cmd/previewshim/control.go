@@ -58,6 +58,9 @@ const (
 type supervisor struct {
 	appDir  string
 	baseEnv []string
+	// migratedDir is where a Django app's migrated database is copied
+	// before it serves (see migrated.go).
+	migratedDir string
 	// output paces the app's output; nil: the app writes to the shim's
 	// stdout and stderr directly.
 	output *lineLimiter
@@ -113,12 +116,13 @@ func newSupervisor(appDir string, environ []string) *supervisor {
 		}
 	}
 	return &supervisor{
-		appDir:     appDir,
-		baseEnv:    base,
-		exited:     make(chan int, 1),
-		execFailed: make(chan int, 1),
-		live:       map[*child]struct{}{},
-		retiring:   map[*child]struct{}{},
+		appDir:      appDir,
+		migratedDir: migratedDir,
+		baseEnv:     base,
+		exited:      make(chan int, 1),
+		execFailed:  make(chan int, 1),
+		live:        map[*child]struct{}{},
+		retiring:    map[*child]struct{}{},
 	}
 }
 
@@ -492,5 +496,6 @@ func newControlHandler(sup *supervisor) http.Handler {
 	mux.HandleFunc("POST /standby", handleStandby(sup))
 	mux.HandleFunc("GET /standby", handleStandbyReady(sup))
 	mux.HandleFunc("POST /remove", handleRemove(sup))
+	mux.HandleFunc("GET /migrated", handleMigrated(sup.migratedDir))
 	return mux
 }

@@ -216,9 +216,9 @@ func installedVersion(pkgs map[string]string, name string) (string, bool) {
 	if v, ok := pkgs[name]; ok {
 		return v, true
 	}
-	n := normalizePyName(name)
+	n := NormalizePyName(name)
 	for k, v := range pkgs {
-		if k != EngineKey && normalizePyName(k) == n {
+		if k != EngineKey && NormalizePyName(k) == n {
 			return v, true
 		}
 	}

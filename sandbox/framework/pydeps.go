@@ -81,7 +81,7 @@ func pyprojectRequirements(files map[string][]byte) (reqs []Requirement, python 
 			}
 			continue
 		}
-		reqs = append(reqs, Requirement{Name: normalizePyName(name), Spec: pep})
+		reqs = append(reqs, Requirement{Name: NormalizePyName(name), Spec: pep})
 	}
 	return reqs, python, nil
 }

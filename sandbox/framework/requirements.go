@@ -213,7 +213,7 @@ func parseRequirement(line string) (Requirement, bool, error) {
 	if m == nil {
 		return Requirement{}, false, errors.New("not a package name")
 	}
-	r := Requirement{Name: normalizePyName(m[1])}
+	r := Requirement{Name: NormalizePyName(m[1])}
 	rest := strings.TrimSpace(m[3])
 	if strings.HasPrefix(rest, "@") {
 		// name @ URL: a direct reference, kept as the spec.
@@ -239,8 +239,8 @@ func parseRequirement(line string) (Requirement, bool, error) {
 	return r, true, nil
 }
 
-// normalizePyName normalises a Python distribution name as PEP 503 says.
-func normalizePyName(name string) string {
+// NormalizePyName normalises a Python distribution name as PEP 503 says.
+func NormalizePyName(name string) string {
 	var b strings.Builder
 	sep := false
 	for _, c := range strings.ToLower(name) {

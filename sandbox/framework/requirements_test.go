@@ -165,8 +165,8 @@ func TestNormalizePyName(t *testing.T) {
 		"typing_extensions":  "typing-extensions",
 		"Django-REST.-frame": "django-rest-frame",
 	} {
-		if got := normalizePyName(in); got != want {
-			t.Errorf("normalizePyName(%q) = %q, want %q", in, got, want)
+		if got := NormalizePyName(in); got != want {
+			t.Errorf("NormalizePyName(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
