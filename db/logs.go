@@ -26,13 +26,18 @@ type LogLine struct {
 }
 
 // AppendLogs stores a batch of lines in one statement (one round trip): the
-// columns go as arrays and unnest turns them back into rows.
+// columns go as arrays and unnest turns them back into rows. The same
+// statement notifies the log channel once per preview in the batch (see
+// LogNotices); PostgreSQL delivers the notice once the lines are committed.
 func (s *Store) AppendLogs(ctx context.Context, lines []LogLine) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	const insert = `INSERT INTO preview_logs (preview_id, seq, ts, stream, line)
-		SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[])`
+	const insert = `WITH stored AS (
+			INSERT INTO preview_logs (preview_id, seq, ts, stream, line)
+			SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[])
+		)
+		SELECT pg_notify('` + logChannel + `', id) FROM (SELECT DISTINCT unnest($1::uuid[])::text AS id) ids`
 	ids := make(pq.StringArray, len(lines))
 	seqs := make(pq.Int64Array, len(lines))
 	tss := make(pq.StringArray, len(lines))

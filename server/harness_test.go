@@ -110,6 +110,7 @@ func runtimeImage(name string) string {
 // port range.
 type env struct {
 	t      testing.TB
+	url    string // the database's
 	store  *db.Store
 	sql    *sql.DB
 	mgr    *sandbox.Manager
@@ -155,6 +156,11 @@ func newEnvOn(t testing.TB, url string, opts ...envOption) *env {
 	if err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	notices, err := db.ListenLogs(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { notices.Close() })
 	runner := "test-" + uuid.NewString()[:8]
 	start := freePortRange(t, 8)
 	cfg := sandbox.Config{
@@ -189,6 +195,9 @@ func newEnvOn(t testing.TB, url string, opts ...envOption) *env {
 		// samples' routes that stream, hang or reset would disturb the
 		// tests of other things. The tests of the checks turn them on.
 		ChecksOff: true,
+		// As in previewd: streams of previews another previewd runs wake
+		// on stored lines.
+		LogNotices: notices,
 	}
 	portEnd := start + 7
 	for _, o := range opts {
@@ -197,7 +206,7 @@ func newEnvOn(t testing.TB, url string, opts ...envOption) *env {
 	if cfg.MaxPreviews < 8 {
 		portEnd = start + cfg.MaxPreviews - 1
 	}
-	e := &env{t: t, store: store, sql: sqlDB, cfg: cfg, scfg: scfg, runner: runner, portStart: start, portEnd: portEnd}
+	e := &env{t: t, url: url, store: store, sql: sqlDB, cfg: cfg, scfg: scfg, runner: runner, portStart: start, portEnd: portEnd}
 	docker, err := dockerbackend.New(e.dockerConfig())
 	if err != nil {
 		t.Fatal(err)

@@ -20,8 +20,10 @@ const (
 	// sseKeepAlive is how often an idle stream gets a comment line.
 	sseKeepAlive = 15 * time.Second
 	// logPollInterval is how often a stream reads the store for a preview
-	// whose log this process does not hold (another previewd runs it).
-	logPollInterval = 250 * time.Millisecond
+	// whose log this process does not hold (another previewd runs it), with
+	// no notices of stored lines; logPollWithNotices, with them.
+	logPollInterval    = 250 * time.Millisecond
+	logPollWithNotices = 5 * time.Second
 	// logPage is how many stored lines one query reads.
 	logPage = 1000
 	// maxLogLimit is the largest ?limit= of GET /logs.
@@ -214,11 +216,21 @@ func (s *Server) followLogs(ctx context.Context, out *sseWriter, previewID strin
 		}
 		return p, s.checksEvent(ctx, out, p, &checked)
 	}
+	// stored wakes the stream when another previewd stores lines of the
+	// preview; nil without notices.
+	var stored <-chan struct{}
+	if s.cfg.LogNotices != nil {
+		ch, stop := s.cfg.LogNotices.Wait(previewID)
+		defer stop()
+		stored = ch
+	}
 	for {
 		sub := s.sandbox.SubscribeLogs(previewID)
 		if sub == nil {
 			// Not held here: the preview has ended (its log is complete in
 			// the store once its status is final) or another previewd runs it.
+			// Waiting starts before the store is read, so that no notice
+			// falls between the read and the wait.
 			p, err := checkStatus()
 			if err != nil {
 				return err
@@ -229,14 +241,8 @@ func (s *Server) followLogs(ctx context.Context, out *sseWriter, previewID strin
 			if !p.Live() {
 				return out.event("end", map[string]string{"status": p.Status})
 			}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-keepAlive.C:
-				if err := out.comment("keep-alive"); err != nil {
-					return err
-				}
-			case <-time.After(logPollInterval):
+			if err := s.awaitStored(ctx, out, keepAlive, stored); err != nil || ctx.Err() != nil {
+				return err
 			}
 			continue
 		}
@@ -263,6 +269,27 @@ func (s *Server) followLogs(ctx context.Context, out *sseWriter, previewID strin
 			return nil
 		}
 		return out.event("end", map[string]string{"status": p.Status})
+	}
+}
+
+// awaitStored waits until stored says that lines of the preview were
+// stored, or LogPoll has passed, keeping the stream alive meanwhile.
+func (s *Server) awaitStored(ctx context.Context, out *sseWriter, keepAlive *time.Ticker, stored <-chan struct{}) error {
+	poll := time.NewTimer(s.cfg.LogPoll)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-keepAlive.C:
+			if err := out.comment("keep-alive"); err != nil {
+				return err
+			}
+		case <-stored:
+			return nil
+		case <-poll.C:
+			return nil
+		}
 	}
 }
 

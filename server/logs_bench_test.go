@@ -45,13 +45,29 @@ func percentile(d []time.Duration, p float64) float64 {
 func BenchmarkLogFirstLine(b *testing.B) {
 	requireInfra(b, true)
 	e := newEnv(b)
-	gen := e.upload("alice", "printer")
-	r := e.launch("alice", gen, nil)
+	benchFirstLine(b, e, e)
+}
+
+// BenchmarkLogFirstLineOtherReplica is BenchmarkLogFirstLine with the
+// client on another previewd than the one running the preview: the lines
+// reach it through the store and a notice (LISTEN/NOTIFY), never a timer.
+func BenchmarkLogFirstLineOtherReplica(b *testing.B) {
+	requireInfra(b, true)
+	a := newEnv(b)
+	other := newEnvOn(b, a.url, func(_ *sandboxConfig, s *serverConfig) { s.LogPoll = time.Hour })
+	benchFirstLine(b, a, other)
+}
+
+// benchFirstLine runs the printer app on runs and streams its log from
+// streams.
+func benchFirstLine(b *testing.B, runs, streams *env) {
+	gen := runs.upload("alice", "printer")
+	r := runs.launch("alice", gen, nil)
 	mustStatus(b, r, http.StatusCreated)
 	base := r.body["base_url"].(string)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	seen := e.streamLines(ctx, gen, "mark ")
+	seen := streams.streamLines(ctx, gen, "mark ")
 	client := &http.Client{Timeout: 10 * time.Second}
 	fromRequest := make([]time.Duration, 0, b.N)
 	fromAnswer := make([]time.Duration, 0, b.N)

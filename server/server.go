@@ -106,6 +106,21 @@ type Config struct {
 	// Browser renders pages for the browser check; nil when there is no
 	// browser on this host (the check says "unavailable").
 	Browser PageRenderer
+	// LogNotices tells a log stream of a preview another previewd runs that
+	// lines were stored (db.ListenLogs); nil makes such streams read the
+	// store every LogPoll instead.
+	LogNotices LogNotices
+	// LogPoll is how often such a stream reads the store when no notice
+	// came: 0 is 250 ms without LogNotices, 5 s with them (notices lost
+	// while the listener reconnects are made up for by a read anyway).
+	LogPoll time.Duration
+}
+
+// LogNotices wakes the log streams of a preview when its lines are stored.
+type LogNotices interface {
+	// Wait returns a channel that receives when lines of the preview were
+	// stored, and a func that ends the waiting.
+	Wait(previewID string) (<-chan struct{}, func())
 }
 
 // Server is the HTTP API.
@@ -140,6 +155,12 @@ func New(cfg Config, store Store, sb Sandbox, reg prometheus.Registerer, gathere
 	}
 	if s.cfg.BodyGrace <= 0 {
 		s.cfg.BodyGrace = defaultBodyGrace
+	}
+	if s.cfg.LogPoll <= 0 {
+		s.cfg.LogPoll = logPollInterval
+		if s.cfg.LogNotices != nil {
+			s.cfg.LogPoll = logPollWithNotices
+		}
 	}
 	s.proxy = newProxy(s, reg)
 	s.checks = newChecker(s, reg)

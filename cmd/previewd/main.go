@@ -101,6 +101,14 @@ func run() error {
 			log.Info("no browser for the browser check: it says unavailable", "err", err)
 		}
 	}
+	// Log streams of previews another previewd on this database runs wake
+	// on its stored lines (PostgreSQL LISTEN/NOTIFY) rather than a timer.
+	notices, err := db.ListenLogs(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer notices.Close()
+	cfg.Server.LogNotices = notices
 	api := server.New(cfg.Server, store, mgr, reg, reg, log)
 	httpServer := &http.Server{
 		Addr:              cfg.ListenAddr,
