@@ -231,5 +231,5 @@ func reportPidsAtExit() {
 // pidsLimitLine is the line reportPidsAtExit prints; sandbox/cause matches
 // its start.
 func pidsLimitLine(p pidsUsage) string {
-	return fmt.Sprintf("the app reached its process limit (pids %d): the kernel refused %d new processes or threads", p.Max, p.Refused)
+	return fmt.Sprintf("the app reached its process limit (pids %d): the kernel refused it a new process or thread %d times", p.Max, p.Refused)
 }

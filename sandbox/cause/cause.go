@@ -194,7 +194,7 @@ func buildCause(lines []string) Cause {
 func pidsCause(lines []string, f Facts) (Cause, bool) {
 	hint := fmt.Sprintf("start fewer processes or threads (limit %d), or launch with a higher pids_limit", f.PidsLimit)
 	if f.PidsRefused > 0 {
-		c := Cause{Kind: PidsLimit, Message: fmt.Sprintf("the app hit its process limit of %d: the kernel refused %d new processes or threads", f.PidsLimit, f.PidsRefused), Hint: hint}
+		c := Cause{Kind: PidsLimit, Message: fmt.Sprintf("the app reached its process limit (pids %d): the kernel refused it a new process or thread %d times", f.PidsLimit, f.PidsRefused), Hint: hint}
 		placeFromTrace(&c, lines)
 		return c, true
 	}
@@ -202,7 +202,11 @@ func pidsCause(lines []string, f Facts) (Cause, bool) {
 		if strings.Contains(l, "Resource temporarily unavailable") && (strings.Contains(l, "fork") || strings.Contains(l, "thread")) ||
 			strings.Contains(l, "can't start new thread") || strings.Contains(l, "EAGAIN") && strings.Contains(l, "spawn") ||
 			strings.Contains(l, shimPidsLine) {
-			c := Cause{Kind: PidsLimit, Message: "the app hit its process limit: " + strings.TrimSpace(strings.TrimPrefix(l, "previewshim: ")), Hint: hint}
+			msg := "the app hit its process limit: " + strings.TrimSpace(l)
+			if shim, ok := strings.CutPrefix(l, "previewshim: "); ok {
+				msg = shim // the shim's line says it all
+			}
+			c := Cause{Kind: PidsLimit, Message: msg, Hint: hint}
 			placeFromTrace(&c, lines)
 			return c, true
 		}
