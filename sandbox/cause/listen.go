@@ -73,8 +73,19 @@ func listened(lines []string) []listenAddr {
 // running: the app listens somewhere previewd cannot reach, or nowhere.
 func notListening(lines []string, f Facts) Cause {
 	if f.SocketsSeen {
-		return fromSockets(lines, f)
+		c, ok := fromSockets(lines, f)
+		if !ok {
+			c = fromClaims(lines, f)
+			c.Listening = f.Sockets
+		}
+		return c
 	}
+	return fromClaims(lines, f)
+}
+
+// fromClaims explains a start-up that timed out from the addresses the app
+// printed that it listens on.
+func fromClaims(lines []string, f Facts) Cause {
 	addrs := listened(lines)
 	var names []string
 	for _, a := range addrs {
@@ -117,8 +128,12 @@ func (s Socket) relayed() bool {
 
 // fromSockets explains a start-up that timed out from the sockets the shim
 // saw: none at all, only ones previewd cannot reach, or previewd's own
-// server's socket beside a server the app started while it was loaded.
-func fromSockets(lines []string, f Facts) Cause {
+// server's socket beside a server the app started while it was loaded. It
+// gives way (false) when the shim saw no socket of the app's but the app
+// said it listens where previewd cannot reach: a gunicorn worker being
+// replaced, or a socket closed again, leaves what it printed the better
+// account.
+func fromSockets(lines []string, f Facts) (Cause, bool) {
 	want := Socket{Address: "0.0.0.0", Port: f.Port}
 	var onPort bool
 	var others []Socket
@@ -139,14 +154,19 @@ func fromSockets(lines []string, f Facts) Cause {
 	case onPort && !held:
 		return Cause{Kind: Timeout, Listening: f.Sockets,
 			Message: fmt.Sprintf("the app listens on %s but did not answer HTTP within %s", want, f.Timeout),
-			Hint:    "the app accepts connections but does not answer: look for a blocking call in start-up or in the handler of /"}
+			Hint:    "the app accepts connections but does not answer: look for a blocking call in start-up or in the handler of /"}, true
 	case len(others) == 0:
+		for _, a := range listened(lines) {
+			if !a.reachable(f.Port) {
+				return Cause{}, false
+			}
+		}
 		c.Message = fmt.Sprintf("the app kept running but listens on no TCP port; previewd expects it on %s ($PORT) within %s", want, f.Timeout)
 		if held {
 			c.Message = fmt.Sprintf("the app did not finish loading within %s and listens on no TCP port of its own; the server previewd runs holds %s and waits for it", f.Timeout, want)
 		}
 		c.Hint = fmt.Sprintf("start the server at start-up, listening on 0.0.0.0 and the port in $PORT (%d); a blocking call before it keeps it from starting", f.Port)
-		return c
+		return c, true
 	case held:
 		// The socket on $PORT is the one previewd's server opened; its
 		// worker is still loading the app, which serves elsewhere.
@@ -163,7 +183,7 @@ func fromSockets(lines []string, f Facts) Cause {
 		}
 	}
 	c.Symbol = names[0]
-	return c
+	return c, true
 }
 
 // serverHeld reports whether the output shows previewd's own server (gunicorn)

@@ -35,6 +35,9 @@ func TestSocketsCause(t *testing.T) {
 			Timeout, "listens on 0.0.0.0:8000 but did not answer", "", 0},
 		{"loopback on $PORT is reached", nil, []Socket{{"127.0.0.1", 8000}}, nil,
 			Timeout, "did not answer HTTP", "", 0},
+		{"gunicorn holds $PORT, the app said where it listens and the shim saw none of it", []string{gunicorn, " * Running on http://127.0.0.1:5000"},
+			[]Socket{{"0.0.0.0", 8000}}, sources,
+			PortNotOpened, "the app listens on 127.0.0.1:5000, which previewd cannot reach", "app.py", 4},
 		{"the output's claim gives way to the sockets", []string{"Server running at http://0.0.0.0:8000/"}, []Socket{}, nil,
 			PortNotOpened, "listens on no TCP port", "", 0},
 	}
