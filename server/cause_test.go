@@ -50,6 +50,9 @@ type capture struct {
 	// Sockets are the addresses the shim saw the app listen on, as the
 	// cause reported them.
 	Sockets []cause.Socket `json:"sockets,omitempty"`
+	// PidsRefused is how many processes or threads the pids cgroup
+	// refused the app, as the cause reported it.
+	PidsRefused int `json:"pids_refused,omitempty"`
 }
 
 // TestBrokenCorpus launches every app of testdata/broken through the API and
@@ -196,7 +199,7 @@ func writeCapture(t *testing.T, e *env, gen, app string, lr response) {
 	var why cause.Cause
 	raw, _ := json.Marshal(lr.errorField("cause"))
 	if json.Unmarshal(raw, &why) == nil {
-		c.Sockets = why.Listening
+		c.Sockets, c.PidsRefused = why.Listening, why.PidsRefused
 	}
 	msg, _ := lr.errorField("message").(string)
 	c.TimedOut = strings.Contains(msg, "did not answer HTTP within")

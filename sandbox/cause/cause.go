@@ -42,6 +42,9 @@ type Cause struct {
 	// Listening are the addresses the app listens on, as the shim saw
 	// them, for a port_not_opened.
 	Listening []Socket `json:"listening,omitempty"`
+	// PidsRefused is how many times the kernel refused the app a process
+	// or thread at its cap, as the shim read it, for a pids_limit.
+	PidsRefused int `json:"pids_refused,omitempty"`
 }
 
 // Facts are what previewd knows about the failure besides the output.
@@ -194,7 +197,8 @@ func buildCause(lines []string) Cause {
 func pidsCause(lines []string, f Facts) (Cause, bool) {
 	hint := fmt.Sprintf("start fewer processes or threads (limit %d), or launch with a higher pids_limit", f.PidsLimit)
 	if f.PidsRefused > 0 {
-		c := Cause{Kind: PidsLimit, Message: fmt.Sprintf("the app reached its process limit (pids %d): the kernel refused it a new process or thread %d times", f.PidsLimit, f.PidsRefused), Hint: hint}
+		c := Cause{Kind: PidsLimit, Message: fmt.Sprintf("the app reached its process limit (pids %d): the kernel refused it a new process or thread %d times", f.PidsLimit, f.PidsRefused),
+			Hint: hint, PidsRefused: f.PidsRefused}
 		placeFromTrace(&c, lines)
 		return c, true
 	}

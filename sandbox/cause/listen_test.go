@@ -77,7 +77,7 @@ func TestPidsCause(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := Diagnose(c.lines, c.facts)
-			if got.Kind != PidsLimit || got.File != c.file || got.Line != c.line || got.Message == "" || got.Hint == "" {
+			if got.Kind != PidsLimit || got.File != c.file || got.Line != c.line || got.Message == "" || got.Hint == "" || got.PidsRefused != c.facts.PidsRefused {
 				t.Fatalf("got %+v, want pids_limit at %s:%d", got, c.file, c.line)
 			}
 		})
