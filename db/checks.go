@@ -27,12 +27,15 @@ type Checks struct {
 // SaveChecks stores a preview's checks, replacing what it held before, with
 // the screenshots of the pages rendered (page index → PNG); the old
 // screenshots go. It is one transaction: a reader sees the old checks or the
-// new ones. A preview deleted meanwhile is ErrNotFound.
+// new ones. A preview deleted meanwhile is ErrNotFound; checks of a revision
+// older than the one stored are ErrSuperseded and change nothing (the checks
+// after a reload may finish before those of the revision it replaced).
 func (s *Store) SaveChecks(ctx context.Context, c Checks, screenshots map[int][]byte) error {
 	const upsert = `INSERT INTO preview_checks (preview_id, revision, state, checked_at, endpoints, browser)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (preview_id) DO UPDATE SET revision = EXCLUDED.revision, state = EXCLUDED.state,
-			checked_at = EXCLUDED.checked_at, endpoints = EXCLUDED.endpoints, browser = EXCLUDED.browser`
+			checked_at = EXCLUDED.checked_at, endpoints = EXCLUDED.endpoints, browser = EXCLUDED.browser
+		WHERE preview_checks.revision <= EXCLUDED.revision`
 	const clear = `DELETE FROM preview_screenshots WHERE preview_id = $1`
 	const insertShot = `INSERT INTO preview_screenshots (preview_id, page, png) VALUES ($1, $2, $3)`
 	endpoints := c.Endpoints
@@ -48,8 +51,14 @@ func (s *Store) SaveChecks(ctx context.Context, c Checks, screenshots map[int][]
 		return fmt.Errorf("save checks of preview %s: %w", c.PreviewID, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, upsert, c.PreviewID, c.Revision, c.State, c.CheckedAt, endpoints, browser); err != nil {
+	res, err := tx.ExecContext(ctx, upsert, c.PreviewID, c.Revision, c.State, c.CheckedAt, endpoints, browser)
+	if err != nil {
 		return fmt.Errorf("save checks of preview %s: %w", c.PreviewID, referenceGone(err))
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("save checks of preview %s: %w", c.PreviewID, err)
+	} else if n == 0 {
+		return fmt.Errorf("save checks of preview %s revision %d: %w", c.PreviewID, c.Revision, ErrSuperseded)
 	}
 	if _, err := tx.ExecContext(ctx, clear, c.PreviewID); err != nil {
 		return fmt.Errorf("save checks of preview %s: %w", c.PreviewID, err)

@@ -22,6 +22,10 @@ import (
 // ErrNotFound means the row does not exist, or belongs to another owner.
 var ErrNotFound = errors.New("not found")
 
+// ErrSuperseded means a write was refused because a newer one (a later
+// revision's) is already stored.
+var ErrSuperseded = errors.New("superseded by a newer revision")
+
 // ErrConflict means a uniqueness rule of the schema refused the write.
 var ErrConflict = errors.New("conflict")
 

@@ -140,6 +140,7 @@ func (m *Manager) exitFinishFacts(in *instance, reason string, facts cause.Facts
 	}
 	st, err := m.backend.State(ctx, in.handle())
 	if err != nil || st.Running {
+		m.inspectFacts(ctx, in, &facts)
 		return fin, m.diagnose(in, &fin, facts, output)
 	}
 	code := st.ExitCode
@@ -153,6 +154,24 @@ func (m *Manager) exitFinishFacts(in *instance, reason string, facts cause.Facts
 		fin.Error = fmt.Sprintf("%s with code %d", reasonPrefix(reason), code)
 	}
 	return fin, m.diagnose(in, &fin, facts, output)
+}
+
+// inspectFacts adds what the shim sees of an app that still runs: the
+// sockets it listens on and its pids cgroup. A shim that does not answer
+// (an image from before /inspect, a container that just ended) leaves the
+// facts as they were; the output alone then tells.
+func (m *Manager) inspectFacts(ctx context.Context, in *instance, facts *cause.Facts) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	seen, err := m.shim(in).inspect(ctx)
+	if err != nil {
+		m.log.Warn("ask the shim what the app listens on", "preview_id", in.rec.ID, "err", err)
+		return
+	}
+	facts.Sockets, facts.SocketsSeen = seen.Sockets, seen.Sockets != nil
+	if seen.Pids != nil {
+		facts.PidsRefused = seen.Pids.Refused
+	}
 }
 
 func reasonPrefix(reason string) string {

@@ -32,6 +32,9 @@ type ReloadRequest struct {
 	// Wait returns once the new version serves or failed; without it the
 	// update runs on and Reload returns at once.
 	Wait bool
+	// Healthy, when set, is called once the new version serves in place,
+	// with the preview at its new revision (also without Wait).
+	Healthy func(db.Preview)
 }
 
 // Reloaded is the answer to a reload.
@@ -77,6 +80,9 @@ func (m *Manager) Reload(ctx context.Context, req ReloadRequest) (Reloaded, erro
 		defer m.wg.Done()
 		defer close(done)
 		res, rerr = m.reload(in, req.Generation, start)
+		if rerr == nil && res.Mode == ReloadInPlace && res.Preview.Revision == req.Generation.Revision && req.Healthy != nil {
+			req.Healthy(res.Preview)
+		}
 	}()
 	if !req.Wait {
 		return Reloaded{Preview: p, Mode: ReloadInPlace, Pending: true, Timings: db.Timings{"total": time.Since(start).Milliseconds()}}, nil

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/previewd/previewd/sandbox/backend"
+	"github.com/previewd/previewd/sandbox/cause"
 )
 
 // shimClient talks to the shim of one sandbox (cmd/previewshim) over its
@@ -93,6 +94,40 @@ func (s *shimClient) load(ctx context.Context, dir string, argv []string, env ma
 		return err
 	}
 	return s.do(ctx, http.MethodPost, "/load", "application/json", bytes.NewReader(body))
+}
+
+// shimInspection is what the shim sees of the app inside its container
+// (cmd/previewshim inspect.go): the TCP sockets listening and the pids
+// cgroup, nil when the shim could not read it.
+type shimInspection struct {
+	Sockets []cause.Socket `json:"sockets"`
+	Pids    *struct {
+		Max     int `json:"max"`
+		Current int `json:"current"`
+		Refused int `json:"refused"`
+	} `json:"pids"`
+}
+
+// inspect asks the shim what it sees of the running app.
+func (s *shimClient) inspect(ctx context.Context) (shimInspection, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://shim/inspect", nil)
+	if err != nil {
+		return shimInspection{}, err
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return shimInspection{}, fmt.Errorf("shim GET /inspect: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return shimInspection{}, fmt.Errorf("shim GET /inspect: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	var in shimInspection
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&in); err != nil {
+		return shimInspection{}, fmt.Errorf("shim GET /inspect: %w", err)
+	}
+	return in, nil
 }
 
 func envList(env map[string]string) []string {

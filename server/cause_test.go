@@ -47,6 +47,12 @@ type capture struct {
 	ExitCode *int     `json:"exit_code"`
 	OOM      bool     `json:"oom_killed"`
 	TimedOut bool     `json:"timed_out"`
+	// Sockets are the addresses the shim saw the app listen on, as the
+	// cause reported them.
+	Sockets []cause.Socket `json:"sockets,omitempty"`
+	// PidsRefused is how many processes or threads the pids cgroup
+	// refused the app, as the cause reported it.
+	PidsRefused int `json:"pids_refused,omitempty"`
 }
 
 // TestBrokenCorpus launches every app of testdata/broken through the API and
@@ -190,6 +196,11 @@ func writeCapture(t *testing.T, e *env, gen, app string, lr response) {
 		c.ExitCode = &n
 	}
 	c.OOM, _ = lr.errorField("oom_killed").(bool)
+	var why cause.Cause
+	raw, _ := json.Marshal(lr.errorField("cause"))
+	if json.Unmarshal(raw, &why) == nil {
+		c.Sockets, c.PidsRefused = why.Listening, why.PidsRefused
+	}
 	msg, _ := lr.errorField("message").(string)
 	c.TimedOut = strings.Contains(msg, "did not answer HTTP within")
 	b, _ := json.MarshalIndent(c, "", "  ")

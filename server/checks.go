@@ -34,8 +34,8 @@ const (
 	checkLogQuietMin = 15 * time.Millisecond
 	checkLogQuietMax = 300 * time.Millisecond
 	checkLogWait     = time.Second
-	// checkLogFailQuiet is the quiet time waited for once more after the
-	// calls when one of them failed.
+	// checkLogFailQuiet is the quiet time waited for after a call that
+	// failed, and once more after the calls when one of them failed.
 	checkLogFailQuiet = 250 * time.Millisecond
 	// checkLogSlack counts a line stamped just before a request's start as
 	// the request's: the engine's clock and previewd's are the host's, read
@@ -157,6 +157,23 @@ func (s *Server) healthyHook(g db.Generation, wanted bool) func(db.Preview) {
 	}
 }
 
+// reloadedHook is a reload's Healthy callback for generation g: the checks
+// run again against the revision now served and replace those of the one
+// before, unless the launch skipped them for this preview. nil when checks
+// are off on this server.
+func (s *Server) reloadedHook(g db.Generation) func(db.Preview) {
+	if s.cfg.ChecksOff {
+		return nil
+	}
+	return func(p db.Preview) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ch, err := s.store.PreviewChecks(ctx, p.ID)
+		wanted := err != nil || ch.State != db.ChecksSkipped
+		s.healthyHook(g, wanted)(p)
+	}
+}
+
 // run checks preview p of generation g and stores what it found.
 func (ck *checker) run(ctx context.Context, g db.Generation, p db.Preview) {
 	select {
@@ -228,7 +245,7 @@ func (ck *checker) save(p db.Preview, rec db.Checks, shots map[int][]byte) bool 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := ck.s.store.SaveChecks(ctx, rec, shots)
-	if err != nil && !errors.Is(err, db.ErrNotFound) {
+	if err != nil && !errors.Is(err, db.ErrNotFound) && !errors.Is(err, db.ErrSuperseded) {
 		ck.s.log.Warn("store checks", "preview_id", p.ID, "err", err)
 	}
 	return err == nil
@@ -261,11 +278,16 @@ func (ck *checker) endpoints(ctx context.Context, g db.Generation, p db.Preview,
 		ck.metrics.total.WithLabelValues(c.result()).Inc()
 		checks = append(checks, c)
 		// The request's lines are in before the next request starts, so
-		// the time of a line says which request printed it.
-		lines.settle(ctx, checkLogQuietMin)
+		// the time of a line says which request printed it. A failed one
+		// waits longer: its trace may come after the answer (Django logs
+		// it once the error page is built), and on a busy machine it is
+		// stamped late enough to fall into the next request's time.
+		floor := checkLogQuietMin
 		if c.failed() {
 			failed = true
+			floor = checkLogFailQuiet
 		}
+		lines.settle(ctx, floor)
 	}
 	if failed {
 		// A trace may come after the answer and take longer to arrive

@@ -17,7 +17,7 @@ import (
 // launch_failed (with the revision that failed) when the new version did
 // not come up and the old one serves on.
 func (s *Server) reloadAnswer(c *gin.Context, g db.Generation, wait bool, start time.Time) {
-	res, err := s.sandbox.Reload(c.Request.Context(), sandbox.ReloadRequest{Generation: g, Wait: wait})
+	res, err := s.sandbox.Reload(c.Request.Context(), sandbox.ReloadRequest{Generation: g, Wait: wait, Healthy: s.reloadedHook(g)})
 	if err != nil {
 		s.abort(c, err)
 		return

@@ -15,6 +15,7 @@ import (
 	"github.com/previewd/previewd/sandbox"
 	"github.com/previewd/previewd/sandbox/docker"
 	"github.com/previewd/previewd/server"
+	"github.com/previewd/previewd/server/browser"
 )
 
 // config is previewd's whole configuration, read from the environment.
@@ -43,6 +44,9 @@ type config struct {
 	// Chromium is the browser the browser check runs (PREVIEW_CHROMIUM):
 	// a path or a name on PATH, "off" for none; empty looks for one.
 	Chromium string
+	// ChromiumMemoryMB caps the memory of the browser's processes together
+	// (PREVIEW_CHROMIUM_MEMORY_MB), in a cgroup of their own.
+	ChromiumMemoryMB int
 }
 
 // backendDocker names the Docker backend in PREVIEW_BACKEND.
@@ -61,6 +65,10 @@ func parseConfig(getenv func(string) string) (config, error) {
 		MaxConnsPerIP: p.integer("PREVIEW_MAX_CONNS_PER_IP", 64),
 		MetricsAddr:   p.str("PREVIEW_METRICS_ADDR", ""),
 		Chromium:      p.str("PREVIEW_CHROMIUM", ""),
+	}
+	c.ChromiumMemoryMB = p.integer("PREVIEW_CHROMIUM_MEMORY_MB", browser.DefaultMemoryMB)
+	if c.ChromiumMemoryMB < 64 {
+		p.fail("PREVIEW_CHROMIUM_MEMORY_MB must be at least 64 (Chromium does not start in less)")
 	}
 	c.DevSecretFile = p.str("PREVIEW_DEV_SECRET_FILE", "")
 	c.PortStart, c.PortEnd = p.portRange("PREVIEW_PORT_RANGE", "3001-3100")

@@ -183,4 +183,15 @@ func TestParseConfigChecks(t *testing.T) {
 	if _, err := parseConfig(envOf(with("PREVIEW_CHECK_MAX", "0"))); err == nil || !strings.Contains(err.Error(), "PREVIEW_CHECK_MAX") {
 		t.Errorf("PREVIEW_CHECK_MAX=0: %v", err)
 	}
+	if c.ChromiumMemoryMB != 512 {
+		t.Errorf("PREVIEW_CHROMIUM_MEMORY_MB default %d, want 512", c.ChromiumMemoryMB)
+	}
+	if c, err := parseConfig(envOf(with("PREVIEW_CHROMIUM_MEMORY_MB", "1024"))); err != nil || c.ChromiumMemoryMB != 1024 {
+		t.Errorf("PREVIEW_CHROMIUM_MEMORY_MB=1024: %d, %v", c.ChromiumMemoryMB, err)
+	}
+	for _, v := range []string{"32", "lots"} {
+		if _, err := parseConfig(envOf(with("PREVIEW_CHROMIUM_MEMORY_MB", v))); err == nil || !strings.Contains(err.Error(), "PREVIEW_CHROMIUM_MEMORY_MB") {
+			t.Errorf("PREVIEW_CHROMIUM_MEMORY_MB=%s: %v", v, err)
+		}
+	}
 }

@@ -84,7 +84,7 @@ func run() error {
 
 	if !cfg.Server.ChecksOff && cfg.Chromium != "off" {
 		if path, err := browser.Find(cfg.Chromium); err == nil {
-			opts := browser.Options{ExecPath: path}
+			opts := browser.Options{ExecPath: path, MemoryMB: cfg.ChromiumMemoryMB}
 			if cfg.PublicDomain != "" {
 				// The check's pages are at <preview_id>.<domain>, on loopback.
 				opts.HostRules = "MAP *." + cfg.PublicDomain + " 127.0.0.1"
@@ -95,6 +95,7 @@ func run() error {
 				if err := b.Warm(); err != nil {
 					log.Warn("start the browser for the browser check", "err", err)
 				}
+				log.Info("browser for the browser check", "path", path, "cap", b.Cap())
 			}()
 			cfg.Server.Browser = b
 		} else {

@@ -492,6 +492,7 @@ func newControlHandler(sup *supervisor) http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
+	mux.HandleFunc("GET /inspect", handleInspect)
 	mux.HandleFunc("POST /reload", handleReload(sup))
 	mux.HandleFunc("POST /standby", handleStandby(sup))
 	mux.HandleFunc("GET /standby", handleStandbyReady(sup))

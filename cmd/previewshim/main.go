@@ -117,6 +117,7 @@ func run() int {
 			}
 			// Forwarded: keep waiting for the child to exit.
 		case code := <-sup.exited:
+			reportPidsAtExit()
 			// An app that dies at once may do so before its /start got
 			// its 204; let that answer out too.
 			drain(srv)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -146,7 +145,7 @@ func pipe(dst, src duplexConn) {
 // sorted and without duplicates.
 func listeningPorts() ([]int, error) {
 	var ports []int
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+	for _, f := range procNetFiles {
 		data, err := os.ReadFile(f)
 		if errors.Is(err, os.ErrNotExist) {
 			continue // no IPv6 in this kernel or namespace
@@ -165,22 +164,8 @@ func listeningPorts() ([]int, error) {
 // the kernel's format is fixed, and a guess is better than no relay.
 func parseListenPorts(data []byte) []int {
 	var ports []int
-	lines := bytes.Split(data, []byte("\n"))
-	for _, line := range lines[1:] { // the first line is the column header
-		fields := bytes.Fields(line)
-		if len(fields) < 4 || string(fields[3]) != tcpListen {
-			continue
-		}
-		local := fields[1] // address:port, both hex
-		i := bytes.LastIndexByte(local, ':')
-		if i < 0 {
-			continue
-		}
-		port, err := strconv.ParseUint(string(local[i+1:]), 16, 16)
-		if err != nil || port == 0 {
-			continue
-		}
-		ports = append(ports, int(port))
+	for _, s := range parseListenSockets(data) {
+		ports = append(ports, s.Port)
 	}
 	return ports
 }

@@ -39,6 +39,12 @@ type Cause struct {
 	Hint    string `json:"hint"`
 	// MissingEnv names the variables the app needed and did not get.
 	MissingEnv []string `json:"missing_env,omitempty"`
+	// Listening are the addresses the app listens on, as the shim saw
+	// them, for a port_not_opened.
+	Listening []Socket `json:"listening,omitempty"`
+	// PidsRefused is how many times the kernel refused the app a process
+	// or thread at its cap, as the shim read it, for a pids_limit.
+	PidsRefused int `json:"pids_refused,omitempty"`
 }
 
 // Facts are what previewd knows about the failure besides the output.
@@ -54,7 +60,15 @@ type Facts struct {
 	// runtime image carries and none could be installed.
 	Conflict  string
 	PidsLimit int // the container's process cap, for the pids_limit check
-	Port      int // the port the app must listen on
+	// PidsRefused is how many forks and thread creations the kernel
+	// refused at the cap, as the shim read it from the pids cgroup.
+	PidsRefused int
+	// Sockets are the TCP sockets the shim saw listening in the
+	// container; SocketsSeen says it looked (an app that listens nowhere
+	// has none).
+	Sockets     []Socket
+	SocketsSeen bool
+	Port        int // the port the app must listen on
 	// Sources are the app's own files by relative path, when previewd has
 	// them: they place a failure the output names without a line (a module
 	// an ES import or INSTALLED_APPS asks for, the call that starts a
@@ -181,14 +195,39 @@ func buildCause(lines []string) Cause {
 }
 
 func pidsCause(lines []string, f Facts) (Cause, bool) {
+	hint := fmt.Sprintf("start fewer processes or threads (limit %d), or launch with a higher pids_limit", f.PidsLimit)
+	if f.PidsRefused > 0 {
+		c := Cause{Kind: PidsLimit, Message: fmt.Sprintf("the app reached its process limit (pids %d): the kernel refused it a new process or thread %d times", f.PidsLimit, f.PidsRefused),
+			Hint: hint, PidsRefused: f.PidsRefused}
+		placeFromTrace(&c, lines)
+		return c, true
+	}
 	for _, l := range lines {
 		if strings.Contains(l, "Resource temporarily unavailable") && (strings.Contains(l, "fork") || strings.Contains(l, "thread")) ||
-			strings.Contains(l, "can't start new thread") || strings.Contains(l, "EAGAIN") && strings.Contains(l, "spawn") {
-			return Cause{Kind: PidsLimit, Message: "the app hit its process limit: " + strings.TrimSpace(l),
-				Hint: fmt.Sprintf("start fewer processes or threads (limit %d), or launch with a higher pids", f.PidsLimit)}, true
+			strings.Contains(l, "can't start new thread") || strings.Contains(l, "EAGAIN") && strings.Contains(l, "spawn") ||
+			strings.Contains(l, shimPidsLine) {
+			msg := "the app hit its process limit: " + strings.TrimSpace(l)
+			if shim, ok := strings.CutPrefix(l, "previewshim: "); ok {
+				msg = shim // the shim's line says it all
+			}
+			c := Cause{Kind: PidsLimit, Message: msg, Hint: hint}
+			placeFromTrace(&c, lines)
+			return c, true
 		}
 	}
 	return Cause{}, false
+}
+
+// shimPidsLine starts the line the shim prints when the app it ran was
+// refused a process or thread at the cap (cmd/previewshim pidsLimitLine).
+const shimPidsLine = "previewshim: the app reached its process limit"
+
+// placeFromTrace takes the file and line of a traceback or error stack the
+// app printed: where it started the process or thread that was refused.
+func placeFromTrace(c *Cause, lines []string) {
+	if t, found := fromOutput(lines); found && t.File != "" {
+		c.File, c.Line = t.File, t.Line
+	}
 }
 
 // appPath turns a path inside the container into the app's own relative

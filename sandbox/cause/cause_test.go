@@ -18,6 +18,9 @@ type captured struct {
 	ExitCode *int     `json:"exit_code"`
 	OOM      bool     `json:"oom_killed"`
 	TimedOut bool     `json:"timed_out"`
+	Sockets  []Socket `json:"sockets"`
+	// PidsRefused is what the shim read from the pids cgroup.
+	PidsRefused int `json:"pids_refused"`
 }
 
 func readSources(t *testing.T, app string) map[string]string {
@@ -61,7 +64,7 @@ func TestCapturedCorpus(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := Diagnose(c.Output, Facts{ExitCode: c.ExitCode, OOMKilled: c.OOM, TimedOut: c.TimedOut,
-			Timeout: "20s", Port: 8000, Sources: readSources(t, w.App)})
+			Timeout: "20s", Port: 8000, Sources: readSources(t, w.App), Sockets: c.Sockets, SocketsSeen: len(c.Sockets) > 0, PidsRefused: c.PidsRefused})
 		score.Add(w, got)
 		t.Run(w.App, func(t *testing.T) {
 			if got.Kind != w.Kind || got.File != w.File || got.Line != w.Line {

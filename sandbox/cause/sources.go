@@ -7,8 +7,8 @@ import (
 )
 
 // reServerStart matches a line that starts a server itself: app.listen,
-// Flask's app.run, uvicorn.run, Django's runserver.
-var reServerStart = regexp.MustCompile(`\.listen\s*\(|\b(?:app|application|server)\.run\s*\(|\buvicorn\.run\s*\(|\bcreateServer\s*\(|runserver`)
+// Flask's app.run, uvicorn.run, wsgiref's make_server, Django's runserver.
+var reServerStart = regexp.MustCompile(`\.listen\s*\(|\b(?:app|application|server)\.run\s*\(|\buvicorn\.run\s*\(|\bcreateServer\s*\(|\bmake_server\s*\(|runserver`)
 
 // place fills in the file and line of a cause the output left unplaced,
 // from the app's sources.

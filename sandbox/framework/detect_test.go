@@ -143,6 +143,8 @@ var detectCases = []struct {
 	{dir: "samples/flask", plan: py(Flask, "app:create_app()", gunicorn("app:create_app()"))},
 	{dir: "samples/django", plan: django("mysite.wsgi:application", "mysite.settings",
 		gunicorn("--chdir", ".", "mysite.wsgi:application"))},
+	{dir: "samples/checks-django", plan: django("mysite.wsgi:application", "mysite.settings",
+		gunicorn("--chdir", ".", "mysite.wsgi:application"))},
 	{dir: "samples/django-polls", plan: djangoMigrating("mysite.wsgi:application", "mysite.settings", "/app/manage.py",
 		gunicorn("--config", "python:previewd_django", "--chdir", ".", "mysite.wsgi:application"))},
 	{dir: "samples/express", plan: node("server.js", "node", "server.js")},

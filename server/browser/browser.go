@@ -39,6 +39,9 @@ type Options struct {
 	HostRules string
 	// Width and Height are the viewport's; 0 takes 1280×800.
 	Width, Height int
+	// MemoryMB and Pids cap the browser's processes together, in a cgroup
+	// of their own; 0 takes DefaultMemoryMB and DefaultPids.
+	MemoryMB, Pids int
 }
 
 // Defaults of Options.
@@ -46,6 +49,8 @@ const (
 	DefaultPageTimeout  = 10 * time.Second
 	DefaultHeapMB       = 128
 	DefaultRecycleAfter = 100
+	DefaultMemoryMB     = 512
+	DefaultPids         = 512
 	// settleQuiet is how long no request may be under way before the page
 	// counts as rendered, after its load event; settleMax bounds that wait.
 	settleQuiet = 150 * time.Millisecond
@@ -130,6 +135,10 @@ type Browser struct {
 	// background counts what runs on its own: browsers being retired,
 	// spares being made, tabs being closed.
 	background sync.WaitGroup
+	// cg is the cgroup every browser this Browser starts runs in, made
+	// with the first; capErr says why there is none.
+	cg     *cgroup
+	capErr error
 }
 
 // spareTab is a tab made ahead of the page it will render: opening a tab in
@@ -155,6 +164,12 @@ func New(opts Options) *Browser {
 	if opts.Width <= 0 || opts.Height <= 0 {
 		opts.Width, opts.Height = 1280, 800
 	}
+	if opts.MemoryMB <= 0 {
+		opts.MemoryMB = DefaultMemoryMB
+	}
+	if opts.Pids <= 0 {
+		opts.Pids = DefaultPids
+	}
 	return &Browser{opts: opts}
 }
 
@@ -172,6 +187,31 @@ func (b *Browser) Close() {
 		cancel()
 	}
 	b.background.Wait()
+	b.mu.Lock()
+	cg := b.cg
+	b.cg = nil
+	b.mu.Unlock()
+	if cg != nil {
+		// The browser's last processes may take a moment to be reaped.
+		for i := 0; cg.remove() != nil && i < 50; i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// Cap says how the browser's memory and processes are capped: the cgroup
+// and its limits, or why there is no cap. It is known once the browser has
+// started (Warm, or the first page).
+func (b *Browser) Cap() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.cg != nil:
+		return b.cg.desc
+	case b.capErr != nil:
+		return "none: " + b.capErr.Error()
+	}
+	return "not started"
 }
 
 // Warm starts the browser and makes a spare tab, so that the first page
@@ -308,6 +348,12 @@ func (b *Browser) start() error {
 	}
 	if b.opts.HostRules != "" {
 		opts = append(opts, chromedp.Flag("host-resolver-rules", b.opts.HostRules))
+	}
+	if b.cg == nil && b.capErr == nil {
+		b.cg, b.capErr = newCgroup(b.opts.MemoryMB, b.opts.Pids)
+	}
+	if b.cg != nil {
+		opts = append(opts, chromedp.ModifyCmdFunc(b.cg.wrap))
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
