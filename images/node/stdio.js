@@ -77,7 +77,7 @@
   // 'drain' follows; a write's callback runs once it has reached the pipe.
   class FramedStdio extends Writable {
     constructor(stream) {
-      super({ decodeStrings: true });
+      super({ decodeStrings: false });
       this.fd = stream;
       this._type = 'pipe';
       this._isStdio = true;
@@ -89,9 +89,12 @@
         cb = encoding;
         encoding = undefined;
       }
+      // console.* passes a callback with every write: only while the
+      // socket has a backlog does one cost an empty write, called back once
+      // what is queued before it is written.
       const after = typeof cb !== 'function' ? undefined : (err) => {
-        if (err || broken) cb(err);
-        else sock.write(empty, cb); // called back once what is queued before it is written
+        if (err || broken || sock.writableLength === 0) cb(err);
+        else sock.write(empty, cb);
       };
       const ok = super.write(chunk, encoding, after);
       if (!ok || broken || !sock.writableNeedDrain) return ok;
@@ -99,10 +102,23 @@
       return false;
     }
 
-    _write(chunk, _encoding, cb) {
+    _write(chunk, encoding, cb) {
       if (broken) {
-        nodeStdio[this.fd].call(process).write(chunk, cb);
+        nodeStdio[this.fd].call(process).write(chunk, encoding, cb);
         return;
+      }
+      if (typeof chunk === 'string') {
+        const size = Buffer.byteLength(chunk, encoding);
+        if (size <= frameData) { // most writes: a line, encoded straight into its frame
+          const frame = Buffer.allocUnsafe(3 + size);
+          frame[0] = this.fd;
+          frame.writeUInt16BE(size, 1);
+          frame.write(chunk, 3, encoding);
+          sock.write(frame);
+          cb();
+          return;
+        }
+        chunk = Buffer.from(chunk, encoding);
       }
       for (let off = 0; off < chunk.length; off += frameData) {
         const data = chunk.subarray(off, off + frameData);
