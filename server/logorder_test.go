@@ -29,6 +29,18 @@ def index():
     return "ordered\n"
 `
 
+const orderNodeApp = `const express = require("express");
+
+for (let i = 1; i <= 3000; i++) {
+  console.log("count " + i);
+  if (i % 100 === 0) console.error("err " + i);
+}
+
+const app = express();
+app.get("/", (req, res) => res.send("ordered\n"));
+app.listen(Number(process.env.PORT) || 8000, process.env.HOST || "0.0.0.0");
+`
+
 // TestPacedLogKeepsStreamOrder: under output pacing (previewd's default
 // rate, which a start-up of 3030 lines exceeds) the stored log keeps the
 // order the app printed in across stdout and stderr: every "err N" is stored
@@ -45,6 +57,10 @@ func TestPacedLogKeepsStreamOrder(t *testing.T) {
 		{"flask", []map[string]string{
 			{"path": "app.py", "content": orderPythonApp},
 			{"path": "requirements.txt", "content": "Flask>=2.2\n"},
+		}},
+		{"express", []map[string]string{
+			{"path": "server.js", "content": orderNodeApp},
+			{"path": "package.json", "content": `{"name": "order", "main": "server.js", "scripts": {"start": "node server.js"}, "dependencies": {"express": "^4.18.0"}}`},
 		}},
 	} {
 		t.Run(app.name, func(t *testing.T) { checkStreamOrder(t, e, app.files) })

@@ -99,8 +99,8 @@ type outputPacer struct {
 	child  []*os.File // the write ends, for the child only
 	done   chan struct{}
 
-	// ordered is the write end of the pipe the Python image's stdio hook writes
-	// framed output to (see frameHeader); orderedIno is its inode.
+	// ordered is the write end of the pipe the runtime images' stdio hooks
+	// write framed output to (see frameHeader); orderedIno is its inode.
 	ordered    *os.File
 	orderedIno uint64
 }
@@ -136,12 +136,13 @@ func newOutputPacer(lim *lineLimiter) *outputPacer {
 // stdout and stderr, and starts relaying them. It returns the write ends to
 // give the app; closeChildEnds closes them here once the app has them.
 //
-// A third pipe carries both streams in one order, as frames: the Python
-// image's stdio hook writes what the app prints through sys.stdout and
-// sys.stderr there (orderedEnd gives it to the child), so that a stderr
-// line keeps its place among stdout lines however fast they come. Two pipes
-// cannot keep it: what fills both between two reads has no order. Writes
-// that bypass the hook still arrive on the first two.
+// A third pipe carries both streams in one order, as frames: the runtime
+// images' stdio hooks write what the app prints through Python's
+// sys.stdout and sys.stderr or Node's process.stdout and process.stderr
+// there (orderedEnd gives it to the child), so that a stderr line keeps its
+// place among stdout lines however fast they come. Two pipes cannot keep
+// it: what fills both between two reads has no order. Writes that bypass
+// the hooks still arrive on the first two.
 func (p *outputPacer) start(stdout, stderr io.Writer) (outW, errW *os.File, err error) {
 	var pipes [3][2]int
 	for i := range pipes {
