@@ -35,7 +35,7 @@ export class AppFrame {
     this.el.src = url;
     this.el.hidden = false;
     this.openedWith = session.token;
-    this.resumeURL = `${url}&previewd_resume=1`;
+    this.resumeURL = `${url}&previewd_resume=`;
   }
 
   // revisionLive reloads the app after an update in place, on the page the
@@ -46,7 +46,9 @@ export class AppFrame {
   revisionLive(revision) {
     if (!this.el.src || this.el.hidden || !this.resumeURL) return;
     show($('app-message'), '');
-    this.el.src = this.resumeURL;
+    // A new address each time: one equal to the current src may not be
+    // loaded again.
+    this.el.src = this.resumeURL + encodeURIComponent(revision);
     $('app-address').title = `revision ${revision}`;
   }
 
