@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,4 +93,34 @@ func TestUIIframeReloadsOnRevision(t *testing.T) {
 	r = e.patch("alice", gen, map[string]any{"files": twoPages(3)})
 	mustStatus(t, r, http.StatusOK)
 	inFrame("the second page of revision 3", `location.pathname === '/page/two' && document.body.innerText.includes('page two, revision 3')`)
+
+	// A changed folder sent from the tab: its changed file and an added
+	// one go up as revision 4, which the iframe then shows.
+	dir := filepath.Join(t.TempDir(), "two-pages")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"main.py": twoPages(4)[0]["content"], "notes.txt": "added from the tab\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	within(t, ctx, 10*time.Second, "send the changed folder", chromedp.SetUploadFiles(chromedp.CSS("#app-patch-folder"), []string{dir}))
+	inFrame("the second page of revision 4", `location.pathname === '/page/two' && document.body.innerText.includes('page two, revision 4')`)
+	g := e.call("GET", "/api/v1/generations/"+gen, "alice", "", nil)
+	var paths []string
+	for _, f := range g.body["files"].([]any) {
+		paths = append(paths, f.(map[string]any)["path"].(string))
+	}
+	if g.body["revision"] != 4.0 || strings.Join(paths, ",") != "main.py,notes.txt" {
+		t.Errorf("after sending the folder the generation is %s", g.raw)
+	}
+	revs := e.call("GET", "/api/v1/generations/"+gen+"/revisions", "alice", "", nil)
+	t.Logf("revisions: %s", revs.raw)
+
+	// The same folder again changes nothing, and says so.
+	within(t, ctx, 10*time.Second, "send the folder again", chromedp.SetUploadFiles(chromedp.CSS("#app-patch-folder"), []string{dir}))
+	waitPage(t, ctx, 20*time.Second, "the nothing-changed message",
+		`document.getElementById('app-message').textContent.startsWith('Nothing changed')`)
+	screenshot(t, ctx, "ui-reload-folder-sent")
 }
