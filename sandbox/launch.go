@@ -31,23 +31,26 @@ type instance struct {
 	launched chan struct{} // closed when the launch ends, running or not
 	exited   chan struct{} // closed when the container stops running
 
-	containerID atomic.Value // string, set once created
-	running     atomic.Bool
-	stopping    atomic.Bool
-	recorded    atomic.Bool // its record was written (a claimed warm container has none before)
-	stats       atomic.Pointer[Stats]
-	lastActive  atomic.Int64 // unix nanoseconds of the last proxied request (or of the start)
-	restarts    atomic.Int64 // times the app was restarted after crashing
-	oomKills    atomic.Int64 // processes killed for memory while it ran
-	oomBase     atomic.Int64 // oomKills when the container's current run began
-	lastOOM     atomic.Int64 // unix nanoseconds of the last oom event
-	logs        atomic.Pointer[logPipeline]
+	box        atomic.Pointer[sandboxRef] // set once created; moved by a reload to a new container
+	running    atomic.Bool
+	stopping   atomic.Bool
+	recorded   atomic.Bool // its record was written (a claimed warm container has none before)
+	stats      atomic.Pointer[Stats]
+	lastActive atomic.Int64 // unix nanoseconds of the last proxied request (or of the start)
+	restarts   atomic.Int64 // times the app was restarted after crashing
+	oomKills   atomic.Int64 // processes killed for memory while it ran
+	oomBase    atomic.Int64 // oomKills when the container's current run began
+	lastOOM    atomic.Int64 // unix nanoseconds of the last oom event
+	logs       atomic.Pointer[logPipeline]
 
 	// reloadMu makes updates of the running app (see reload.go) and its
 	// restarts take turns; rec.Revision changes under it. env is the
 	// launch's own environment, which an update's new version gets too.
 	reloadMu sync.Mutex
 	env      map[string]string
+	// moving is set while a reload moves the preview to a new container
+	// (see reload_move.go): until it ends, the preview has two.
+	moving atomic.Bool
 
 	runtime db.Runtime // what its image is, recorded with its container
 
@@ -57,14 +60,31 @@ type instance struct {
 	ctx     context.Context // ends the instance's watchers
 }
 
+// sandboxRef is the engine id and slot of the sandbox a preview runs in.
+type sandboxRef struct {
+	id   string
+	slot int
+}
+
+// setContainer records the sandbox the instance runs in.
+func (in *instance) setContainer(id string, slot int) {
+	in.box.Store(&sandboxRef{id: id, slot: slot})
+}
+
 func (in *instance) container() string {
-	id, _ := in.containerID.Load().(string)
-	return id
+	if b := in.box.Load(); b != nil {
+		return b.id
+	}
+	return ""
 }
 
 // handle names the instance's sandbox to the backend.
 func (in *instance) handle() backend.Handle {
-	return backend.Handle{ID: in.container(), PreviewID: in.rec.ID, Port: in.rec.Port}
+	h := backend.Handle{PreviewID: in.rec.ID, Port: in.rec.Port}
+	if b := in.box.Load(); b != nil {
+		h.ID, h.Slot = b.id, b.slot
+	}
+	return h
 }
 
 // shim is a client of the instance's shim.
@@ -288,7 +308,7 @@ func (m *Manager) startContainer(ctx context.Context, in *instance, plan framewo
 	if err != nil {
 		return err
 	}
-	in.containerID.Store(id)
+	in.setContainer(id, 0)
 	if in.ctx.Err() != nil {
 		// Stopped while the engine created it: the teardown may have
 		// looked for it before it existed. (One that looks after this
@@ -379,10 +399,17 @@ func (m *Manager) waitHealthy(ctx context.Context, in *instance, exited <-chan s
 // watchExit waits for the container to stop running, then closes exited.
 // During the launch it only signals; afterwards an exit nobody asked for is
 // a crash. An engine that cannot be asked is asked again: only the
-// container's end, or its disappearance, counts as an exit.
+// container's end, or its disappearance, counts as an exit. The container
+// is the one the preview runs in when watchExit starts, or the next one
+// when a reload moves the preview (see startNext); the end of a container
+// the preview has moved from, or not yet moved to, is no crash.
 func (m *Manager) watchExit(in *instance, exited chan struct{}) {
+	m.watchExitOf(in, in.handle(), exited)
+}
+
+func (m *Manager) watchExitOf(in *instance, h backend.Handle, exited chan struct{}) {
 	for {
-		err := m.backend.Wait(in.ctx, in.handle())
+		err := m.backend.Wait(in.ctx, h)
 		if in.ctx.Err() != nil {
 			return
 		}
@@ -398,8 +425,8 @@ func (m *Manager) watchExit(in *instance, exited chan struct{}) {
 	}
 	close(exited)
 	<-in.launched
-	if in.running.Load() && !in.stopping.Load() {
-		m.crashed(in)
+	if in.running.Load() && !in.stopping.Load() && in.container() == h.ID {
+		m.crashed(in, h.ID)
 	}
 }
 
@@ -458,10 +485,13 @@ func (m *Manager) endWith(in *instance, fin db.Finish) {
 }
 
 // watchStats keeps the latest resource sample of a running preview; it ends
-// with the instance. A stats stream the engine breaks off is opened again.
+// with the instance, or when a reload moves the preview to another
+// container (which gets a watcher of its own). A stats stream the engine
+// breaks off is opened again.
 func (m *Manager) watchStats(in *instance) {
-	for in.ctx.Err() == nil {
-		err := m.backend.Stats(in.ctx, in.handle(), func(st Stats) {
+	h := in.handle()
+	for in.ctx.Err() == nil && in.container() == h.ID {
+		err := m.backend.Stats(in.ctx, h, func(st Stats) {
 			in.stats.Store(&st)
 		})
 		if in.ctx.Err() != nil || errors.Is(err, backend.ErrNotFound) {

@@ -104,42 +104,73 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	var errs []error
 	claimed := map[string]bool{}
 	for _, rec := range recs {
-		c, ok := byPreview[rec.ID]
+		boxes := byPreview[rec.ID]
+		c, ok := recordedBox(rec, boxes)
 		claimed[rec.ID] = ok
+		// Another sandbox of the preview is the loser of a move to a new
+		// container that the previous previewd did not finish.
+		for _, other := range boxes {
+			if other.ID != c.ID {
+				errs = append(errs, m.backend.Remove(ctx, sandboxHandle(rec.ID, other), 0))
+			}
+		}
 		switch {
 		case rec.Status == db.StatusStarting:
-			errs = append(errs, m.endUnowned(ctx, rec, c.ID, "previewd restarted while the preview was starting", "interrupted"))
+			errs = append(errs, m.endUnowned(ctx, rec, c, "previewd restarted while the preview was starting", "interrupted"))
 		case !ok || !c.Running:
-			errs = append(errs, m.endUnowned(ctx, rec, c.ID, "the container disappeared", "vanished"))
+			errs = append(errs, m.endUnowned(ctx, rec, c, "the container disappeared", "vanished"))
 		default:
-			if err := m.adopt(rec, c.ID); err != nil {
-				errs = append(errs, m.endUnowned(ctx, rec, c.ID, "could not be taken over after a restart", "vanished"))
+			if err := m.adopt(rec, c); err != nil {
+				errs = append(errs, m.endUnowned(ctx, rec, c, "could not be taken over after a restart", "vanished"))
 			}
 		}
 	}
-	for previewID, c := range byPreview {
+	for previewID, boxes := range byPreview {
 		if claimed[previewID] {
 			continue
 		}
-		if err := m.backend.Remove(ctx, backend.Handle{ID: c.ID, PreviewID: previewID}, 0); err != nil {
-			errs = append(errs, err)
-			continue
+		for _, c := range boxes {
+			if err := m.backend.Remove(ctx, sandboxHandle(previewID, c), 0); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			m.metrics.ended("orphan")
 		}
-		m.metrics.ended("orphan")
 	}
 	return errors.Join(errs...)
 }
 
+// recordedBox is the sandbox among boxes that rec names, or the only one
+// when it names none (a launch that died before recording it).
+func recordedBox(rec db.Preview, boxes []backend.Sandbox) (backend.Sandbox, bool) {
+	for _, c := range boxes {
+		if c.ID == rec.ContainerID {
+			return c, true
+		}
+	}
+	if len(boxes) == 1 && rec.ContainerID == "" {
+		return boxes[0], true
+	}
+	return backend.Sandbox{}, false
+}
+
+// sandboxHandle names a listed sandbox of a preview.
+func sandboxHandle(previewID string, c backend.Sandbox) backend.Handle {
+	port, _ := strconv.Atoi(c.Labels[LabelPort])
+	return backend.Handle{ID: c.ID, PreviewID: previewID, Port: port, Slot: backend.SlotOf(c.Labels)}
+}
+
 // runnerContainers lists this runner's containers by preview id.
-func (m *Manager) runnerContainers(ctx context.Context) (map[string]backend.Sandbox, error) {
+func (m *Manager) runnerContainers(ctx context.Context) (map[string][]backend.Sandbox, error) {
 	list, err := m.backend.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	byPreview := map[string]backend.Sandbox{}
+	byPreview := map[string][]backend.Sandbox{}
 	for _, c := range list {
 		if c.Labels[LabelRunner] == m.cfg.RunnerID {
-			byPreview[c.Labels[LabelPreview]] = c
+			id := c.Labels[LabelPreview]
+			byPreview[id] = append(byPreview[id], c)
 		}
 	}
 	return byPreview, nil
@@ -156,22 +187,27 @@ func (m *Manager) sweepOrphans(ctx context.Context, now time.Time) error {
 	}
 	var errs []error
 	var held []*instance
-	for previewID, c := range byPreview {
-		if now.Sub(c.Created) < m.cfg.OrphanGrace || m.pooledMember(previewID) != nil {
-			continue
+	for previewID, boxes := range byPreview {
+		in := m.instance(previewID)
+		if in != nil && in.recorded.Load() {
+			held = append(held, in)
 		}
-		if in := m.instance(previewID); in != nil {
-			if in.recorded.Load() {
-				held = append(held, in)
+		for _, c := range boxes {
+			if now.Sub(c.Created) < m.cfg.OrphanGrace || m.pooledMember(previewID) != nil {
+				continue
 			}
-			continue
+			// A live preview holds its current container, and the next
+			// one while it moves to it.
+			if in != nil && (in.container() == "" || c.ID == in.container() || in.moving.Load()) {
+				continue
+			}
+			if err := m.backend.Remove(ctx, sandboxHandle(previewID, c), 0); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			m.log.Warn("removed orphan container", "preview_id", previewID, "container_id", c.ID)
+			m.metrics.ended("orphan")
 		}
-		if err := m.backend.Remove(ctx, backend.Handle{ID: c.ID, PreviewID: previewID}, 0); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		m.log.Warn("removed orphan container", "preview_id", previewID, "container_id", c.ID)
-		m.metrics.ended("orphan")
 	}
 	errs = append(errs, m.endUnrecorded(ctx, held))
 	return errors.Join(errs...)
@@ -205,10 +241,11 @@ func (m *Manager) endUnrecorded(ctx context.Context, held []*instance) error {
 	return nil
 }
 
-// endUnowned ends a record this process holds no instance for.
-func (m *Manager) endUnowned(ctx context.Context, rec db.Preview, containerID, reason, cleanup string) error {
-	if containerID != "" {
-		if err := m.backend.Remove(ctx, backend.Handle{ID: containerID, PreviewID: rec.ID, Port: rec.Port}, 0); err != nil {
+// endUnowned ends a record this process holds no instance for; c is its
+// sandbox, if it has one.
+func (m *Manager) endUnowned(ctx context.Context, rec db.Preview, c backend.Sandbox, reason, cleanup string) error {
+	if c.ID != "" {
+		if err := m.backend.Remove(ctx, sandboxHandle(rec.ID, c), 0); err != nil {
 			return err
 		}
 	}
@@ -220,7 +257,8 @@ func (m *Manager) endUnowned(ctx context.Context, rec db.Preview, containerID, r
 }
 
 // adopt takes over a running preview container.
-func (m *Manager) adopt(rec db.Preview, containerID string) error {
+func (m *Manager) adopt(rec db.Preview, c backend.Sandbox) error {
+	containerID, slot := c.ID, backend.SlotOf(c.Labels)
 	ctx, cancel := context.WithTimeout(m.base, shortCall)
 	lastSeq, err := m.records.LastLogSeq(ctx, rec.ID)
 	cancel()
@@ -229,7 +267,7 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 	}
 	// A preview started by an earlier previewd may not have been sealed;
 	// its shim answers by now. One that cannot be sealed is not taken over.
-	h := backend.Handle{ID: containerID, PreviewID: rec.ID, Port: rec.Port}
+	h := backend.Handle{ID: containerID, PreviewID: rec.ID, Port: rec.Port, Slot: slot}
 	if err := m.backend.Seal(m.base, h); err != nil {
 		return fmt.Errorf("adopt preview %s: %w", rec.ID, err)
 	}
@@ -247,7 +285,7 @@ func (m *Manager) adopt(rec db.Preview, containerID string) error {
 		ended:    make(chan struct{}),
 	}
 	in.ctx, in.cancel = context.WithCancel(m.base)
-	in.containerID.Store(containerID)
+	in.setContainer(containerID, slot)
 	in.lastActive.Store(rec.LastActiveAt.UnixNano())
 	in.restarts.Store(int64(rec.Restarts))
 	in.oomKills.Store(int64(rec.OOMKills))

@@ -20,8 +20,8 @@ const (
 	// port, URLs, session and log are the same.
 	ReloadInPlace = "in_place"
 	// ReloadFilesOnly: the revision was stored and no running app changed
-	// (none runs here, or the change needs what an in-place update cannot
-	// give it); the next launch runs it.
+	// (none runs here, or the change needs another runtime); the next
+	// launch runs it.
 	ReloadFilesOnly = "files_only"
 )
 
@@ -40,7 +40,7 @@ type ReloadRequest struct {
 // Reloaded is the answer to a reload.
 type Reloaded struct {
 	Preview db.Preview // the preview after the reload; zero when there is none
-	Mode    string     // ReloadInPlace or ReloadFilesOnly
+	Mode    string     // ReloadInPlace, ReloadNewContainer or ReloadFilesOnly
 	// Pending is true when the update runs on after the answer (no Wait).
 	Pending bool
 	Timings db.Timings // write, start, healthy, total (ms)
@@ -117,6 +117,9 @@ func (m *Manager) reload(in *instance, g db.Generation, start time.Time) (Reload
 	up, err := m.planReload(ctx, in, g, from)
 	if err != nil {
 		return Reloaded{}, err
+	}
+	if up.move {
+		return m.move(in, g, up, start)
 	}
 	if up.note != "" {
 		logs.system("revision %d stored; not applied to the running preview: %s", rev, up.note)
@@ -277,6 +280,11 @@ type update struct {
 	restore []File
 	unadd   []string
 	note    string // set when the update cannot be done in place
+	// move is set when the new revision needs another image of the same
+	// runtime (its dependencies changed): it runs in a new container, from
+	// files, the new revision's files.
+	move  bool
+	files []db.File
 }
 
 func (u *update) summary() string {
@@ -334,7 +342,7 @@ func (m *Manager) planReload(ctx context.Context, in *instance, g db.Generation,
 	oldImage, _, okOld := m.images.existingImage(ctx, m.cfg.Images, oldPlan, oldFiles)
 	newImage, _, okNew := m.images.existingImage(ctx, m.cfg.Images, plan, newFiles)
 	if !okOld || !okNew || oldImage != newImage {
-		u.note = "its dependencies differ from the running revision's; launch the preview again to run it"
+		u.move, u.files = true, newFiles
 		return u, nil
 	}
 	old := make(map[string][]byte, len(oldFiles))

@@ -21,7 +21,7 @@ func newReloadMetrics(reg prometheus.Registerer) *reloadMetrics {
 	r := &reloadMetrics{
 		total: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "preview_reloads_total",
-			Help: "Updates of a running preview to a new revision, by framework and result (success, crash, timeout, error).",
+			Help: "Updates of a running preview to a new revision, by framework and result (success, crash, timeout, build: installing changed dependencies failed, error).",
 		}, []string{"framework", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "preview_reload_duration_seconds",
@@ -31,7 +31,7 @@ func newReloadMetrics(reg prometheus.Registerer) *reloadMetrics {
 	}
 	reg.MustRegister(r.total, r.duration)
 	for _, fw := range framework.Names() {
-		for _, result := range []string{"success", "crash", "timeout", "error"} {
+		for _, result := range []string{"success", "crash", "timeout", "build", "error"} {
 			r.total.WithLabelValues(string(fw), result)
 		}
 	}

@@ -27,10 +27,11 @@ func restartBackoff(n int) time.Duration {
 
 // crashed handles a running preview whose container exited without being
 // asked to: it is restarted while its restart policy allows, and otherwise
-// fails, as a crash loop when it had been restarted before.
-func (m *Manager) crashed(in *instance) {
+// fails, as a crash loop when it had been restarted before. containerID is
+// the container that exited.
+func (m *Manager) crashed(in *instance, containerID string) {
 	if in.restarts.Load() < int64(in.rec.RestartMax) {
-		m.restartApp(in)
+		m.restartApp(in, containerID)
 		return
 	}
 	reason := "the app exited"
@@ -43,7 +44,7 @@ func (m *Manager) crashed(in *instance) {
 // restartApp starts the app of a crashed preview again in the same container,
 // port and record, after a backoff. The container's writable /app is fresh
 // after a restart, so the files go in again.
-func (m *Manager) restartApp(in *instance) {
+func (m *Manager) restartApp(in *instance, containerID string) {
 	ctx, cancel := context.WithTimeout(in.ctx, m.cfg.StartTimeout+restartBackoffMax)
 	defer cancel()
 	n, err := m.records.RecordRestart(ctx, in.rec.ID)
@@ -65,7 +66,7 @@ func (m *Manager) restartApp(in *instance) {
 	if in.stopping.Load() {
 		return
 	}
-	if err := m.rerun(ctx, in); err != nil {
+	if err := m.rerun(ctx, in, containerID); err != nil {
 		if in.stopping.Load() || in.ctx.Err() != nil {
 			return
 		}
@@ -84,10 +85,14 @@ func (m *Manager) restartApp(in *instance) {
 }
 
 // rerun starts the stopped container again and its app, and waits until it
-// answers. A *LaunchError means the app exited again.
-func (m *Manager) rerun(ctx context.Context, in *instance) error {
+// answers. A *LaunchError means the app exited again. A preview that a
+// reload moved to a new container meanwhile is left as it is.
+func (m *Manager) rerun(ctx context.Context, in *instance, containerID string) error {
 	in.reloadMu.Lock()
 	defer in.reloadMu.Unlock()
+	if in.container() != containerID {
+		return nil
+	}
 	files, err := m.records.GenerationFiles(ctx, in.rec.GenerationID, in.rec.Revision)
 	if err != nil {
 		return err

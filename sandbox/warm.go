@@ -156,7 +156,7 @@ func (m *Manager) startWarmMember(ctx context.Context, wm *warmMember) error {
 	if err != nil {
 		return err
 	}
-	in.containerID.Store(id)
+	in.setContainer(id, 0)
 	if err := m.fault("start"); err != nil {
 		return err
 	}

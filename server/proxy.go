@@ -43,8 +43,20 @@ type proxy struct {
 	client   *http.Client
 	touches  recent[struct{}]   // when each session's traffic was last recorded
 	sessions recent[db.Preview] // running previews of recently checked sessions
-	metrics  *proxyMetrics
+	// frames is the address of the page each session's iframe loaded last,
+	// for the Preview tab to load again after an update (see resumeParam).
+	frames  recent[string]
+	metrics *proxyMetrics
 }
+
+// resumeParam, next to ?token=, asks for the page the session's iframe
+// loaded last instead of the address asked for: the Preview tab reloads an
+// app of another origin, whose address it cannot read, on the page the user
+// was on.
+const resumeParam = "previewd_resume"
+
+// frameTTL is how long the page an iframe loaded is remembered.
+const frameTTL = time.Hour
 
 // target is where a proxied request goes, set by serve for rewrite.
 type target struct {
@@ -86,6 +98,7 @@ func newProxy(s *Server, reg prometheus.Registerer) *proxy {
 		},
 		touches:  newRecent[struct{}](touchEvery, maxSessionEntries),
 		sessions: newRecent[db.Preview](touchEvery, maxSessionEntries),
+		frames:   newRecent[string](frameTTL, maxSessionEntries),
 		metrics:  newProxyMetrics(reg),
 	}
 	p.rp = &httputil.ReverseProxy{
@@ -197,6 +210,9 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request, id string, path *p
 		return
 	}
 	p.touch(r.Context(), pv.ID, tokenHash)
+	if r.Method == http.MethodGet && r.Header.Get("Sec-Fetch-Dest") == "iframe" {
+		p.frames.put(string(tokenHash), browserAddress(r), time.Now())
+	}
 	if path != nil && opaqueOriginCORS(rec, r) {
 		return
 	}
@@ -256,8 +272,16 @@ func (p *proxy) authorize(w http.ResponseWriter, r *http.Request, id string, pat
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
+	resume, resumed := "", false
+	if r.URL.Query().Has(resumeParam) {
+		resume, resumed = p.frames.get(string(tokenHash), now)
+	}
 	if path != nil {
-		w.Header().Set("Location", path.sessionLocation(r, tok))
+		loc := path.sessionLocation(r, tok)
+		if resumed {
+			loc = resume
+		}
+		w.Header().Set("Location", loc)
 		w.WriteHeader(http.StatusSeeOther)
 		return db.Preview{}, nil, false
 	}
@@ -275,11 +299,24 @@ func (p *proxy) authorize(w http.ResponseWriter, r *http.Request, id string, pat
 	if q := withoutToken(r.URL.RawQuery); q != "" {
 		loc += "?" + q
 	}
+	if resumed {
+		loc = resume
+	}
 	// Not http.Redirect: it would clean the path, and the browser must come
 	// back to exactly the address it asked for.
 	w.Header().Set("Location", loc)
 	w.WriteHeader(http.StatusSeeOther)
 	return db.Preview{}, nil, false
+}
+
+// browserAddress is the address of r as the browser has it, made safe to
+// send back as a relative Location.
+func browserAddress(r *http.Request) string {
+	loc := samePathLocation(r.URL.EscapedPath())
+	if r.URL.RawQuery != "" {
+		loc += "?" + r.URL.RawQuery
+	}
+	return loc
 }
 
 // samePathLocation makes a request's escaped path safe to send back as a
@@ -315,13 +352,13 @@ func secureContext(r *http.Request) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// withoutToken drops the token parameter from a raw query, keeping the rest
-// as the browser sent it.
+// withoutToken drops the token and resume parameters from a raw query,
+// keeping the rest as the browser sent it.
 func withoutToken(raw string) string {
 	var kept []string
 	for part := range strings.SplitSeq(raw, "&") {
 		key, _, _ := strings.Cut(part, "=")
-		if k, err := url.QueryUnescape(key); part == "" || err == nil && k == "token" {
+		if k, err := url.QueryUnescape(key); part == "" || err == nil && (k == "token" || k == resumeParam) {
 			continue
 		}
 		kept = append(kept, part)

@@ -105,6 +105,8 @@ type child struct {
 	load     *os.File
 	ready    chan struct{}
 	readyErr error
+
+	term sync.Once // SIGTERM goes once (see terminate)
 }
 
 func newSupervisor(appDir string, environ []string) *supervisor {
@@ -160,6 +162,9 @@ func (s *supervisor) spawn(argv, env []string, dir string, warm bool) (*child, e
 	path, err := lookPath(argv[0], env)
 	if err != nil {
 		return nil, &execError{err}
+	}
+	if _, err := os.Stat(nodeDrainModule); err == nil {
+		env = withNodeDrain(env, nodeDrainModule)
 	}
 	cmd := &exec.Cmd{
 		Path:        path,
@@ -356,6 +361,36 @@ func exitCode(ps *os.ProcessState) int {
 
 // mergeEnv returns base with extra applied on top: a key in extra replaces
 // the one in base, in place, so the child sees each key once.
+// nodeDrainModule makes SIGTERM a graceful stop of a Node process that
+// serves (images/node/drain.js); images without Node lack it.
+const nodeDrainModule = "/opt/previewd/drain.js"
+
+// withNodeDrain returns env with module required by every Node process
+// (NODE_OPTIONS), before the options env already gives. Without it a
+// version of a Node app that the container's own command started (not a
+// preloader) dies at SIGTERM with the requests it is answering, when a
+// reload retires it.
+func withNodeDrain(env []string, module string) []string {
+	opt := "--require " + module
+	out := make([]string, 0, len(env)+1)
+	found := false
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "NODE_OPTIONS="); ok {
+			found = true
+			if v != "" {
+				kv = "NODE_OPTIONS=" + opt + " " + v
+			} else {
+				kv = "NODE_OPTIONS=" + opt
+			}
+		}
+		out = append(out, kv)
+	}
+	if !found {
+		out = append(out, "NODE_OPTIONS="+opt)
+	}
+	return out
+}
+
 func mergeEnv(base, extra []string) ([]string, error) {
 	env := append([]string(nil), base...)
 	index := make(map[string]int, len(env))

@@ -152,3 +152,16 @@ func TestLineLimiterPaces(t *testing.T) {
 		t.Errorf("the notice is given once: %q", notice.String())
 	}
 }
+
+func TestWithNodeDrain(t *testing.T) {
+	const m = "/opt/previewd/drain.js"
+	for _, tc := range []struct{ env, want []string }{
+		{[]string{"A=1"}, []string{"A=1", "NODE_OPTIONS=--require " + m}},
+		{[]string{"NODE_OPTIONS=--max-old-space-size=64", "B=2"}, []string{"NODE_OPTIONS=--require " + m + " --max-old-space-size=64", "B=2"}},
+		{[]string{"NODE_OPTIONS="}, []string{"NODE_OPTIONS=--require " + m}},
+	} {
+		if got := withNodeDrain(tc.env, m); !slices.Equal(got, tc.want) {
+			t.Errorf("withNodeDrain(%q) = %q, want %q", tc.env, got, tc.want)
+		}
+	}
+}

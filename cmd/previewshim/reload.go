@@ -96,7 +96,9 @@ func (s *supervisor) beginReload(req reloadRequest, done <-chan struct{}) (*chil
 		return nil, false, errReloading
 	}
 	// A version still finishing its requests from the last reload may hold
-	// the port the new one is to take: it goes now.
+	// the port the new one is to take: it is asked to stop now, and given
+	// retireGrace to finish what it answers (killing it at once dropped
+	// those requests).
 	var retiring []*child
 	for c := range s.retiring {
 		retiring = append(retiring, c)
@@ -104,7 +106,7 @@ func (s *supervisor) beginReload(req reloadRequest, done <-chan struct{}) (*chil
 	s.candidate = &child{} // holds the turn meanwhile
 	s.mu.Unlock()
 	for _, c := range retiring {
-		s.kill(c)
+		s.retire(c)
 	}
 	if !s.portFree(req.Port, done) {
 		s.mu.Lock()
@@ -200,15 +202,34 @@ func (s *supervisor) promote(c *child, port int) {
 		if s.relay != nil {
 			s.relay.drain(oldPort, drainMax)
 		}
-		_ = syscall.Kill(-old.pgid, syscall.SIGTERM)
-		select {
-		case <-old.done:
-		case <-time.After(retireGrace):
-			_ = syscall.Kill(-old.pgid, syscall.SIGKILL)
-			<-old.done
-		}
+		s.retire(old)
 		s.ensureStandby()
 	}()
+}
+
+// retire stops c gracefully: SIGTERM, then SIGKILL if it is still there
+// after retireGrace. It returns once c was reaped.
+func (s *supervisor) retire(c *child) {
+	s.terminate(c)
+	select {
+	case <-c.done:
+	case <-time.After(retireGrace):
+		s.kill(c)
+	}
+}
+
+// terminate sends c's process group SIGTERM, once: a second one would end a
+// Node process that is finishing its requests, whose handler of the first
+// is gone (images/node/drain.js).
+func (s *supervisor) terminate(c *child) {
+	c.term.Do(func() {
+		select {
+		case <-c.done:
+			// reaped: its group id may be another's now
+		default:
+			_ = syscall.Kill(-c.pgid, syscall.SIGTERM)
+		}
+	})
 }
 
 // abandon kills a candidate that failed or was given up on.

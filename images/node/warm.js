@@ -82,38 +82,10 @@ function readLine() {
   }
 }
 
-// drainOnTerm makes SIGTERM a graceful stop: the servers the app opens stop
-// accepting, finish the requests they are answering and close their idle
-// connections, then the process exits. A reload retires the old version
-// this way once the new one serves; node's default would drop what the old
-// one was answering. Connections still open after 2 s are dropped.
+// drainOnTerm makes SIGTERM a graceful stop of the app (see drain.js,
+// which the shim also has every Node process it starts load).
 function drainOnTerm() {
-  const net = require("net");
-  const servers = new Set();
-  const listen = net.Server.prototype.listen;
-  net.Server.prototype.listen = function (...args) {
-    servers.add(this);
-    return listen.apply(this, args);
-  };
-  process.once("SIGTERM", () => {
-    let open = 0;
-    for (const server of servers) {
-      if (!server.listening) continue;
-      open++;
-      server.close(() => {
-        if (--open === 0) process.exit(0);
-      });
-    }
-    if (open === 0) process.exit(0);
-    // A stop must not wait on a client that never hangs up (a WebSocket).
-    setTimeout(() => process.exit(0), 2000).unref();
-    // Connections go idle as their answers end; close them as they do.
-    setInterval(() => {
-      for (const server of servers) {
-        if (typeof server.closeIdleConnections === "function") server.closeIdleConnections();
-      }
-    }, 10);
-  });
+  require("/opt/previewd/drain.js");
 }
 
 // become reads what to load and turns this process into the app.

@@ -47,6 +47,10 @@ type Backend interface {
 	// Forward relays the connections accepted on l, a pooled host port, to
 	// the sandbox's app.
 	Forward(l *net.TCPListener, h Handle) Forwarder
+	// App dials the sandbox's app the way a Forwarder's port does, before
+	// any port relays to it: a preview's next sandbox is asked whether it
+	// answers HTTP while the serving one keeps the port.
+	App(h Handle) Dialer
 	// SetCaps changes a running sandbox's caps; zero fields stay as they are.
 	SetCaps(ctx context.Context, h Handle, caps Caps) error
 	// Stop stops a sandbox and leaves it in place; one that is already
@@ -109,6 +113,10 @@ type Forwarder interface {
 	// connections and waits for them. It is safe to repeat, and to call
 	// without Serve.
 	Close()
+	// Switch relays the connections accepted from now on to h's sandbox,
+	// another sandbox of the same preview; open connections stay with the
+	// one they reached.
+	Switch(h Handle)
 }
 
 // Handle names one preview's sandbox.
@@ -118,6 +126,10 @@ type Handle struct {
 	ID        string
 	PreviewID string
 	Port      int // the preview's pooled host port
+	// Slot tells apart the sandboxes of one preview: 0 for the one it
+	// launched in, n for the nth that replaced it (a change of the app's
+	// dependencies moves it to a new sandbox beside the serving one).
+	Slot int
 }
 
 // Errors the lifecycle tells apart.
@@ -138,6 +150,7 @@ type Caps struct {
 // Spec is everything needed to create one preview's sandbox.
 type Spec struct {
 	PreviewID    string
+	Slot         int // see Handle.Slot
 	GenerationID string
 	Owner        string
 	RunnerID     string

@@ -1,5 +1,7 @@
 package backend
 
+import "strconv"
+
 // Labels put on every sandbox previewd creates; reconciliation finds its
 // sandboxes by them.
 const (
@@ -12,7 +14,18 @@ const (
 	// LabelWarm marks a sandbox started for the warm pool. Its generation
 	// and owner labels stay empty: it is claimed by a launch later.
 	LabelWarm = "io.previewd.warm"
+	// LabelSlot is Spec.Slot, on the sandboxes of a slot above 0.
+	LabelSlot = "io.previewd.slot"
 )
+
+// SlotOf reads a sandbox's slot from its labels; 0 when it has none.
+func SlotOf(labels map[string]string) int {
+	n, err := strconv.Atoi(labels[LabelSlot])
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
 
 // Each preview runs as an unprivileged uid of its own, derived from its host
 // port, which no other live preview on the host holds: per-user kernel

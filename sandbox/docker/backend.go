@@ -17,8 +17,11 @@ const (
 	appSocket     = "app.sock"
 )
 
-// runDir is the host directory of a preview's shim sockets.
-func (d *Backend) runDir(previewID string) string { return filepath.Join(d.cfg.RunRoot, previewID) }
+// runDir is the host directory of the shim sockets of a preview's sandbox
+// in slot.
+func (d *Backend) runDir(previewID string, slot int) string {
+	return filepath.Join(d.cfg.RunRoot, previewID+slotSuffix(slot))
+}
 
 // containerOf is the container of h: by id, or by name when the id never
 // came back from the create.
@@ -26,7 +29,7 @@ func (d *Backend) containerOf(h backend.Handle) string {
 	if h.ID != "" {
 		return h.ID
 	}
-	return ContainerName(h.PreviewID)
+	return ContainerName(h.PreviewID) + slotSuffix(h.Slot)
 }
 
 // Create makes the preview's run directory, open to its uid, and creates
@@ -34,14 +37,14 @@ func (d *Backend) containerOf(h backend.Handle) string {
 // before Prepare asks the engine for its storage driver itself.
 func (d *Backend) Create(ctx context.Context, s backend.Spec) (string, error) {
 	d.roots.detect(ctx, d) // an error leaves the root directory as it is; Prepare reports it
-	dir := d.runDir(s.PreviewID)
+	dir := d.runDir(s.PreviewID, s.Slot)
 	if err := makeRunDir(dir, backend.SandboxUID(s.Port)); err != nil {
 		return "", err
 	}
 	from, binds := d.withTree(ctx, s.Image, s.RuntimeImage)
 	s.Image = from
 	cfg, host := containerConfig(containerSpec{Spec: s, RunDir: dir, Binds: binds})
-	id, err := d.create(ctx, ContainerName(s.PreviewID), cfg, host)
+	id, err := d.create(ctx, ContainerName(s.PreviewID)+slotSuffix(s.Slot), cfg, host)
 	if err != nil {
 		return "", err
 	}
@@ -52,7 +55,7 @@ func (d *Backend) Create(ctx context.Context, s backend.Spec) (string, error) {
 // Start opens the run directory to the preview's uid again (a restarted
 // shim makes its sockets afresh) and starts the container.
 func (d *Backend) Start(ctx context.Context, h backend.Handle) error {
-	if err := makeRunDir(d.runDir(h.PreviewID), backend.SandboxUID(h.Port)); err != nil {
+	if err := makeRunDir(d.runDir(h.PreviewID, h.Slot), backend.SandboxUID(h.Port)); err != nil {
 		return err
 	}
 	return d.start(ctx, d.containerOf(h))
@@ -60,12 +63,12 @@ func (d *Backend) Start(ctx context.Context, h backend.Handle) error {
 
 // Seal closes the run directory to the preview (see rundir.go).
 func (d *Backend) Seal(_ context.Context, h backend.Handle) error {
-	return sealRunDir(d.runDir(h.PreviewID), backend.SandboxUID(h.Port))
+	return sealRunDir(d.runDir(h.PreviewID, h.Slot), backend.SandboxUID(h.Port))
 }
 
 // Control dials the shim's control socket.
 func (d *Backend) Control(h backend.Handle) backend.Dialer {
-	sock := filepath.Join(d.runDir(h.PreviewID), controlSocket)
+	sock := filepath.Join(d.runDir(h.PreviewID, h.Slot), controlSocket)
 	return func(ctx context.Context) (net.Conn, error) {
 		var dialer net.Dialer
 		return dialer.DialContext(ctx, "unix", sock)
@@ -74,7 +77,22 @@ func (d *Backend) Control(h backend.Handle) backend.Dialer {
 
 // Forward relays the pooled port to the shim's app socket.
 func (d *Backend) Forward(l *net.TCPListener, h backend.Handle) backend.Forwarder {
-	return newForwarder(l, filepath.Join(d.runDir(h.PreviewID), appSocket))
+	f := newForwarder(l, d.appSocket(h))
+	f.socketOf = d.appSocket
+	return f
+}
+
+// App dials the shim's app socket.
+func (d *Backend) App(h backend.Handle) backend.Dialer {
+	sock := d.appSocket(h)
+	return func(ctx context.Context) (net.Conn, error) {
+		var dialer net.Dialer
+		return dialer.DialContext(ctx, "unix", sock)
+	}
+}
+
+func (d *Backend) appSocket(h backend.Handle) string {
+	return filepath.Join(d.runDir(h.PreviewID, h.Slot), appSocket)
 }
 
 // SetCaps changes a running container's caps.
@@ -91,7 +109,7 @@ func (d *Backend) Stop(ctx context.Context, h backend.Handle, grace time.Duratio
 func (d *Backend) Remove(ctx context.Context, h backend.Handle, grace time.Duration) error {
 	err := d.Teardown(ctx, d.containerOf(h), grace)
 	if h.PreviewID != "" {
-		removeRunDir(d.runDir(h.PreviewID))
+		removeRunDir(d.runDir(h.PreviewID, h.Slot))
 	}
 	return err
 }

@@ -6,6 +6,9 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
+
+	"github.com/previewd/previewd/sandbox/backend"
 )
 
 // forwarder relays connections from a preview's host port to the shim's unix
@@ -13,7 +16,8 @@ import (
 // the only way in: nothing published by the engine, nothing the app can dial out.
 type forwarder struct {
 	listener *net.TCPListener
-	socket   string
+	socket   atomic.Pointer[string] // the app socket new connections go to
+	socketOf func(backend.Handle) string
 
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -22,7 +26,16 @@ type forwarder struct {
 }
 
 func newForwarder(l *net.TCPListener, socket string) *forwarder {
-	return &forwarder{listener: l, socket: socket, conns: map[net.Conn]struct{}{}}
+	f := &forwarder{listener: l, conns: map[net.Conn]struct{}{}}
+	f.socket.Store(&socket)
+	return f
+}
+
+// Switch sends the connections from now on to the app socket of h, another
+// sandbox of the preview; open ones stay with theirs.
+func (f *forwarder) Switch(h backend.Handle) {
+	socket := f.socketOf(h)
+	f.socket.Store(&socket)
 }
 
 // Serve accepts until the listener is closed by Close.
@@ -64,7 +77,7 @@ func (f *forwarder) track(c, up net.Conn, add bool) bool {
 
 func (f *forwarder) relay(c *net.TCPConn) {
 	defer c.Close()
-	up, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: f.socket, Net: "unix"})
+	up, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: *f.socket.Load(), Net: "unix"})
 	if err != nil {
 		return
 	}
@@ -89,7 +102,7 @@ func (f *forwarder) relay(c *net.TCPConn) {
 // one: Close ends it.
 func (f *forwarder) Dial(ctx context.Context) (net.Conn, error) {
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", f.socket)
+	c, err := d.DialContext(ctx, "unix", *f.socket.Load())
 	if err != nil {
 		return nil, err
 	}

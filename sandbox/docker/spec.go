@@ -31,8 +31,17 @@ type containerSpec struct {
 	Binds  []string // more binds ("host:container:ro"): the runtime's tree
 }
 
-// ContainerName is the engine name of a preview's container.
+// ContainerName is the engine name of a preview's container (of slot 0).
 func ContainerName(previewID string) string { return ContainerNamePrefix + previewID }
+
+// slotSuffix ends the names of a preview's container and run directory in
+// slot: nothing for slot 0, "-s<slot>" after.
+func slotSuffix(slot int) string {
+	if slot == 0 {
+		return ""
+	}
+	return "-s" + strconv.Itoa(slot)
+}
 
 // containerConfig turns a spec into the engine's container and host
 // configuration. The container has no network at all (only loopback);
@@ -66,6 +75,9 @@ func containerConfig(s containerSpec) (*container.Config, *container.HostConfig)
 		},
 		NetworkDisabled: true,
 		StopSignal:      "SIGTERM",
+	}
+	if s.Slot > 0 {
+		cfg.Labels[backend.LabelSlot] = strconv.Itoa(s.Slot)
 	}
 	host := &container.HostConfig{
 		NetworkMode:    "none",

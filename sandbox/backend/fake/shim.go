@@ -126,19 +126,44 @@ func (b *Backend) print(x *box, stream, text string) {
 func (b *Backend) Forward(l *net.TCPListener, h backend.Handle) backend.Forwarder {
 	f := &forwarder{l: l}
 	f.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b.mu.Lock()
-		x := b.byPreview(h.PreviewID)
-		serving := x != nil && x.running && x.app == "serving"
-		b.mu.Unlock()
-		if !serving {
-			if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
-				c.Close()
-			}
-			return
-		}
-		io.WriteString(w, h.PreviewID)
+		b.serveApp(w, h.PreviewID)
 	})}
 	return f
+}
+
+// App serves the app's HTTP as Forward does, one request a connection.
+func (b *Backend) App(h backend.Handle) backend.Dialer {
+	return func(ctx context.Context) (net.Conn, error) {
+		c, s := net.Pipe()
+		go func() {
+			defer s.Close()
+			if _, err := http.ReadRequest(bufio.NewReader(s)); err != nil {
+				return
+			}
+			w := httptest.NewRecorder()
+			if b.serveApp(w, h.PreviewID) {
+				w.Result().Write(s)
+			}
+		}()
+		return c, nil
+	}
+}
+
+// serveApp answers one request to the app; false when the app does not
+// serve and the connection is to be closed.
+func (b *Backend) serveApp(w http.ResponseWriter, previewID string) bool {
+	b.mu.Lock()
+	x := b.byPreview(previewID)
+	serving := x != nil && x.running && x.app == "serving"
+	b.mu.Unlock()
+	if !serving {
+		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			c.Close()
+		}
+		return false
+	}
+	io.WriteString(w, previewID)
+	return true
 }
 
 type forwarder struct {
@@ -160,6 +185,9 @@ func (f *forwarder) Dial(ctx context.Context) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", f.l.Addr().String())
 }
+
+// Switch does nothing: the fake keeps one sandbox a preview.
+func (f *forwarder) Switch(backend.Handle) {}
 
 func (f *forwarder) Close() {
 	f.mu.Lock()

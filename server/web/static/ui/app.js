@@ -5,6 +5,7 @@ import { $, h, show, formatBytes, relative, clock } from './dom.js';
 import { Client, gen } from './api.js';
 import { UploadPanel } from './upload.js';
 import { AppFrame } from './frame.js';
+import { sendFolder } from './patch.js';
 import { LogPanel } from './logs.js';
 import { EndpointPanel } from './endpoints.js';
 import { ChecksPanel } from './checks.js';
@@ -485,6 +486,21 @@ function wire() {
   $('app-reload').addEventListener('click', () => {
     const session = state.selected && state.sessions.get(state.selected.id);
     if (session) frame.show(session, true);
+  });
+  // A changed folder goes up as the next revision; the running app is
+  // updated and the iframe reloads on its revision event.
+  $('app-patch-folder').addEventListener('change', async (ev) => {
+    const g = state.selected;
+    const files = ev.target.files;
+    if (!g || !files || !files.length) return;
+    show($('app-message'), 'Sending the changed files…');
+    try {
+      show($('app-message'), await sendFolder(api, g.id, files));
+    } catch (e) {
+      show($('app-message'), e.message, 'error');
+    } finally {
+      ev.target.value = '';
+    }
   });
   for (const t of tabs) $(`tab-${t}`).addEventListener('click', () => selectTab(t));
   $('gen-view').querySelector('[role=tablist]').addEventListener('keydown', (ev) => {

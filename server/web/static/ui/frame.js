@@ -6,6 +6,7 @@ export class AppFrame {
   constructor() {
     this.el = $('app-frame');
     this.openedWith = ''; // the session token the iframe was opened with
+    this.resumeURL = ''; // the address that reloads the page it was on
   }
 
   // show opens the preview of session in the iframe, unless it is open
@@ -34,20 +35,20 @@ export class AppFrame {
     this.el.src = url;
     this.el.hidden = false;
     this.openedWith = session.token;
+    this.resumeURL = `${url}&previewd_resume=`;
   }
 
-  // revisionLive reloads the app after an update in place. The page the
-  // user was on is reloaded where the browser lets this page do that (an
-  // iframe of the same origin); across origins only the preview's address
-  // can be loaded again.
+  // revisionLive reloads the app after an update in place, on the page the
+  // user was on. That page is of another origin (a host of its own, or a
+  // sandbox without an origin), whose address this page cannot read:
+  // previewd remembers the page the session's iframe loaded last and sends
+  // a ?previewd_resume= request there.
   revisionLive(revision) {
-    if (!this.el.src || this.el.hidden) return;
+    if (!this.el.src || this.el.hidden || !this.resumeURL) return;
     show($('app-message'), '');
-    try {
-      this.el.contentWindow.location.reload();
-    } catch {
-      this.el.src = this.el.src;
-    }
+    // A new address each time: one equal to the current src may not be
+    // loaded again.
+    this.el.src = this.resumeURL + encodeURIComponent(revision);
     $('app-address').title = `revision ${revision}`;
   }
 
@@ -62,6 +63,7 @@ export class AppFrame {
     this.el.hidden = true;
     this.el.removeAttribute('src');
     this.openedWith = '';
+    this.resumeURL = '';
     $('app-address').textContent = '—';
     $('app-open').hidden = true;
     $('app-reload').disabled = true;

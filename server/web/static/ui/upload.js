@@ -7,7 +7,7 @@ import { $, show, formatBytes } from './dom.js';
 // uploading them would only hit the file and size limits.
 const skippedDirs = new Set(['.git', 'node_modules', '__pycache__', '.venv', 'venv', '.mypy_cache', '.pytest_cache', '__MACOSX']);
 
-function skipped(path) {
+export function skipped(path) {
   const parts = path.split('/');
   const base = parts[parts.length - 1];
   return base === '.DS_Store' || base.startsWith('._') || parts.slice(0, -1).some((p) => skippedDirs.has(p));
@@ -16,7 +16,7 @@ function skipped(path) {
 // relativePaths returns each file's path inside the chosen folder: the
 // browser names them folder/sub/file, and the folder itself is not part of
 // the app.
-function relativePaths(files) {
+export function relativePaths(files) {
   const paths = files.map((f) => (f.webkitRelativePath || f.name).replace(/^\/+/, ''));
   const first = paths.map((p) => p.split('/')[0]);
   const oneRoot = paths.every((p, i) => p.includes('/') && first[i] === first[0]);
@@ -35,7 +35,7 @@ function base64(bytes) {
 
 // encode reads one file: text stays text, anything else (not UTF-8, or
 // holding a NUL byte) goes as base64.
-async function encode(file, path) {
+export async function encode(file, path) {
   const bytes = new Uint8Array(await file.arrayBuffer());
   if (!bytes.includes(0)) {
     try {
