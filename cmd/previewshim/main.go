@@ -94,7 +94,14 @@ func run() int {
 		return 1
 	}
 
+	routesLn, err := listenRoutes()
+	if err != nil {
+		log.Print(err)
+		return 1
+	}
+
 	sup := newSupervisor(cfg.appDir, os.Environ())
+	sup.routes = newRouteTables(routesLn.Addr().String())
 	if cfg.outputLines > 0 {
 		sup.output = newLineLimiter(cfg.outputLines, os.Stderr)
 	}
@@ -108,6 +115,12 @@ func run() int {
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(controlLn) }()
 	go func() { serveErr <- relay.serve(appLn) }()
+	go func() {
+		// A failed accept costs only the route table, not the app.
+		if err := sup.routes.serve(routesLn, sup.isLive); err != nil {
+			log.Print(err)
+		}
+	}()
 
 	for {
 		select {
