@@ -25,6 +25,9 @@ for (const name of ["express", "body-parser", "cors", "cookie-parser", "morgan",
 // warmUp serves a few requests of the kinds apps answer with a throwaway
 // Express app, then closes it; it gives up quietly after two seconds.
 async function warmUp() {
+  // The throwaway app is not the preview's: it reports no route table
+  // (see routes.js). become() puts the variable back.
+  delete process.env.PREVIEWD_ROUTES;
   const http = require("http");
   const express = require("express");
   const app = express();
@@ -116,8 +119,11 @@ function drainOnTerm() {
   });
 }
 
+const routesTarget = process.env.PREVIEWD_ROUTES;
+
 // become reads what to load and turns this process into the app.
 function become() {
+  if (routesTarget !== undefined) process.env.PREVIEWD_ROUTES = routesTarget;
   const line = readLine();
   if (line === "") process.exit(0); // the container is being removed unused
   const req = JSON.parse(line);
