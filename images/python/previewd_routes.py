@@ -305,7 +305,10 @@ def _view_methods(callback):
     which every Django and REST framework view has, only when a class of
     the app defines it); a function view's require_http_methods list (and
     require_GET, require_POST, require_safe, which use it); else every
-    method, ALL."""
+    method, ALL. A function view that branches on request.method itself
+    and turns the rest away with `return HttpResponseNotAllowed([...])`
+    answers the methods that list names: its source is read for it, as
+    static discovery reads it."""
     actions = getattr(callback, "actions", None)
     if actions:
         return [m.upper() for m in actions]
@@ -320,6 +323,8 @@ def _view_methods(callback):
             out.append(m.upper())
         return out
     allowed = _required_methods(callback)
+    if allowed is None:
+        allowed = _not_allowed_methods(callback)
     if allowed is None:
         return ["ALL"]
     return [m for m in HTTP if m in allowed]
@@ -352,6 +357,38 @@ def _required_methods(fn):
                 allowed = methods if allowed is None else allowed & methods
         fn = getattr(fn, "__wrapped__", None)
     return allowed
+
+
+def _not_allowed_methods(fn):
+    """The methods of a `return HttpResponseNotAllowed([...])` in the view
+    function's own body (decorators looked through), None without one."""
+    import ast
+    import inspect
+    import textwrap
+    while getattr(fn, "__wrapped__", None) is not None:
+        fn = fn.__wrapped__
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    if not tree.body or not isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    todo = list(tree.body[0].body)
+    while todo:
+        node = todo.pop(0)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue  # another function's returns
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Call):
+            call = node.value
+            name = getattr(call.func, "id", None) or getattr(call.func, "attr", None)
+            arg = call.args[0] if call.args else next(
+                (k.value for k in call.keywords if k.arg == "permitted_methods"), None)
+            if name == "HttpResponseNotAllowed" and isinstance(arg, (ast.List, ast.Tuple, ast.Set)):
+                names = [e.value for e in arg.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+                if names and len(names) == len(arg.elts):
+                    return {n.upper() for n in names}
+        todo.extend(ast.iter_child_nodes(node))
+    return None
 
 
 if _target() is not None and not any(isinstance(f, _HookFinder) for f in sys.meta_path):
