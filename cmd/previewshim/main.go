@@ -94,14 +94,15 @@ func run() int {
 		return 1
 	}
 
-	routesLn, err := listenRoutes()
-	if err != nil {
-		log.Print(err)
-		return 1
-	}
-
 	sup := newSupervisor(cfg.appDir, os.Environ())
-	sup.routes = newRouteTables(routesLn.Addr().String())
+	routesLn, err := listenRoutes(os.TempDir())
+	if err != nil {
+		// The app runs all the same; previewd lists its routes from its
+		// files alone.
+		log.Print(err)
+	} else {
+		sup.routes = newRouteTables(routesLn.Addr().String())
+	}
 	if cfg.outputLines > 0 {
 		sup.output = newLineLimiter(cfg.outputLines, os.Stderr)
 	}
@@ -115,12 +116,14 @@ func run() int {
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(controlLn) }()
 	go func() { serveErr <- relay.serve(appLn) }()
-	go func() {
-		// A failed accept costs only the route table, not the app.
-		if err := sup.routes.serve(routesLn, sup.isLive); err != nil {
-			log.Print(err)
-		}
-	}()
+	if sup.routes != nil {
+		go func() {
+			// A failed accept costs only the route table, not the app.
+			if err := sup.routes.serve(routesLn, sup.isLive); err != nil {
+				log.Print(err)
+			}
+		}()
+	}
 
 	for {
 		select {

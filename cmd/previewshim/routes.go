@@ -10,6 +10,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +18,7 @@ import (
 )
 
 // The running app's own route table. Every child gets PREVIEWD_ROUTES =
-// "@<abstract socket>:<child id>"; code the runtime image loads into the app's
+// "<socket path>:<child id>"; code the runtime image loads into the app's
 // process (images/python/previewd_routes.py, images/node/routes.js) finds
 // the app object where the server takes it, reads the framework's table
 // once the app serves, connects to the socket and writes one JSON object,
@@ -57,16 +58,17 @@ type routeReport struct {
 	Routes    []routeRow `json:"routes"`
 }
 
-// listenRoutes listens on a unix socket of the abstract namespace, where
-// the app reaches it: the run directory is sealed before the app runs. The
-// name is random so that two shims in one network namespace (a pod) do
-// not meet.
-func listenRoutes() (*net.UnixListener, error) {
+// listenRoutes listens for reports on a fresh unix socket in dir, the
+// container's /tmp: the app must reach it, and the run directory is sealed
+// before the app runs. (A socket of the abstract namespace would need no
+// directory, but Node before 20 cannot connect to one.) The name is random
+// so that a stale socket of another shim is never taken for this one's.
+func listenRoutes(dir string) (*net.UnixListener, error) {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
 	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: "@previewd-routes-" + hex.EncodeToString(b[:]), Net: "unix"})
+	ln, err := listenUnix(filepath.Join(dir, "previewd-routes-"+hex.EncodeToString(b[:])+".sock"))
 	if err != nil {
 		return nil, fmt.Errorf("listen for route tables: %w", err)
 	}

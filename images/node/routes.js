@@ -2,7 +2,7 @@
 //
 // Every node process of the image loads this file first (NODE_OPTIONS
 // --require); it does nothing unless the shim set PREVIEWD_ROUTES
-// ("@<abstract socket>:<child id>", see cmd/previewshim/routes.go).
+// ("<socket path>:<child id>", see cmd/previewshim/routes.go).
 //
 // Express keeps no mount path on a router's layer, only a matcher (a regular
 // expression in Express 4, a path-to-regexp 8 function in Express 5), so the
@@ -20,15 +20,15 @@
 "use strict";
 
 (function () {
-  if (!/^@.+:\d+$/.test(process.env.PREVIEWD_ROUTES || "")) return;
+  if (!/^\/.+:\d+$/.test(process.env.PREVIEWD_ROUTES || "")) return;
   const Module = require("module");
   const MARK = Symbol.for("previewd.routes");
 
   // target reads PREVIEWD_ROUTES when a table is sent: the preloader hides
   // it while it serves its own warm-up app.
   function target() {
-    const m = /^@(.+):(\d+)$/.exec(process.env.PREVIEWD_ROUTES || "");
-    return m ? { path: "\0" + m[1], child: Number(m[2]) } : null;
+    const m = /^(\/.+):(\d+)$/.exec(process.env.PREVIEWD_ROUTES || "");
+    return m ? { path: m[1], child: Number(m[2]) } : null;
   }
 
   function mountOf(arg) {

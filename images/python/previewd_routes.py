@@ -1,7 +1,7 @@
 """Reports the running app's own route table to the shim.
 
 Loaded at every interpreter start by previewd-lazy.pth; does nothing unless
-the shim set PREVIEWD_ROUTES ("@<abstract socket>:<child id>", see
+the shim set PREVIEWD_ROUTES ("<socket path>:<child id>", see
 cmd/previewshim/routes.go). It then waits, at no cost, for the server
 modules previews run under to be imported, and wraps the one place each
 takes the app object that it serves:
@@ -37,9 +37,9 @@ STARLETTE_CONVERTOR = r"\{([A-Za-z_][A-Za-z0-9_]*):[^}]*\}"
 def _target():
     spec = os.environ.get("PREVIEWD_ROUTES", "")
     addr, _, child = spec.rpartition(":")
-    if not addr.startswith("@") or not child.isdigit():
+    if not addr.startswith("/") or not child.isdigit():
         return None
-    return "\0" + addr[1:], int(child)
+    return addr, int(child)
 
 
 # --- Hooks: each runs its module's code as usual, then wraps one function.
