@@ -5,6 +5,7 @@
 // $PREVIEW_RUN_DIR/app.sock to the app's TCP port on loopback, so the host can
 // reach an app in a container that has no network at all. Once the app is
 // started the shim lives exactly as long as the app and exits with its code.
+// The app's own route table reaches it on a socket in $TMPDIR (routes.go).
 //
 // Docker runs it under --init, so it does not reap orphans itself.
 package main
