@@ -235,6 +235,13 @@ func TestRuntimeRouteTableAfterReload(t *testing.T) {
 			if before[a.row] {
 				t.Fatalf("%s is there before the patch", a.row)
 			}
+			// Reading the table is not the user's traffic: the idle timer
+			// stays where it was.
+			idle := e.call("GET", "/api/v1/generations/"+gen+"/preview/status", "alice", "", nil).body["idle_expires_at"]
+			e.runtimeRows(t, gen)
+			if now := e.call("GET", "/api/v1/generations/"+gen+"/preview/status", "alice", "", nil).body["idle_expires_at"]; now != idle || idle == nil {
+				t.Errorf("idle_expires_at %v after reading the route table, was %v", now, idle)
+			}
 			src := sampleFile(t, fw, a.file)
 			if !strings.Contains(src, a.old) {
 				t.Fatalf("%s has no %q", a.file, a.old)
