@@ -157,7 +157,7 @@ func sortedKeys(m map[string]bool) []string {
 // recall must both be 1. A static row the app does not have is marked
 // "confirmed": false. An app that does not start as a preview (the corpus
 // has some written only to be parsed) is logged and left out; every sample
-// must start.
+// must start, and every app that starts cold must start warm.
 func TestRuntimeRouteTable(t *testing.T) {
 	requireInfra(t, true)
 	apps := runtimeApps(t)
@@ -169,6 +169,7 @@ func TestRuntimeRouteTable(t *testing.T) {
 		}
 		truth[app.name] = frameworkTable(t, image, app)
 	}
+	ranCold := map[string]bool{}
 	for _, mode := range []string{"cold", "warm"} {
 		t.Run(mode, func(t *testing.T) {
 			var opts []envOption
@@ -189,6 +190,10 @@ func TestRuntimeRouteTable(t *testing.T) {
 					if strings.HasPrefix(app.name, "samples/") {
 						t.Fatalf("%s: launch %d %s", app.name, r.status, r.raw)
 					}
+					if ranCold[app.name] {
+						t.Errorf("%s runs cold but not %s: %d %.300s", app.name, mode, r.status, r.raw)
+						continue
+					}
 					t.Logf("%s does not run as a preview: %d %.200s", app.name, r.status, r.raw)
 					continue
 				}
@@ -196,6 +201,7 @@ func TestRuntimeRouteTable(t *testing.T) {
 					t.Errorf("%s: warm=%v in a %s launch", app.name, warm, mode)
 				}
 				launched++
+				ranCold[app.name] = ranCold[app.name] || mode == "cold"
 				t.Run(app.name, func(t *testing.T) {
 					got, rows := e.runtimeRows(t, gen)
 					found += len(got)

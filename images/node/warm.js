@@ -14,6 +14,12 @@
 const fs = require("fs");
 const path = require("path");
 
+// The route table reporter every node process of the image loads through
+// NODE_OPTIONS; the preloader runs without it (see sandbox/warm.go) and
+// loads it here, before express.
+const routesReporter = path.join(__dirname, "routes.js");
+require(routesReporter);
+
 for (const name of ["express", "body-parser", "cors", "cookie-parser", "morgan", "compression", "uuid", "ejs", "http", "https", "crypto", "zlib", "url", "querystring"]) {
   try {
     require(name);
@@ -143,6 +149,7 @@ function become() {
     new Function("require", argv[2])(require);
   } else {
     const { spawnSync } = require("child_process");
+    process.env.NODE_OPTIONS = "--require " + routesReporter; // as a cold start has it
     const r = spawnSync(argv[0], argv.slice(1), { stdio: ["ignore", "inherit", "inherit"] });
     process.exit(r.status === null ? 128 : r.status);
   }
