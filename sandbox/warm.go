@@ -22,10 +22,14 @@ import (
 // what is left is the app's own imports. A warm container serves one
 // generation and is removed with its preview, never reused.
 
-// preloaders are the commands that start each runtime's preloader.
+// preloaders are the commands that start each runtime's preloader. Node's
+// runs without the image's NODE_OPTIONS (a --require of the route table
+// reporter, images/node/routes.js), which warm.js loads itself: a --require
+// before the app's files exist makes node note that /app has no
+// package.json, and an ES module app loaded later would run as CommonJS.
 var preloaders = map[string][]string{
 	framework.RuntimePython: {"python3", "/opt/previewd/warm.py"},
-	framework.RuntimeNode:   {"node", "/opt/previewd/warm.js"},
+	framework.RuntimeNode:   {"env", "-u", "NODE_OPTIONS", "node", "/opt/previewd/warm.js"},
 }
 
 const (

@@ -3,6 +3,7 @@ package server
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/previewd/previewd/db"
+	"github.com/previewd/previewd/sandbox"
 	"github.com/previewd/previewd/sandbox/endpoints"
 	"github.com/previewd/previewd/sandbox/framework"
 )
@@ -159,10 +161,11 @@ func (s *Server) staticResult(ctx context.Context, g db.Generation) (endpoints.R
 // endpointKey names a generation's current revision in the endpoint cache.
 func endpointKey(g db.Generation) string { return g.ID + "@" + strconv.Itoa(g.Revision) }
 
-// listEndpoints answers GET …/preview/endpoints: what the files declare, and
-// for a running FastAPI preview what its own /openapi.json adds. When a
-// limit left something out, "truncated" is true and "truncated_reason" says
-// what.
+// listEndpoints answers GET …/preview/endpoints: what the files declare,
+// for a running FastAPI preview what its own /openapi.json adds, and for any
+// running preview whose app reported its route table, that table (see
+// endpoints.MergeRuntime). When a limit left something out, "truncated" is
+// true and "truncated_reason" says what.
 func (s *Server) listEndpoints(c *gin.Context) {
 	g, ok := s.generation(c)
 	if !ok {
@@ -176,6 +179,7 @@ func (s *Server) listEndpoints(c *gin.Context) {
 	if g.Framework == string(framework.FastAPI) {
 		res = s.withOpenAPI(c.Request.Context(), g, res)
 	}
+	res = s.withRuntimeTable(c.Request.Context(), g, res)
 	out := gin.H{"framework": g.Framework, "endpoints": res.Endpoints, "truncated": res.Truncated}
 	if res.Truncated {
 		out["truncated_reason"] = strings.Join(res.Reasons, "; ")
@@ -201,6 +205,24 @@ func (s *Server) withOpenAPI(ctx context.Context, g db.Generation, res endpoints
 		return res
 	}
 	return merged
+}
+
+// withRuntimeTable merges the route table the running preview's app
+// reported into res. No running preview, or no table yet, leaves res as it
+// is.
+func (s *Server) withRuntimeTable(ctx context.Context, g db.Generation, res endpoints.Result) endpoints.Result {
+	p, err := s.store.LivePreview(ctx, g.ID)
+	if err != nil || !s.sandbox.Running(p.ID) {
+		return res
+	}
+	table, err := s.sandbox.RouteTable(ctx, p.ID)
+	if err != nil {
+		if !errors.Is(err, sandbox.ErrNoRouteTable) && !errors.Is(err, sandbox.ErrNoRunningApp) {
+			s.log.Warn("read route table", "preview_id", p.ID, "err", err)
+		}
+		return res
+	}
+	return endpoints.MergeRuntime(res, table.Routes, endpoints.DefaultLimits())
 }
 
 // fetchOpenAPI reads the preview's /openapi.json from its own socket, as

@@ -13,7 +13,9 @@ type endpointRow struct {
 	File   string `json:"file"`
 	Line   int    `json:"line"`
 	Source string `json:"source"`
-	Params []struct {
+	// Confirmed is false for a row the running app's table lacks.
+	Confirmed *bool `json:"confirmed"`
+	Params    []struct {
 		Name string `json:"name"`
 		In   string `json:"in"`
 		Type string `json:"type"`

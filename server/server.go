@@ -59,6 +59,8 @@ type Sandbox interface {
 	// DialApp connects to the app on a preview's port without going through
 	// the port; sandbox.ErrNoApp means no preview here has it.
 	DialApp(ctx context.Context, port int) (net.Conn, error)
+	// RouteTable is the route table a running preview's app reported.
+	RouteTable(ctx context.Context, previewID string) (sandbox.RouteTable, error)
 }
 
 var (

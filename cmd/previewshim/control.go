@@ -67,6 +67,9 @@ type supervisor struct {
 	// relay is where connections to the app go; reloads move it. Nil in
 	// tests that only start an app.
 	relay *relayer
+	// routes keeps the route tables the children report (see routes.go);
+	// nil: children are not told where to report.
+	routes *routeTables
 
 	// exited receives the current child's exit code; execFailed receives
 	// the code to exit with when the command could not be executed. One
@@ -76,6 +79,8 @@ type supervisor struct {
 
 	mu    sync.Mutex
 	state childState
+	// lastID numbers the children, for their route reports.
+	lastID int
 	// current is the child serving the app, nil before /start.
 	current *child
 	// live is every child not yet reaped: the current one, a candidate
@@ -93,6 +98,8 @@ type supervisor struct {
 // child is one process the shim started, in its own process group.
 type child struct {
 	pgid int
+	// id names the child in its route table reports.
+	id int
 	// done is closed once the child was reaped; code is its exit code then.
 	done chan struct{}
 	code int
@@ -175,7 +182,11 @@ func (s *supervisor) spawn(argv, env []string, dir string, warm bool) (*child, e
 		Stderr:      os.Stderr,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 	}
-	c := &child{done: make(chan struct{})}
+	s.lastID++
+	c := &child{done: make(chan struct{}), id: s.lastID}
+	if s.routes != nil {
+		cmd.Env = append(cmd.Env[:len(cmd.Env):len(cmd.Env)], s.routes.env(c.id))
+	}
 	var readyR *os.File
 	var pacer *outputPacer
 	if s.output != nil {
@@ -231,6 +242,9 @@ func (s *supervisor) reaped(c *child, code int) {
 	close(c.done)
 	delete(s.live, c)
 	delete(s.retiring, c)
+	if s.routes != nil {
+		s.routes.forget(c.id)
+	}
 	if s.standby == c {
 		s.standby = nil
 	}
@@ -533,5 +547,6 @@ func newControlHandler(sup *supervisor) http.Handler {
 	mux.HandleFunc("GET /standby", handleStandbyReady(sup))
 	mux.HandleFunc("POST /remove", handleRemove(sup))
 	mux.HandleFunc("GET /migrated", handleMigrated(sup.migratedDir))
+	mux.HandleFunc("GET /routes", handleRoutes(sup))
 	return mux
 }

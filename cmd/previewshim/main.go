@@ -5,6 +5,7 @@
 // $PREVIEW_RUN_DIR/app.sock to the app's TCP port on loopback, so the host can
 // reach an app in a container that has no network at all. Once the app is
 // started the shim lives exactly as long as the app and exits with its code.
+// The app's own route table reaches it on a socket in $TMPDIR (routes.go).
 //
 // Docker runs it under --init, so it does not reap orphans itself.
 package main
@@ -95,6 +96,14 @@ func run() int {
 	}
 
 	sup := newSupervisor(cfg.appDir, os.Environ())
+	routesLn, err := listenRoutes(os.TempDir())
+	if err != nil {
+		// The app runs all the same; previewd lists its routes from its
+		// files alone.
+		log.Print(err)
+	} else {
+		sup.routes = newRouteTables(routesLn.Addr().String())
+	}
 	if cfg.outputLines > 0 {
 		sup.output = newLineLimiter(cfg.outputLines, os.Stderr)
 	}
@@ -108,6 +117,14 @@ func run() int {
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(controlLn) }()
 	go func() { serveErr <- relay.serve(appLn) }()
+	if sup.routes != nil {
+		go func() {
+			// A failed accept costs only the route table, not the app.
+			if err := sup.routes.serve(routesLn, sup.isLive); err != nil {
+				log.Print(err)
+			}
+		}()
+	}
 
 	for {
 		select {

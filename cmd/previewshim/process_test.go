@@ -50,7 +50,7 @@ func startShimOut(t *testing.T, stdout, stderr *strings.Builder, env ...string) 
 	p := &shimProc{runDir: t.TempDir(), appDir: t.TempDir(), stderr: stderr, stdout: stdout}
 	p.cmd = exec.Command(os.Args[0])
 	p.cmd.Env = append(append(os.Environ(), "SHIM_TEST_RUN_MAIN=1",
-		"PREVIEW_RUN_DIR="+p.runDir, "PREVIEW_APP_DIR="+p.appDir), env...)
+		"PREVIEW_RUN_DIR="+p.runDir, "PREVIEW_APP_DIR="+p.appDir, "TMPDIR="+t.TempDir()), env...)
 	p.cmd.Stderr = p.stderr
 	p.cmd.Stdout = p.stdout
 	if err := p.cmd.Start(); err != nil {

@@ -51,6 +51,9 @@ func testAppMain() {
 		os.Exit(3)
 	case "mute":
 		time.Sleep(time.Hour)
+	case "report-routes":
+		reportTestRoutes()
+		time.Sleep(time.Hour)
 	default:
 		serveTestApp(v)
 	}

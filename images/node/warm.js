@@ -14,6 +14,14 @@
 const fs = require("fs");
 const path = require("path");
 
+// The stdio hook and the route table reporter every node process of the
+// image loads through NODE_OPTIONS; the preloader runs without them (see
+// sandbox/warm.go) and loads them here, the stdio hook first, before
+// anything prints, and the reporter before express.
+require(path.join(__dirname, "stdio.js"));
+const routesReporter = path.join(__dirname, "routes.js");
+require(routesReporter);
+
 for (const name of ["express", "body-parser", "cors", "cookie-parser", "morgan", "compression", "uuid", "ejs", "http", "https", "crypto", "zlib", "url", "querystring"]) {
   try {
     require(name);
@@ -25,6 +33,9 @@ for (const name of ["express", "body-parser", "cors", "cookie-parser", "morgan",
 // warmUp serves a few requests of the kinds apps answer with a throwaway
 // Express app, then closes it; it gives up quietly after two seconds.
 async function warmUp() {
+  // The throwaway app is not the preview's: it reports no route table
+  // (see routes.js). become() puts the variable back.
+  delete process.env.PREVIEWD_ROUTES;
   const http = require("http");
   const express = require("express");
   const app = express();
@@ -88,8 +99,11 @@ function drainOnTerm() {
   require("/opt/previewd/drain.js");
 }
 
+const routesTarget = process.env.PREVIEWD_ROUTES;
+
 // become reads what to load and turns this process into the app.
 function become() {
+  if (routesTarget !== undefined) process.env.PREVIEWD_ROUTES = routesTarget;
   const line = readLine();
   if (line === "") process.exit(0); // the container is being removed unused
   const req = JSON.parse(line);
@@ -109,6 +123,7 @@ function become() {
     new Function("require", argv[2])(require);
   } else {
     const { spawnSync } = require("child_process");
+    process.env.NODE_OPTIONS = "--require " + routesReporter; // as a cold start has it
     const r = spawnSync(argv[0], argv.slice(1), { stdio: ["ignore", "inherit", "inherit"] });
     process.exit(r.status === null ? 128 : r.status);
   }

@@ -58,10 +58,14 @@ type Endpoint struct {
 	// paths are relative to wherever it is mounted, not to the app's root.
 	// Nil (left out of JSON) for every other row.
 	Mounted *bool `json:"mounted,omitempty"`
+	// Confirmed is false for a row the running app's own route table does
+	// not have (see MergeRuntime). Nil (left out of JSON) otherwise.
+	Confirmed *bool `json:"confirmed,omitempty"`
 }
 
 // SourceStatic and SourceOpenAPI say where an Endpoint was found: in the
-// source files, or only in the running app's OpenAPI document.
+// source files, or only in the running app's OpenAPI document (see also
+// SourceRuntime).
 const (
 	SourceStatic  = "static"
 	SourceOpenAPI = "openapi"
