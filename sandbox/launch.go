@@ -373,6 +373,12 @@ func (m *Manager) waitHealthy(ctx context.Context, in *instance, exited <-chan s
 	}
 	url := fmt.Sprintf("http://%s:%d/", m.cfg.Host, in.rec.Port)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 2 * time.Second}
+	return m.pollAnswers(ctx, in, client, url, exited)
+}
+
+// pollAnswers asks url with client every 10 ms until the app answers HTTP
+// with any status, the container exits (exited closes), or ctx ends.
+func (m *Manager) pollAnswers(ctx context.Context, in *instance, client *http.Client, url string, exited <-chan struct{}) error {
 	defer client.CloseIdleConnections()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()

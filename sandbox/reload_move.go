@@ -232,27 +232,7 @@ func (m *Manager) waitAnswers(ctx context.Context, in *instance, dial backend.Di
 		},
 		Timeout: 2 * time.Second,
 	}
-	defer client.CloseIdleConnections()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://app/", nil)
-		req.Header.Set("User-Agent", "previewd-health")
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		select {
-		case <-exited:
-			return &LaunchError{PreviewID: in.rec.ID, Reason: "the app exited before answering HTTP"}
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return &LaunchError{PreviewID: in.rec.ID, Reason: fmt.Sprintf("the app did not answer HTTP within %s", m.cfg.StartTimeout), timedOut: true}
-			}
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
+	return m.pollAnswers(ctx, in, client, "http://app/", exited)
 }
 
 // removeNext removes the container a preview was moving to.
