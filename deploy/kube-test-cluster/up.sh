@@ -7,6 +7,7 @@
 # addresses only) never touches the engine's other containers.
 #
 #   bash deploy/kube-test-cluster/up.sh            the last line printed is: export KUBECONFIG=<path>
+#   bash deploy/kube-test-cluster/up.sh --check-host   starts nothing: fails saying why this host cannot run it
 #   bash deploy/kube-test-cluster/down.sh          stops it all and restores the host
 #
 # Needs root, cgroup v1 or v2, Docker. One cluster per Docker engine.
@@ -16,6 +17,21 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/versions.sh"
 # shellcheck source=common.sh
 source "$here/common.sh"
+
+# The NetworkPolicy engine sends packets to user space through an nftables
+# queue; a kernel without nftables queue support cannot run it.
+check_host() {
+	[[ $(id -u) == 0 ]] || die "needs root (the kubelet manages cgroups and mounts)"
+	command -v nft >/dev/null || die "needs nft (Debian's nftables) for the NetworkPolicy engine"
+	printf 'table inet previewd_probe {\n chain c {\n type filter hook forward priority 0;\n queue num %s bypass\n }\n}\n' "$KUBE_NFQUEUE" |
+		nft --check -f - >/dev/null 2>&1 ||
+		die "the kernel has no nftables queue support (nft_queue), which the NetworkPolicy engine needs"
+}
+if [[ ${1:-} == --check-host ]]; then
+	check_host
+	exit 0
+fi
+check_host
 
 # A cluster started by a test run that has ended since (killed, timed out)
 # is taken down; any other is left alone.
@@ -29,7 +45,6 @@ if [[ -f $KUBE_POINTER ]] && alive "$(cat "$KUBE_POINTER")"; then
 		die "a test cluster is already up in $old (bash deploy/kube-test-cluster/down.sh stops it)"
 	fi
 fi
-[[ $(id -u) == 0 ]] || die "needs root (the kubelet manages cgroups and mounts)"
 for port in 2379 2380 6443 10250 10248 10257 10259; do
 	! port_busy "$port" || die "port $port is in use; the test cluster needs it"
 done

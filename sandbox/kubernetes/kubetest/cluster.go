@@ -6,8 +6,9 @@
 // Without root or without Docker, the tests that need a cluster are skipped
 // with the reason printed, and with CI set they fail. Without the cluster's
 // binaries (`make kube-build` builds them once per machine, about 40 minutes
-// on 2 cores; `make test` does not yet) they are skipped with the reason
-// printed, CI or not.
+// on 2 cores; `make test` does not yet), or on a kernel without the
+// nftables queue support the NetworkPolicy engine needs (up.sh
+// --check-host), they are skipped with the reason printed, CI or not.
 //
 // A package using it runs its tests through Main:
 //
@@ -51,11 +52,14 @@ type Env struct {
 }
 
 var (
-	once     sync.Once
-	env      *Env
-	skipWhy  string // set when the cluster cannot be had here
-	notBuilt bool   // why: its binaries are not built on this machine
-	setupErr error
+	once    sync.Once
+	env     *Env
+	skipWhy string // set when the cluster cannot be had here
+	// cannotHere says why is a limit of this machine that no install step
+	// lifts: the cluster's binaries are not built (make kube-build), or the
+	// kernel lacks what the policy engine needs.
+	cannotHere bool
+	setupErr   error
 	// dir is the cluster's directory when this package started it.
 	dir  string
 	lock *os.File
@@ -84,7 +88,7 @@ func Cluster(t testing.TB) *Env {
 	t.Helper()
 	once.Do(setup)
 	if skipWhy != "" {
-		if os.Getenv("CI") != "" && !notBuilt {
+		if os.Getenv("CI") != "" && !cannotHere {
 			t.Fatalf("no Kubernetes test cluster: %s", skipWhy)
 		}
 		t.Skipf("SKIPPED, no Kubernetes test cluster: %s", skipWhy)
@@ -154,8 +158,13 @@ func localPrerequisites() string {
 	}
 	c := exec.Command("bash", filepath.Join(root, "deploy", "kube-test-cluster", "build.sh"), "--check")
 	if out, err := c.CombinedOutput(); err != nil {
-		notBuilt = true
+		cannotHere = true
 		return "KUBECONFIG is unset and the local cluster's binaries are " + strings.TrimSpace(string(out)) + ""
+	}
+	c = exec.Command("bash", filepath.Join(root, "deploy", "kube-test-cluster", "up.sh"), "--check-host")
+	if out, err := c.CombinedOutput(); err != nil {
+		cannotHere = true
+		return "KUBECONFIG is unset and this host cannot run the local cluster: " + strings.TrimSpace(string(out))
 	}
 	return ""
 }
