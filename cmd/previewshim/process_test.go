@@ -53,6 +53,9 @@ func startShimOut(t *testing.T, stdout, stderr *strings.Builder, env ...string) 
 		"PREVIEW_RUN_DIR="+p.runDir, "PREVIEW_APP_DIR="+p.appDir, "TMPDIR="+t.TempDir()), env...)
 	p.cmd.Stderr = p.stderr
 	p.cmd.Stdout = p.stdout
+	// An app the shim started may outlive a killed shim with its output
+	// pipes open; Wait then stops copying from them after this long.
+	p.cmd.WaitDelay = 5 * time.Second
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -40,6 +41,13 @@ func TestRoutesServesTheCurrentChildsReport(t *testing.T) {
 	if code, body := p.do(t, http.MethodPost, "/start", strings.NewReader(string(start))); code != http.StatusNoContent {
 		t.Fatalf("start: %d %s", code, body)
 	}
+	// The shim's stderr is read once it has ended, stopping the app: until
+	// then the copy into the builder runs.
+	stderr := func() string {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		_ = p.cmd.Wait()
+		return p.stderr.String()
+	}
 	var code int
 	var body string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -48,7 +56,7 @@ func TestRoutesServesTheCurrentChildsReport(t *testing.T) {
 		}
 	}
 	if code != http.StatusOK {
-		t.Fatalf("GET /routes: %d %s; shim stderr: %s", code, body, p.stderr)
+		t.Fatalf("GET /routes: %d %s; shim stderr: %s", code, body, stderr())
 	}
 	var tab routeTable
 	if err := json.Unmarshal([]byte(body), &tab); err != nil {
@@ -58,8 +66,8 @@ func TestRoutesServesTheCurrentChildsReport(t *testing.T) {
 	if tab.Framework != "flask" || fmt.Sprint(tab.Routes) != fmt.Sprint(want) {
 		t.Fatalf("table %+v, want flask %v", tab, want)
 	}
-	if !strings.Contains(p.stderr.String(), `bad route "GET" "no-slash"`) {
-		t.Errorf("the malformed report is not logged; stderr: %s", p.stderr)
+	if out := stderr(); !strings.Contains(out, `bad route "GET" "no-slash"`) {
+		t.Errorf("the malformed report is not logged; stderr: %s", out)
 	}
 }
 
