@@ -1,8 +1,8 @@
 from flask import Flask
-from flask_login import LoginManager
+from flask_limiter import Limiter
 
 app = Flask(__name__)
-login = LoginManager(app)
+limiter = Limiter(app)
 
 
 @app.route("/")
